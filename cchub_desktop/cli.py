@@ -1,0 +1,181 @@
+"""`cchub`: the command line for scripting CommandCenter Hub.
+
+Heavy modules (Dagger, the stack) are imported only by the commands that need them, so `cchub list`
+stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from cchub_desktop import __version__
+from cchub_desktop.paths import app_paths
+from cchub_desktop.store import PORT_FIELDS, Project, ProjectStatus, ProjectStore, StoreError, ValidationError
+
+Handler = Callable[[argparse.Namespace], int]
+BUSY = {ProjectStatus.RUNNING.value, ProjectStatus.STARTING.value, ProjectStatus.STOPPING.value}
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def open_store() -> ProjectStore:
+    paths = app_paths()
+    paths.ensure()
+    return ProjectStore(paths.db_file)
+
+
+def find_project(store: ProjectStore, name: str) -> Project:
+    try:
+        return store.get_by_name(name)
+    except KeyError:
+        raise CliError(f"no project named '{name}' (see 'cchub list')") from None
+
+
+def _port_options(parser: argparse.ArgumentParser) -> None:
+    for field in PORT_FIELDS:
+        flag = "--" + field.replace("_", "-")
+        # parsed as text on purpose: the store's rules give the message for bad values
+        parser.add_argument(flag, dest=field, metavar="N", help=f"host {field.replace('_', ' ')}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    projects = open_store().list()
+    if args.json:
+        print(json.dumps([p.to_public_dict() for p in projects], indent=2, ensure_ascii=False))
+        return 0
+    if not projects:
+        print("No projects yet. Add one with: cchub add NAME /path/to/folder")
+        return 0
+    rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
+    for p in projects:
+        db = "" if p.expose_db else " (internal)"
+        rows.append((p.name, p.status, str(p.frontend_port), str(p.backend_port),
+                     f"{p.postgres_port}{db}", f"{p.redis_port}{db}", p.path))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    return 0
+
+
+def _ports_from(args: argparse.Namespace) -> dict[str, object]:
+    return {f: getattr(args, f) for f in PORT_FIELDS if getattr(args, f) is not None}
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    store = open_store()
+    project = store.add(args.name, args.path, expose_db=args.expose_db, allow_broad_path=args.allow_broad_path,
+                        **_ports_from(args))  # type: ignore[arg-type]
+    print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
+          f"backend http://localhost:{project.backend_port}")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    store = open_store()
+    project = find_project(store, args.project)
+    changes: dict[str, object] = dict(_ports_from(args))
+    if args.new_name is not None:
+        changes["name"] = args.new_name
+    if args.path is not None:
+        changes["path"] = args.path
+        changes["allow_broad_path"] = args.allow_broad_path
+    if args.expose_db is not None:
+        changes["expose_db"] = args.expose_db
+    if not changes:
+        raise CliError("nothing to change: give --name, --path, a port or --expose-db/--no-expose-db")
+    if project.status in BUSY and (set(changes) - {"name"}):
+        raise CliError(f"'{project.name}' is {project.status}; stop it before changing its folder or ports")
+    if "allow_broad_path" in changes and "path" in changes:
+        changes.pop("allow_broad_path")
+        if args.allow_broad_path:
+            changes["allow_broad_path"] = True
+    assert project.id is not None
+    updated = store.update(project.id, **changes)
+    print(f"Updated '{updated.name}'.")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    store = open_store()
+    project = find_project(store, args.project)
+    if project.status in BUSY:
+        raise CliError(f"'{project.name}' is {project.status}; stop it first")
+    assert project.id is not None
+    store.remove(project.id)
+    print(f"Removed '{project.name}'. Its folder {project.path} was not touched.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.")
+    parser.add_argument("--version", action="version", version=f"cchub {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("list", help="list projects")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("add", help="add a project folder")
+    p.add_argument("name")
+    p.add_argument("path")
+    _port_options(p)
+    p.add_argument("--expose-db", action="store_true", help="also tunnel PostgreSQL and Redis to the host")
+    p.add_argument("--allow-broad-path", action="store_true", help="accept the root or home folder")
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("edit", help="change a project")
+    p.add_argument("project", help="the project's current name")
+    p.add_argument("--name", dest="new_name")
+    p.add_argument("--path")
+    _port_options(p)
+    p.add_argument("--expose-db", dest="expose_db", action="store_true", default=None)
+    p.add_argument("--no-expose-db", dest="expose_db", action="store_false")
+    p.add_argument("--allow-broad-path", action="store_true", help="accept the root or home folder")
+    p.set_defaults(handler=cmd_edit)
+
+    p = sub.add_parser("remove", help="remove a project (its folder is never touched)")
+    p.add_argument("project")
+    p.set_defaults(handler=cmd_remove)
+
+    _register_stack_commands(sub)
+    return parser
+
+
+def _register_stack_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """plan / doctor / up / backup live with the stack; their modules import Dagger only when run."""
+    try:
+        from cchub_desktop.stack.cli_commands import register
+    except ImportError:
+        return
+    register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ValidationError as exc:
+        hint = " Pass --allow-broad-path to confirm." if exc.field == "path" and "confirm" in exc.message else ""
+        print(f"cchub: {exc.field}: {exc.message}{hint}", file=sys.stderr)
+    except (CliError, StoreError) as exc:
+        print(f"cchub: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Every file and folder the app uses, from platformdirs; CCHUB_HOME moves all of them under one folder."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from cchub_desktop import APP_ID
+
+HOME_ENV = "CCHUB_HOME"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    data_dir: Path
+    db_file: Path
+    secrets_dir: Path
+    logs_dir: Path
+    backups_dir: Path
+    settings_file: Path
+    runtime_dir: Path
+
+    def ensure(self) -> None:
+        """Create every folder; the secrets folder is private to the user (0700)."""
+        for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir,
+                       self.settings_file.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.secrets_dir, 0o700)
+        os.chmod(self.runtime_dir, 0o700)
+
+
+def _under(home: Path) -> AppPaths:
+    data = home / "data"
+    return AppPaths(
+        data_dir=data,
+        db_file=data / "projects.sqlite3",
+        secrets_dir=data / "secrets",
+        logs_dir=home / "logs",
+        backups_dir=data / "backups",
+        settings_file=home / "settings.json",
+        runtime_dir=home / "run",
+    )
+
+
+def app_paths() -> AppPaths:
+    """The paths in force now: under $CCHUB_HOME when set, else the platform's user folders."""
+    home = os.environ.get(HOME_ENV, "").strip()
+    if home:
+        return _under(Path(home).expanduser().resolve())
+    dirs = platformdirs.PlatformDirs(APP_ID, appauthor=False)
+    data = Path(dirs.user_data_dir)
+    with warnings.catch_warnings():  # no XDG_RUNTIME_DIR (a bare session): platformdirs falls back itself
+        warnings.simplefilter("ignore")
+        runtime = Path(dirs.user_runtime_dir)
+    return AppPaths(
+        data_dir=data,
+        db_file=data / "projects.sqlite3",
+        secrets_dir=data / "secrets",
+        logs_dir=Path(dirs.user_log_dir),
+        backups_dir=data / "backups",
+        settings_file=Path(dirs.user_config_dir) / "settings.json",
+        runtime_dir=runtime,
+    )

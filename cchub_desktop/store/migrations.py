@@ -1,0 +1,93 @@
+"""Numbered schema migrations. The database is copied (SQLite backup API) before any migration runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_projects(conn: sqlite3.Connection) -> None:
+    # one statement per execute(): executescript() would commit the migration transaction early
+    conn.execute(
+        """
+        CREATE TABLE project (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            name_key VARCHAR NOT NULL UNIQUE,
+            slug VARCHAR NOT NULL UNIQUE,
+            path VARCHAR NOT NULL,
+            backend_port INTEGER NOT NULL UNIQUE,
+            frontend_port INTEGER NOT NULL UNIQUE,
+            postgres_port INTEGER NOT NULL UNIQUE,
+            redis_port INTEGER NOT NULL UNIQUE,
+            expose_db BOOLEAN NOT NULL DEFAULT 0,
+            status VARCHAR NOT NULL DEFAULT 'stopped',
+            last_error VARCHAR,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL,
+            last_started_at DATETIME,
+            last_stopped_at DATETIME
+        )
+        """
+    )
+
+
+# (version, description, function); versions are consecutive from 1 and never renumbered.
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "projects table", _v1_projects),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def backup_copy(conn: sqlite3.Connection, db_file: Path, from_version: int) -> Path:
+    """A consistent copy of the database next to it, named after the version it holds."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = db_file.with_name(f"{db_file.name}.v{from_version}-{stamp}.bak")
+    with sqlite3.connect(target) as dest:
+        conn.backup(dest)
+    dest.close()
+    return target
+
+
+def migrate(db_file: Path) -> Path | None:
+    """Bring the database to LATEST_VERSION. Returns the backup made before migrating, if any."""
+    conn = sqlite3.connect(db_file, timeout=10, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        version = current_version(conn)
+        if version > LATEST_VERSION:
+            raise RuntimeError(
+                f"This database was written by a newer CommandCenter Hub (schema {version}, this app knows "
+                f"{LATEST_VERSION}). Update the app.")
+        if version == LATEST_VERSION:
+            return None
+        backup = backup_copy(conn, db_file, version) if version > 0 else None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if version == 0:
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+            for number, _description, step in MIGRATIONS:
+                if number > version:
+                    step(conn)
+                    conn.execute("UPDATE schema_version SET version = ?", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return backup
+    finally:
+        conn.close()

@@ -1,0 +1,223 @@
+"""ProjectStore: the projects in a SQLite file (WAL), validated before anything is written."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine, select
+
+from cchub_desktop import ports as port_blocks
+from cchub_desktop.store.migrations import migrate
+from cchub_desktop.store.models import PORT_FIELDS, Project, ProjectStatus, utcnow
+from cchub_desktop.store.validation import (
+    PORT_LABELS,
+    ValidationError,
+    clean_name,
+    clean_path,
+    clean_ports,
+    unique_slug,
+)
+
+EDITABLE_FIELDS = {"name", "path", "expose_db", *PORT_FIELDS}
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used: `kind` is one of locked, readonly, corrupt, newer, unavailable."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def describe_db_error(db_file: Path, exc: BaseException) -> StoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError("locked", f"The project database {db_file} is locked by another program. "
+                                    "Close other CommandCenter Hub windows or `cchub` commands and try again.")
+    if "readonly" in text or "read-only" in text:
+        return StoreError("readonly", f"The project database {db_file} is read-only. "
+                                      "Check the file's permissions and the free disk space.")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError("corrupt", f"The project database {db_file} is damaged. Restore a backup "
+                                     "or start with a fresh database (the damaged file is kept).")
+    if "newer" in text:
+        return StoreError("newer", str(exc))
+    return StoreError("unavailable", f"The project database {db_file} cannot be opened: {exc}")
+
+
+def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class ProjectStore:
+    def __init__(self, db_file: Path, *, live_port_check: bool = True) -> None:
+        self.db_file = Path(db_file)
+        self.live_port_check = live_port_check
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.migration_backup = migrate(self.db_file)
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise describe_db_error(self.db_file, exc) from exc
+        self._engine: Engine = create_engine(
+            f"sqlite:///{self.db_file}", connect_args={"timeout": 10}, poolclass=NullPool)
+        event.listen(self._engine, "connect", _set_pragmas)
+
+    # -- reading -----------------------------------------------------------------------------------
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self._engine, expire_on_commit=False) as session:
+                yield session
+        except IntegrityError:
+            raise
+        except (OperationalError, DatabaseError) as exc:
+            raise describe_db_error(self.db_file, exc.orig or exc) from exc
+
+    def list(self) -> list[Project]:
+        with self._session() as session:
+            return list(session.exec(select(Project).order_by(Project.name_key)).all())
+
+    def get(self, project_id: int) -> Project:
+        with self._session() as session:
+            project = session.get(Project, project_id)
+        if project is None:
+            raise KeyError(f"no project with id {project_id}")
+        return project
+
+    def get_by_name(self, name: str) -> Project:
+        key = name.strip().casefold()
+        with self._session() as session:
+            project = session.exec(select(Project).where(Project.name_key == key)).first()
+        if project is None:
+            raise KeyError(f"no project named '{name.strip()}'")
+        return project
+
+    def used_ports(self, exclude_id: int | None = None) -> set[int]:
+        return set(self._port_owners(exclude_id))
+
+    def _port_owners(self, exclude_id: int | None) -> dict[int, str]:
+        owners: dict[int, str] = {}
+        for p in self.list():
+            if p.id != exclude_id:
+                for field in PORT_FIELDS:
+                    owners[getattr(p, field)] = p.name
+        return owners
+
+    # -- writing -----------------------------------------------------------------------------------
+    def add(self, name: str, path: str | Path, *, backend_port: int | None = None,
+            frontend_port: int | None = None, postgres_port: int | None = None,
+            redis_port: int | None = None, expose_db: bool = False, allow_broad_path: bool = False) -> Project:
+        clean = clean_name(name)
+        existing = self.list()
+        if any(p.name_key == clean.casefold() for p in existing):
+            raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
+        folder = clean_path(path, allow_broad=allow_broad_path)
+        given = {"backend_port": backend_port, "frontend_port": frontend_port,
+                 "postgres_port": postgres_port, "redis_port": redis_port}
+        owners = self._port_owners(None)
+        ports = clean_ports(self._fill_ports(given, owners, bool(expose_db)), owners)
+        self._check_live({k: v for k, v in ports.items() if given[k] is not None}, bool(expose_db))
+        project = Project(name=clean, name_key=clean.casefold(), path=folder, expose_db=bool(expose_db),
+                          slug=unique_slug(clean, {p.slug for p in existing}),
+                          backend_port=ports["backend_port"], frontend_port=ports["frontend_port"],
+                          postgres_port=ports["postgres_port"], redis_port=ports["redis_port"])
+        return self._commit(project)
+
+    def _fill_ports(self, given: dict[str, int | None], owners: dict[int, str],
+                    expose_db: bool) -> dict[str, object]:
+        if all(v is not None for v in given.values()):
+            return dict(given)
+        taken = set(owners) | {v for v in given.values() if isinstance(v, int)}
+        free = port_blocks.next_free_block(taken, expose_db, live_check=self.live_port_check).as_dict()
+        return {f: (v if v is not None else free[f.removesuffix("_port")]) for f, v in given.items()}
+
+    def _check_live(self, ports: dict[str, int], expose_db: bool) -> None:
+        """Ports a person typed that another program holds now, for the ports this project will bind."""
+        if not self.live_port_check:
+            return
+        for field, port in ports.items():
+            if field in ("postgres_port", "redis_port") and not expose_db:
+                continue
+            if not port_blocks.is_port_free(port):
+                holder = port_blocks.port_holder(port)
+                who = holder or "another program"
+                raise ValidationError(field, f"{PORT_LABELS[field]} {port} is in use by {who} on this "
+                                             "machine; choose another port or stop that program.")
+
+    def update(self, project_id: int, **changes: Any) -> Project:
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
+        project = self.get(project_id)
+        if "name" in changes:
+            clean = clean_name(changes["name"])
+            clash = [p for p in self.list() if p.name_key == clean.casefold() and p.id != project_id]
+            if clash:
+                raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
+            project.name, project.name_key = clean, clean.casefold()
+        if "path" in changes:
+            project.path = clean_path(changes["path"], allow_broad=bool(changes.get("allow_broad_path")))
+        if "expose_db" in changes:
+            project.expose_db = bool(changes["expose_db"])
+        port_changes = {f: changes[f] for f in PORT_FIELDS if f in changes and changes[f] is not None}
+        if port_changes or "expose_db" in changes:
+            merged = {f: port_changes.get(f, getattr(project, f)) for f in PORT_FIELDS}
+            clean_p = clean_ports(merged, self._port_owners(project_id))
+            changed = {f: v for f, v in clean_p.items() if v != getattr(self.get(project_id), f)}
+            self._check_live(changed, project.expose_db)
+            for field, value in clean_p.items():
+                setattr(project, field, value)
+        project.updated_at = utcnow()
+        return self._commit(project)
+
+    def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
+        project = self.get(project_id)
+        project.status = ProjectStatus(status).value
+        project.last_error = last_error
+        if status == ProjectStatus.RUNNING:
+            project.last_started_at = utcnow()
+        elif status == ProjectStatus.STOPPED:
+            project.last_stopped_at = utcnow()
+        return self._commit(project)
+
+    def remove(self, project_id: int) -> None:
+        with self._session() as session:
+            project = session.get(Project, project_id)
+            if project is None:
+                raise KeyError(f"no project with id {project_id}")
+            session.delete(project)
+            session.commit()
+
+    def _commit(self, project: Project) -> Project:
+        try:
+            with self._session() as session:
+                merged = session.merge(project)
+                session.commit()
+                session.refresh(merged)
+                return merged
+        except IntegrityError as exc:
+            # another writer (the app or `cchub`) took a name, slug or port between our check and commit
+            raise ValidationError(_integrity_field(str(exc.orig)),
+                                  "That value was just taken by another project; reload and try again.") from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _integrity_field(text: str) -> str:
+    for field in ("name_key", "slug", *PORT_FIELDS):
+        if f"project.{field}" in text:
+            return "name" if field in ("name_key", "slug") else field
+    return "name"

@@ -1,0 +1,119 @@
+"""Validation rules for project fields. Each failure names the field and the rule in words a user acts on."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from cchub_desktop.ports import MAX_PORT, MIN_PORT
+
+MAX_NAME_LENGTH = 64
+PORT_LABELS = {"backend_port": "Backend port", "frontend_port": "Frontend port",
+               "postgres_port": "PostgreSQL port", "redis_port": "Redis port"}
+# bidirectional overrides and isolates let a name display as something else
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class ValidationError(ValueError):
+    """A rejected field value: `field` is the form field, `message` says the rule that was broken."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def clean_name(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValidationError("name", "Name must be text.")
+    name = unicodedata.normalize("NFC", raw.strip())
+    if not name:
+        raise ValidationError("name", "Name is required.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError("name", f"Name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}.")
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or ch in _BIDI_CONTROLS:
+            raise ValidationError(
+                "name", f"Name contains an invisible or control character (U+{ord(ch):04X}); remove it.")
+    return name
+
+
+def slug_base(name: str) -> str:
+    """A lowercase ASCII slug for Dagger volume names; names without ASCII letters become 'project'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:40].strip("-") or "project"
+
+
+def unique_slug(name: str, taken: Iterable[str]) -> str:
+    base = slug_base(name)
+    taken_set = set(taken)
+    slug, n = base, 2
+    while slug in taken_set:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def broad_path_warning(path: Path) -> str | None:
+    """A warning for folders that are almost never what a person means to mount: / and the home folder."""
+    if path == Path(path.anchor):
+        return "This is the root folder of the disk: the whole disk would be uploaded to the stack."
+    if path == Path.home().resolve():
+        return "This is your home folder: everything in it would be uploaded to the stack."
+    return None
+
+
+def clean_path(raw: object, *, allow_broad: bool = False) -> str:
+    if not isinstance(raw, (str, Path)) or not str(raw).strip():
+        raise ValidationError("path", "Folder is required.")
+    text = str(raw).strip()
+    if "\x00" in text:
+        raise ValidationError("path", "Folder path contains a NUL character.")
+    path = Path(os.path.expanduser(text))
+    if not path.is_absolute():
+        raise ValidationError("path", f"Folder must be an absolute path (got '{text}'); pick it with Browse.")
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as exc:
+        raise ValidationError("path", f"Folder cannot be checked: {exc.strerror or exc}.") from exc
+    if not exists:
+        raise ValidationError("path", f"Folder '{path}' does not exist.")
+    if not is_dir:
+        raise ValidationError("path", f"'{path}' is a file, not a folder.")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ValidationError("path", f"Folder '{path}' is not readable by you; check its permissions.")
+    resolved = path.resolve()
+    warning = broad_path_warning(resolved)
+    if warning and not allow_broad:
+        raise ValidationError("path", warning + " Choose the project's own folder, or confirm to use it anyway.")
+    return str(resolved)
+
+
+def clean_ports(ports: Mapping[str, object], used_by_others: Mapping[int, str]) -> dict[str, int]:
+    """Ports as integers in range, distinct within the project and unused by other projects.
+    `used_by_others` maps a port to the name of the project that uses it."""
+    clean: dict[str, int] = {}
+    for field, value in ports.items():
+        label = PORT_LABELS[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())
+            else:
+                raise ValidationError(field, f"{label} must be a whole number between {MIN_PORT} and {MAX_PORT}.")
+        if not MIN_PORT <= value <= MAX_PORT:
+            raise ValidationError(field, f"{label} {value} is out of range; use {MIN_PORT}–{MAX_PORT}.")
+        clean[field] = value
+    seen: dict[int, str] = {}
+    for field, value in clean.items():
+        if value in seen:
+            raise ValidationError(
+                field, f"{PORT_LABELS[field]} {value} is already this project's {PORT_LABELS[seen[value]].lower()}.")
+        seen[value] = field
+        if value in used_by_others:
+            raise ValidationError(field, f"{PORT_LABELS[field]} {value} is used by project "
+                                         f"'{used_by_others[value]}'.")
+    return clean

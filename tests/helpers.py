@@ -1,0 +1,35 @@
+"""Small helpers shared by tests: free port blocks and waiting without sleeping blindly."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+from cchub_desktop import ports
+
+
+def listen_on(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """A real listener holding `port`, as another program on the machine would."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen()
+    return sock
+
+
+def free_block_number(start: int = 100, count: int = 1) -> int:
+    """A block number n such that blocks n..n+count-1 are entirely free on this machine (all 4 ports)."""
+    for n in range(start, ports.max_block() - count):
+        if all(ports.is_port_free(p) for k in range(count) for p in ports.block(n + k).as_dict().values()):
+            return n
+    raise RuntimeError("no free port block for the test")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Poll `condition` until true; fail after `timeout` seconds. For non-Qt tests (Qt tests use qtbot)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)

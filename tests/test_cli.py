@@ -1,0 +1,115 @@
+"""`cchub` list/add/edit/remove: output, exit codes, one-line errors, and nothing written on failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cchub_desktop import __version__
+from cchub_desktop.cli import main
+from cchub_desktop.paths import app_paths
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def db_bytes() -> bytes:
+    paths = app_paths()
+    files = [paths.db_file, paths.db_file.with_name(paths.db_file.name + "-wal")]
+    return b"|".join(f.read_bytes() if f.exists() else b"" for f in files)
+
+
+def test_add_list_json_edit_remove(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    code, out, _ = run(capsys, "add", "Alpha", str(project_dir))
+    assert code == 0 and "http://localhost:3000" in out
+    code, out, _ = run(capsys, "add", "Beta", str(project_dir), "--expose-db", "--backend-port", "9100")
+    assert code == 0
+    code, out, _ = run(capsys, "list", "--json")
+    data = json.loads(out)
+    assert [p["name"] for p in data] == ["Alpha", "Beta"]
+    assert set(data[0]) == {"name", "slug", "path", "backend_port", "frontend_port", "postgres_port",
+                            "redis_port", "expose_db", "status", "last_error"}
+    assert data[1]["backend_port"] == 9100 and data[1]["frontend_port"] == 3010 and data[1]["expose_db"] is True
+    code, out, _ = run(capsys, "list")
+    assert "Alpha" in out and "stopped" in out and "5432 (internal)" in out
+    code, _, _ = run(capsys, "edit", "alpha", "--name", "Alpha 2", "--frontend-port", "3100", "--expose-db")
+    assert code == 0
+    (alpha,) = [p for p in json.loads(run(capsys, "list", "--json")[1]) if p["slug"] == "alpha"]
+    assert alpha["name"] == "Alpha 2" and alpha["frontend_port"] == 3100 and alpha["expose_db"] is True
+    code, out, _ = run(capsys, "remove", "Alpha 2")
+    assert code == 0 and "was not touched" in out and project_dir.is_dir()
+    assert [p["name"] for p in json.loads(run(capsys, "list", "--json")[1])] == ["Beta"]
+
+
+def test_list_when_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "cchub add" in out
+    assert json.loads(run(capsys, "list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["add", "Alpha", "PROJECT"], "cchub: name: A project named 'Alpha' already exists"),
+        (["add", "", "PROJECT"], "cchub: name: Name is required."),
+        (["add", "x" * 65, "PROJECT"], "cchub: name: Name is 65 characters long; the limit is 64."),
+        (["add", "bad\x1bname", "PROJECT"], "cchub: name: Name contains an invisible or control character"),
+        (["add", "New", "relative/dir"], "cchub: path: Folder must be an absolute path"),
+        (["add", "New", "/nonexistent/folder"], "cchub: path: Folder '/nonexistent/folder' does not exist."),
+        (["add", "New", "/"], "Pass --allow-broad-path to confirm."),
+        (["add", "New", "PROJECT", "--backend-port", "abc"], "cchub: backend_port: Backend port must be a whole"),
+        (["add", "New", "PROJECT", "--redis-port", "99999"], "cchub: redis_port: Redis port 99999 is out of range"),
+        (["add", "New", "PROJECT", "--backend-port", "3000"], "cchub: backend_port: Backend port 3000 is used by "
+                                                              "project 'Alpha'."),
+        (["add", "New", "PROJECT", "--backend-port", "9000", "--frontend-port", "9000"],
+         "cchub: frontend_port: Frontend port 9000 is already this project's backend port."),
+        (["edit", "Nope", "--name", "x"], "cchub: no project named 'Nope'"),
+        (["edit", "Alpha"], "cchub: nothing to change"),
+        (["edit", "Alpha", "--frontend-port", "1"], "cchub: frontend_port: Frontend port 1 is out of range"),
+        (["remove", "Nope"], "cchub: no project named 'Nope'"),
+        (["add", "OnlyName"], "cchub add: the following arguments are required: path"),
+    ],
+)
+def test_invalid_input_is_one_line_exit_1_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], project_dir: Path, argv: list[str], expected: str
+) -> None:
+    assert run(capsys, "add", "Alpha", str(project_dir))[0] == 0
+    before = db_bytes()
+    argv = [str(project_dir) if a == "PROJECT" else a for a in argv]
+    code, _out, err = run(capsys, *argv)
+    assert code == 1
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert db_bytes() == before
+
+
+def test_remove_refuses_a_running_project(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    from cchub_desktop.store import ProjectStatus, ProjectStore
+
+    run(capsys, "add", "Alpha", str(project_dir))
+    store = ProjectStore(app_paths().db_file)
+    store.set_status(store.get_by_name("Alpha").id, ProjectStatus.RUNNING)  # type: ignore[arg-type]
+    code, _, err = run(capsys, "remove", "Alpha")
+    assert code == 1 and "is running; stop it first" in err
+    code, _, err = run(capsys, "edit", "Alpha", "--frontend-port", "3100")
+    assert code == 1 and "stop it before changing its folder or ports" in err
+
+
+def test_installed_entry_point(project_dir: Path, cchub_home: Path) -> None:
+    exe = Path(sys.executable).with_name("cchub")
+    env = dict(os.environ, CCHUB_HOME=str(cchub_home))
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, env=env)
+    assert version.returncode == 0 and version.stdout.strip() == f"cchub {__version__}"
+    bad = subprocess.run([str(exe), "add", "x", "nowhere"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and bad.stderr.startswith("cchub: path:") and bad.stdout == ""
