@@ -263,3 +263,78 @@ def test_corrupt_database_gives_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as err:
         ProjectStore(db)
     assert err.value.kind == "corrupt" and "damaged" in str(err.value)
+
+
+def test_corrupt_database_can_be_restored_from_pre_migration_backup(tmp_path: Path, project_dir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from cchub_desktop.store import StoreError, migrations
+    from cchub_desktop.store.recovery import list_backups, restore_backup
+
+    db = tmp_path / "projects.sqlite3"
+    ProjectStore(db, live_port_check=False).add("keep me", str(project_dir))
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS,
+                                                   (2, "noop", lambda c: c.execute("SELECT 1"))])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+    ProjectStore(db, live_port_check=False).close()  # migrates, leaving a v1 backup
+    damaged = db.read_bytes()[:4096] + b"\x00garbage" * 512
+    db.write_bytes(damaged)
+    with pytest.raises(StoreError) as err:
+        ProjectStore(db, live_port_check=False)
+    assert err.value.kind == "corrupt"
+    (backup,) = list_backups(db)
+    kept = restore_backup(db, backup)
+    assert kept.read_bytes() == damaged  # the bad file is kept, not deleted
+    assert [p.name for p in ProjectStore(db, live_port_check=False).list()] == ["keep me"]
+
+
+def test_start_fresh_keeps_the_bad_file(tmp_path: Path) -> None:
+    from cchub_desktop.store import StoreError
+    from cchub_desktop.store.recovery import start_fresh
+
+    db = tmp_path / "projects.sqlite3"
+    db.write_bytes(b"not a database" * 10)
+    with pytest.raises(StoreError):
+        ProjectStore(db)
+    kept = start_fresh(db)
+    assert kept.read_bytes() == b"not a database" * 10 and ".damaged-" in kept.name
+    assert ProjectStore(db).list() == []
+
+
+def test_read_only_database_gives_a_clear_error(tmp_path: Path, project_dir: Path) -> None:
+    from cchub_desktop.store import StoreError
+
+    db = tmp_path / "projects.sqlite3"
+    ProjectStore(db, live_port_check=False).add("p", str(project_dir))
+    store = ProjectStore(db, live_port_check=False)
+    # open the same file read-only, as on a read-only mount or with a file SQLite may not write
+    store._engine.dispose()
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    store._engine = create_engine(f"sqlite:///file:{db}?mode=ro&uri=true", poolclass=NullPool)
+    assert [p.name for p in store.list()] == ["p"]  # reading still works
+    with pytest.raises(StoreError) as err:
+        store.add("q", str(project_dir))
+    assert err.value.kind == "readonly" and "read-only" in str(err.value)
+
+
+def test_locked_database_gives_a_clear_error(tmp_path: Path, project_dir: Path) -> None:
+    from cchub_desktop.store import StoreError
+
+    db = tmp_path / "projects.sqlite3"
+    store = ProjectStore(db, live_port_check=False)
+    store._engine.dispose()
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    store._engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": 0.05}, poolclass=NullPool)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+    try:
+        with pytest.raises(StoreError) as err:
+            store.add("q", str(project_dir))
+        assert err.value.kind == "locked" and "locked by another program" in str(err.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.add("q", str(project_dir)).name == "q"

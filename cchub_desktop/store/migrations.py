@@ -67,6 +67,9 @@ def migrate(db_file: Path) -> Path | None:
     conn = sqlite3.connect(db_file, timeout=10, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
+        check = conn.execute("PRAGMA quick_check").fetchone()
+        if check and check[0] != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {check[0]}")
         version = current_version(conn)
         if version > LATEST_VERSION:
             raise RuntimeError(
