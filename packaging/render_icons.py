@@ -3,7 +3,8 @@
     python packaging/render_icons.py          # render PNGs into resources/icons, sync cchub_desktop/assets
     python packaging/render_icons.py --check  # exit 1 if a PNG is missing or the package copy is stale
 
-``resources/`` is the source of truth (SVGs, PNGs, the .desktop file). ``cchub_desktop/assets/`` is
+``resources/`` is the source of truth (SVGs, PNGs, the .desktop file; also the Windows .ico and
+the macOS .icns assembled from the PNGs, which only the PyInstaller spec uses). ``cchub_desktop/assets/`` is
 a byte-for-byte copy that ships inside the wheel (package data cannot reach outside the package);
 see packaging/README.md. Rendering uses Qt's own SVG renderer (QtSvg), the one the app runs with.
 """
@@ -14,6 +15,7 @@ import argparse
 import filecmp
 import os
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -85,6 +87,53 @@ def render_all() -> int:
     return count
 
 
+ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
+# Apple icon types that hold PNG data, by the pixel edge they hold (some types share an edge).
+ICNS_TYPES = (
+    (b"icp4", 16),
+    (b"icp5", 32),
+    (b"ic11", 32),
+    (b"icp6", 64),
+    (b"ic12", 64),
+    (b"ic07", 128),
+    (b"ic08", 256),
+    (b"ic13", 256),
+    (b"ic09", 512),
+    (b"ic14", 512),
+)
+
+
+def write_ico(pngs: dict[int, bytes], target: Path) -> None:
+    """A Windows .ico holding PNG images (the format since Windows Vista)."""
+    sizes = [s for s in ICO_SIZES if s in pngs]
+    header = struct.pack("<HHH", 0, 1, len(sizes))
+    offset = len(header) + 16 * len(sizes)
+    entries, blobs = b"", b""
+    for size in sizes:
+        data = pngs[size]
+        edge = 0 if size >= 256 else size  # 0 means 256 in an ICONDIRENTRY
+        entries += struct.pack("<BBBBHHII", edge, edge, 0, 0, 1, 32, len(data), offset + len(blobs))
+        blobs += data
+    target.write_bytes(header + entries + blobs)
+
+
+def write_icns(pngs: dict[int, bytes], target: Path) -> None:
+    """A macOS .icns holding PNG images, for the .app bundle."""
+    body = b"".join(
+        kind + struct.pack(">I", 8 + len(pngs[size])) + pngs[size] for kind, size in ICNS_TYPES if size in pngs
+    )
+    target.write_bytes(b"icns" + struct.pack(">I", 8 + len(body)) + body)
+
+
+def write_platform_icons() -> None:
+    from cchub_desktop.resources import APP_ICON_SIZES, DESKTOP_FILE_ID
+
+    icons = SOURCE / "icons"
+    pngs = {size: (icons / f"{DESKTOP_FILE_ID}-{size}.png").read_bytes() for size in APP_ICON_SIZES}
+    write_ico(pngs, icons / f"{DESKTOP_FILE_ID}.ico")
+    write_icns(pngs, icons / f"{DESKTOP_FILE_ID}.icns")
+
+
 def sync_package_copy() -> None:
     wanted = set(packaged_files())
     if PACKAGE_COPY.exists():
@@ -100,6 +149,11 @@ def sync_package_copy() -> None:
 def problems() -> list[str]:
     """What is out of date: missing PNGs, or a package copy that differs from resources/."""
     found = [f"missing {SOURCE.name}/{png}" for png in planned_pngs() if not (SOURCE / png).is_file()]
+    found += [
+        f"missing {SOURCE.name}/icons/{name}"
+        for name in ("cchub-desktop.ico", "cchub-desktop.icns")
+        if not (SOURCE / "icons" / name).is_file()
+    ]
     wanted = set(packaged_files())
     for rel in sorted(wanted):
         copy = PACKAGE_COPY / rel
@@ -117,9 +171,7 @@ def problems() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args(argv)
     if args.check:
@@ -130,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             print("Run: python packaging/render_icons.py", file=sys.stderr)
         return 1 if found else 0
     count = render_all()
+    write_platform_icons()
     sync_package_copy()
     synced = len(packaged_files())
     print(f"rendered {count} PNGs into resources/icons; copied {synced} files to cchub_desktop/assets")

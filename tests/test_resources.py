@@ -63,9 +63,7 @@ def test_frozen_app_reads_its_files_from_the_pyinstaller_bundle(
     assert resources.desktop_file() == bundle / "resources" / f"{DESKTOP_FILE_ID}.desktop"
 
 
-def test_a_missing_file_says_what_is_missing_and_to_reinstall(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_missing_file_says_what_is_missing_and_to_reinstall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "resources").mkdir()
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
@@ -202,9 +200,7 @@ def read_desktop_entry() -> configparser.SectionProxy:
 
 def test_desktop_file_launches_the_gui_script_with_the_app_icon() -> None:
     entry = read_desktop_entry()
-    gui_scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "gui-scripts"
-    ]
+    gui_scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["gui-scripts"]
     assert entry["Type"] == "Application"
     assert entry["Name"] == "CommandCenter Hub"
     assert entry["Exec"].split()[0] in gui_scripts
