@@ -1,0 +1,233 @@
+"""Add or edit a project: name, folder, four ports, expose-database option; the store's rules shown inline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cchub_desktop import ports
+from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
+from cchub_desktop.store.validation import broad_path_warning
+
+PORT_TITLES = {"frontend_port": "Frontend port", "backend_port": "Backend port",
+               "postgres_port": "PostgreSQL port", "redis_port": "Redis port"}
+EXPOSE_WARNING = ("Tunnels listen on all network interfaces: the database ports become reachable from "
+                  "your local network (password protected).")
+ERROR_STYLE = "color: #b91c1c;"
+
+
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(f"{name}_error")
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.setAccessibleName(f"{name} error")
+    label.hide()
+    return label
+
+
+class ProjectDialog(QDialog):
+    """Nothing is written until every rule passes; `saved` carries the stored project."""
+
+    saved = Signal(object)  # Project
+
+    def __init__(self, store: ProjectStore, project: Project | None = None, *, editable_runtime: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._project = project
+        self.saved_project: Project | None = None
+        self.setWindowTitle("Edit project" if project else "Add project")
+        self.setObjectName("project_dialog")
+        self.setMinimumWidth(520)
+
+        self.name_edit = QLineEdit(project.name if project else "")
+        self.name_edit.setAccessibleName("Project name")
+        self.name_edit.setPlaceholderText("e.g. Acme website")
+        self.path_edit = QLineEdit(project.path if project else "")
+        self.path_edit.setAccessibleName("Project folder")
+        self.path_edit.setPlaceholderText("The project's folder (mounted read-only in the stack)")
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setAccessibleName("Choose the project folder")
+        self.browse_button.clicked.connect(self.choose_folder)
+        self.broad_ok = QCheckBox("Use this folder anyway")
+        self.broad_ok.setAccessibleName("Use this broad folder anyway")
+        self.broad_ok.hide()
+
+        self.port_spins: dict[str, QSpinBox] = {}
+        for field in ("frontend_port", "backend_port", "postgres_port", "redis_port"):
+            spin = QSpinBox()
+            spin.setRange(1, 65535)
+            spin.setAccessibleName(PORT_TITLES[field])
+            spin.setObjectName(field)
+            self.port_spins[field] = spin
+        self.expose_db = QCheckBox("Expose the database ports (PostgreSQL, Redis) on this machine")
+        self.expose_db.setAccessibleName("Expose database ports")
+        self.expose_warning = QLabel(EXPOSE_WARNING)
+        self.expose_warning.setWordWrap(True)
+        self.expose_warning.setStyleSheet("color: #92400e;")
+        self.runtime_note = QLabel("Stop the project to change its folder, ports or database exposure.")
+        self.runtime_note.setWordWrap(True)
+        self.runtime_note.setVisible(not editable_runtime)
+
+        self.errors: dict[str, QLabel] = {f: _error_label(f) for f in ("name", "path", *PORT_FIELDS)}
+        self.general_error = _error_label("general")
+        self._fill(project)
+        self._layout(editable_runtime)
+        self.name_edit.textEdited.connect(lambda _t: self._clear_error("name"))
+        self.path_edit.textEdited.connect(lambda _t: self._path_edited())
+        for field, spin in self.port_spins.items():
+            spin.valueChanged.connect(lambda _v, f=field: self._clear_error(f))
+
+    # ----- building ----------------------------------------------------------------------------------------
+
+    def _fill(self, project: Project | None) -> None:
+        if project is not None:
+            for field, spin in self.port_spins.items():
+                spin.setValue(int(getattr(project, field)))
+            self.expose_db.setChecked(project.expose_db)
+            return
+        try:
+            free = ports.next_free_block(self._store.used_ports()).as_dict()
+        except (RuntimeError, StoreError) as exc:
+            self._show_error("general", str(exc))
+            free = ports.block(0).as_dict()
+        for field, spin in self.port_spins.items():
+            spin.setValue(free[field.removesuffix("_port")])
+
+    def _layout(self, editable_runtime: bool) -> None:
+        form = QFormLayout()
+        form.addRow("Name", self._with_error(self.name_edit, "name"))
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.path_edit, 1)
+        folder_row.addWidget(self.browse_button)
+        folder_box = QVBoxLayout()
+        folder_box.addLayout(folder_row)
+        folder_box.addWidget(self.errors["path"])
+        folder_box.addWidget(self.broad_ok)
+        form.addRow("Folder", folder_box)
+        for field, spin in self.port_spins.items():
+            form.addRow(PORT_TITLES[field], self._with_error(spin, field))
+        form.addRow("", self.expose_db)
+        form.addRow("", self.expose_warning)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setAccessibleName("Save project")
+        outer = QVBoxLayout(self)
+        outer.addLayout(form)
+        outer.addWidget(self.runtime_note)
+        outer.addWidget(self.general_error)
+        outer.addWidget(buttons)
+        for widget in (self.path_edit, self.browse_button, self.expose_db, *self.port_spins.values()):
+            widget.setEnabled(editable_runtime)
+
+    def _with_error(self, widget: QWidget, field: str) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(widget)
+        layout.addWidget(self.errors[field])
+        return box
+
+    # ----- actions -----------------------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        start = self.path_edit.text().strip() or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose the project folder", start)
+        if folder:
+            self.path_edit.setText(folder)
+            self._path_edited()
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"name": self.name_edit.text(), "path": self.path_edit.text(),
+                                  "expose_db": self.expose_db.isChecked()}
+        values.update({f: spin.value() for f, spin in self.port_spins.items()})
+        return values
+
+    def save(self) -> None:
+        """Validate through the store and write; on a rule broken, show it next to its field."""
+        for field in self.errors:
+            self._clear_error(field)
+        self._clear_error("general")
+        values = self.values()
+        try:
+            if self._project is None:
+                project = self._store.add(values.pop("name"), values.pop("path"),
+                                          allow_broad_path=self._broad_allowed(), **values)
+            else:
+                assert self._project.id is not None
+                project = self._store.update(self._project.id, **self._changes(values))
+        except ValidationError as exc:
+            self._show_error(exc.field, exc.message)
+            return
+        except (StoreError, ValueError, KeyError) as exc:
+            self._show_error("general", f"The project was not saved: {exc}")
+            return
+        self.saved_project = project
+        self.saved.emit(project)
+        self.accept()
+
+    def _changes(self, values: dict[str, Any]) -> dict[str, Any]:
+        assert self._project is not None
+        current = self._project
+        changes = {k: v for k, v in values.items() if k != "path" and getattr(current, k) != v}
+        if values["path"].strip() != current.path:
+            changes["path"] = values["path"]
+            if self._broad_allowed():
+                changes["allow_broad_path"] = True
+        return changes
+
+    def _broad_allowed(self) -> bool:
+        return not self.broad_ok.isHidden() and self.broad_ok.isChecked()
+
+    def _path_edited(self) -> None:
+        self._clear_error("path")
+        self.broad_ok.setChecked(False)
+        self.broad_ok.hide()
+
+    def _show_error(self, field: str, message: str) -> None:
+        label = self.errors.get(field, self.general_error)
+        label.setText(message)
+        label.show()
+        if field == "path" and self._is_broad(self.path_edit.text()):
+            self.broad_ok.show()
+        focus = {"name": self.name_edit, "path": self.path_edit, **self.port_spins}.get(field)
+        if focus is not None and focus.isEnabled():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _clear_error(self, field: str) -> None:
+        label = self.errors.get(field, self.general_error)
+        label.clear()
+        label.hide()
+
+    @staticmethod
+    def _is_broad(text: str) -> bool:
+        try:
+            path = Path(text.strip()).expanduser()
+            return path.is_absolute() and path.is_dir() and broad_path_warning(path.resolve()) is not None
+        except OSError:
+            return False
+
+    def error_text(self, field: str) -> str:
+        """The message shown for a field ('' when none); 'general' for errors not tied to a field."""
+        label = self.errors.get(field, self.general_error)
+        return label.text() if not label.isHidden() else ""
