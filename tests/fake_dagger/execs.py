@@ -1,0 +1,129 @@
+"""What a command "does" in the fake engine: exit code and output, without running anything.
+
+`default_exec` answers the commands a CommandCenter stack runs (pip install, npm ci, alembic upgrade
+head, ...) with plausible output and exit code 0. A test can plug in its own behaviour with
+FAKE_DAGGER_EXEC_HOOK=/path/to/hook.py defining `fake_exec(ctx: ExecContext) -> ExecResult | None`
+(None falls back to the default); FAKE_DAGGER_EXEC_FAIL makes matching commands fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .state import image_name
+
+
+@dataclass(frozen=True)
+class ExecContext:
+    command: list[str]
+    image: str | None
+    workdir: str
+    env: dict[str, str]  # plain variables only; secret variables are listed by name
+    secret_env: list[str] = field(default_factory=list)
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
+ExecHook = Callable[[ExecContext], "ExecResult | None"]
+
+
+def _joined(cmd: list[str]) -> str:
+    return " ".join(cmd)
+
+
+def default_exec(ctx: ExecContext) -> ExecResult:
+    text = _joined(ctx.command)
+    if ctx.command[:1] == ["false"]:
+        return ExecResult(1)
+    if ctx.command[:1] == ["true"]:
+        return ExecResult()
+    if ctx.command[:1] == ["echo"]:
+        return ExecResult(0, " ".join(ctx.command[1:]) + "\n")
+    if ctx.command[:2] == ["sh", "-c"] and len(ctx.command) > 2 and ctx.command[2].strip().startswith("exit "):
+        code = int(ctx.command[2].split()[1])
+        return ExecResult(code, "", f"sh: exit {code}\n" if code else "")
+    if "pip install" in text or "pip3 install" in text:
+        return ExecResult(0, (
+            "Collecting fastapi\n  Using cached fastapi-0.115.0-py3-none-any.whl\n"
+            "Collecting sqlalchemy[asyncio]\n  Using cached SQLAlchemy-2.0.35.tar.gz\n"
+            "Installing collected packages: sqlalchemy, fastapi, uvicorn, alembic, asyncpg, redis\n"
+            "Successfully installed alembic-1.13.2 asyncpg-0.29.0 fastapi-0.115.0 redis-5.0.8 "
+            "sqlalchemy-2.0.35 uvicorn-0.30.6\n"), "")
+    if "npm ci" in text or "npm install" in text:
+        return ExecResult(0, "\nadded 312 packages, and audited 313 packages in 4s\n\nfound 0 vulnerabilities\n",
+                          "npm warn deprecated inflight@1.0.6: This module is not supported\n")
+    if "alembic" in text and "upgrade" in text:
+        return ExecResult(0, "", (
+            "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\n"
+            "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
+            "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema\n"))
+    if "pg_dump" in text:
+        return ExecResult(0, "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n"
+                             "-- PostgreSQL database dump complete\n", "")
+    if "pg_isready" in text:
+        return ExecResult(0, "/var/run/postgresql:5432 - accepting connections\n", "")
+    if "npm run build" in text or "vite build" in text:
+        return ExecResult(0, "vite v5.4.8 building for production...\n✓ 1534 modules transformed.\n"
+                             "dist/index.html  0.46 kB\n✓ built in 3.21s\n", "")
+    return ExecResult(0, "", "")
+
+
+def load_hook(path: str | None) -> ExecHook | None:
+    if not path:
+        return None
+    spec = importlib.util.spec_from_file_location("fake_dagger_exec_hook", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"FAKE_DAGGER_EXEC_HOOK={path!r}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    hook = getattr(module, "fake_exec", None)
+    if not callable(hook):
+        raise ValueError(f"FAKE_DAGGER_EXEC_HOOK={path!r}: defines no fake_exec(ctx) function")
+    return hook  # type: ignore[no-any-return]
+
+
+# What a long-running service prints when it starts, and then now and then while it runs.
+def service_kind(image: str | None, command: list[str]) -> str:
+    text = _joined(command)
+    name = image_name(image or "")
+    for kind, needles in (("postgres", ("postgres",)), ("redis", ("redis",)), ("uvicorn", ("uvicorn",)),
+                          ("vite", ("vite", "npm run dev", "npm run preview"))):
+        if any(n in text for n in needles) or name == kind:
+            return kind
+    return "generic"
+
+
+STARTUP_LINES: dict[str, list[str]] = {
+    "postgres": ["PostgreSQL init process complete; ready for start up.",
+                 "LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
+                 "LOG:  database system is ready to accept connections"],
+    "redis": ["Redis version=7.2.5, bits=64, commit=00000000, modified=0, pid=1, just started",
+              "Server initialized", "Ready to accept connections tcp"],
+    "uvicorn": ["INFO:     Started server process [1]", "INFO:     Waiting for application startup.",
+                "INFO:     Application startup complete.",
+                "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)"],
+    "vite": ["  VITE v5.4.8  ready in 412 ms", "  ➜  Local:   http://localhost:3000/",
+             "  ➜  Network: http://10.87.0.5:3000/"],
+    "generic": ["service started"],
+}
+
+
+def heartbeat_line(kind: str, n: int) -> str:
+    if kind == "postgres":
+        return f"LOG:  checkpoint complete: wrote {n % 50} buffers (0.{n % 10}%); tick {n}"
+    if kind == "redis":
+        return f"1:M DB saved on disk (tick {n})"
+    if kind == "uvicorn":
+        return f'INFO:     10.87.0.1:{40000 + n % 20000} - "GET /health HTTP/1.1" 200 OK'
+    if kind == "vite":
+        return f"[vite] page reload src/App.tsx (tick {n})"
+    return f"service alive (tick {n})"
+
