@@ -1,0 +1,192 @@
+"""`cchub plan`, `cchub doctor` and `cchub up`: the stack from the command line.
+
+Registered into the main parser by cli.py (`register(subparsers)`). Errors leave as CliError/StackError
+messages on stderr with exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from cchub_desktop.paths import AppPaths, app_paths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.errors import StackError
+from cchub_desktop.stack.logs import HUB, LogLine, StackLog
+from cchub_desktop.stack.phases import StackPhase
+from cchub_desktop.stack.plan import build_plan, format_plan
+
+PHASE_TEXT = {
+    StackPhase.ENGINE: "connecting to the Dagger engine",
+    StackPhase.SOURCE: "fetching the CommandCenter source",
+    StackPhase.BACKEND_BUILD: "building the backend",
+    StackPhase.FRONTEND_BUILD: "building the frontend",
+    StackPhase.POSTGRES: "starting PostgreSQL",
+    StackPhase.REDIS: "starting Redis",
+    StackPhase.BACKEND: "starting the backend",
+    StackPhase.FRONTEND: "starting the frontend",
+    StackPhase.TUNNELS: "opening the host ports",
+    StackPhase.HEALTHY: "healthy",
+}
+
+
+def register(sub: Any) -> None:
+    """Add plan / doctor / up to the `cchub` subparsers."""
+    p = sub.add_parser("plan", help="show the container graph of a project's stack (like compose config)")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("doctor", help="check the Dagger CLI and the container engine")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_doctor)
+
+    p = sub.add_parser("up", help="run a project's stack in the foreground until Ctrl-C")
+    p.add_argument("project")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
+    p.set_defaults(handler=cmd_up)
+
+
+def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
+    paths = app_paths()
+    paths.ensure()
+    return paths, AppSettings.load(paths.settings_file)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import find_project, open_store
+
+    _, settings = _paths_and_settings()
+    project = find_project(open_store(), args.project)
+    plan = build_plan(CommandCenterConfig.for_plan(project, settings))
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_plan(plan))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from cchub_desktop.stack.doctor import run_doctor_sync
+
+    _, settings = _paths_and_settings()
+    report = run_doctor_sync(settings)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0 if report.ready else 1
+    for check in report.checks:
+        print(f"{'ok ' if check.ok else 'FAIL'} {check.name}: {check.message}")
+        if not check.ok and check.fix:
+            print(f"     fix: {check.fix}")
+    for note in report.notes:
+        print(f"     note: {note}")
+    print("Ready to start stacks." if report.ready else "Not ready: fix the problems above, then run "
+                                                         "'cchub doctor' again.")
+    return 0 if report.ready else 1
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.store import ProjectStatus
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    project = find_project(store, args.project)
+    assert project.id is not None
+    if project.status in (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value):
+        raise CliError(f"'{project.name}' is already {project.status} (in the app or another 'cchub up'); "
+                       "stop it there first")
+    log = StackLog(paths.logs_dir / f"project-{project.id}.log")
+    try:
+        config = CommandCenterConfig.from_project(project, settings, paths)
+        store.set_status(project.id, ProjectStatus.STARTING)
+        code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose))
+    except StackError as exc:
+        code, error = 1, exc
+    finally:
+        log.close()
+    if error is not None:
+        store.set_status(project.id, ProjectStatus.ERROR, last_error=error.user_message)
+        print(f"cchub: {error.user_message}", file=sys.stderr)
+        if log.log_file is not None:
+            print(f"cchub: details in {log.log_file}", file=sys.stderr)
+    else:
+        store.set_status(project.id, ProjectStatus.STOPPED)
+    return code
+
+
+async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
+              verbose: bool) -> tuple[int, StackError | None]:
+    from cchub_desktop.stack.stack import CommandCenterStack
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    def echo(line: LogLine) -> None:
+        if line.service != HUB:
+            print(f"{line.service:>8} | {line.text}", flush=True)
+
+    if verbose:
+        log.subscribe(echo)
+    stop_requested = asyncio.Event()
+    restore = _on_signals(stop_requested.set)
+    stack = CommandCenterStack(config, settings, log,
+                               on_phase=lambda phase: say(f"[{config.name}] {PHASE_TEXT.get(phase, phase)}"))
+    try:
+        start = asyncio.ensure_future(stack.start())
+        stopping = asyncio.ensure_future(stop_requested.wait())
+        await asyncio.wait({start, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not start.done():
+            say(f"[{config.name}] stopping before it was ready…")
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StackError):
+                await start
+            await stack.stop()
+            return 0, None
+        if (exc := start.exception()) is not None:
+            stopping.cancel()
+            if isinstance(exc, StackError):
+                return 1, exc
+            raise exc
+        say(f"Frontend: {stack.frontend_url}")
+        say(f"Backend:  {stack.backend_url}")
+        say("Press Ctrl-C to stop.")
+        closed = asyncio.ensure_future(stack.wait_closed())
+        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not stopping.done():
+            stopping.cancel()
+            reason = stack.closed_reason or "The Dagger session ended unexpectedly."
+            return 1, StackError(reason, step="session")
+        say(f"[{config.name}] stopping…")
+        await stack.stop()
+        say(f"[{config.name}] stopped.")
+        return 0, None
+    finally:
+        restore()
+        if verbose:
+            log.unsubscribe(echo)
+
+
+def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM ask for a clean stop (where the loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def restore() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return restore

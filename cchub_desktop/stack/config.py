@@ -1,0 +1,105 @@
+"""CommandCenterConfig: everything one project's stack needs, frozen, built from the stored project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
+
+if TYPE_CHECKING:
+    from cchub_desktop.paths import AppPaths
+    from cchub_desktop.store import Project
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where the CommandCenter source comes from: a local checkout when `local_dir` is set, else git."""
+
+    git_url: str
+    git_ref: str
+    local_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: AppSettings) -> SourceSettings:
+        local = settings.source_local_dir.strip()
+        return cls(git_url=settings.source_git_url.strip(), git_ref=settings.source_git_ref.strip() or "main",
+                   local_dir=Path(local).expanduser() if local else None)
+
+    def describe(self) -> str:
+        if self.local_dir is not None:
+            return f"local checkout {self.local_dir}"
+        return f"git {self.git_url} @ {self.git_ref}"
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    postgres: str
+    redis: str
+    python: str
+    node: str
+
+    @classmethod
+    def from_settings(cls, settings: AppSettings) -> ImageSettings:
+        return cls(postgres=settings.postgres_image, redis=settings.redis_image,
+                   python=settings.python_image, node=settings.node_image)
+
+
+@dataclass(frozen=True)
+class CommandCenterConfig:
+    name: str
+    slug: str
+    project_path: Path
+    backend_port: int
+    frontend_port: int
+    postgres_port: int
+    redis_port: int
+    expose_db: bool
+    secrets: ProjectSecrets
+    source: SourceSettings
+    images: ImageSettings
+
+    @classmethod
+    def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths) -> CommandCenterConfig:
+        """The config for a stored project; creates the project's secrets on first use (StackError when
+        the secrets folder or file is not private)."""
+        return cls(
+            name=project.name, slug=project.slug, project_path=Path(project.path),
+            backend_port=project.backend_port, frontend_port=project.frontend_port,
+            postgres_port=project.postgres_port, redis_port=project.redis_port,
+            expose_db=bool(project.expose_db),
+            secrets=load_or_create(paths.secrets_dir, project.slug),
+            source=SourceSettings.from_settings(settings),
+            images=ImageSettings.from_settings(settings),
+        )
+
+    @classmethod
+    def for_plan(cls, project: Project, settings: AppSettings) -> CommandCenterConfig:
+        """The config for showing a plan: no secrets file is read or created (a plan shows secret names,
+        never values)."""
+        placeholder = ProjectSecrets(db_password="<db_password>", redis_password="<redis_password>",
+                                     secret_key="<secret_key>")
+        return cls(
+            name=project.name, slug=project.slug, project_path=Path(project.path),
+            backend_port=project.backend_port, frontend_port=project.frontend_port,
+            postgres_port=project.postgres_port, redis_port=project.redis_port,
+            expose_db=bool(project.expose_db), secrets=placeholder,
+            source=SourceSettings.from_settings(settings), images=ImageSettings.from_settings(settings),
+        )
+
+    def host_ports(self) -> dict[str, int]:
+        """role -> host port, for the ports this stack binds (the database ports only when exposed)."""
+        ports = {"frontend": self.frontend_port, "backend": self.backend_port}
+        if self.expose_db:
+            ports.update(postgres=self.postgres_port, redis=self.redis_port)
+        return ports
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://localhost:{self.frontend_port}"
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://localhost:{self.backend_port}"

@@ -1,0 +1,200 @@
+"""Which Dagger CLI runs, and the environment it starts with.
+
+The dagger-io SDK takes everything from the process environment: it reads `_EXPERIMENTAL_DAGGER_CLI_BIN`
+with os.getenv when it connects, and starts `dagger session` with subprocess.Popen without an `env=`, so the
+CLI inherits os.environ as it is at that moment (that is how `_EXPERIMENTAL_DAGGER_RUNNER_HOST` and
+`DAGGER_PROGRESS` reach it). There is no per-connection option. So the variables are put into os.environ only
+while sessions are being provisioned, and taken out again when the last one is up: stacks that need the
+same values provision concurrently, a stack that needs different values waits for the others to finish
+provisioning, and nothing stays behind in the process environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from cchub_desktop.settings import CLI_BIN_ENV, RUNNER_HOST_ENV, AppSettings
+
+PROGRESS_ENV = {"DAGGER_PROGRESS": "plain", "NO_COLOR": "1"}
+VERSION_TIMEOUT = 5.0
+CliOrigin = Literal["settings", "environment", "path", "cache", "download"]
+
+
+@functools.cache
+def sdk_cli_version() -> str:
+    """The CLI version this dagger-io SDK downloads and expects. Read from the SDK's files without importing
+    the SDK (importing `dagger` takes most of a second, too slow for the app's start)."""
+    spec = importlib.util.find_spec("dagger")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            text = (Path(folder) / "_engine" / "_version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        match = re.search(r'CLI_VERSION\s*=\s*"([^"]+)"', text)
+        if match:
+            return match.group(1)
+    return importlib.metadata.version("dagger-io")
+
+
+def sdk_cache_binary() -> Path:
+    """Where the SDK caches the CLI it downloads (mirrors dagger.provisioning's Downloader)."""
+    env = os.getenv("XDG_CACHE_HOME", "").strip()
+    base = Path(env).expanduser() if env else platformdirs.user_cache_path()
+    name = f"dagger-{sdk_cli_version()}" + (".exe" if os.name == "nt" else "")
+    return base / "dagger" / name
+
+
+@dataclass(frozen=True)
+class CliChoice:
+    origin: CliOrigin
+    path: str | None          # None: the SDK downloads it on first start
+    version: str | None
+    note: str = ""
+
+    def describe(self) -> str:
+        where = {"settings": "from Settings", "environment": f"from ${CLI_BIN_ENV}",
+                 "path": "found on PATH", "cache": "downloaded earlier by the Dagger SDK",
+                 "download": ""}[self.origin]
+        if self.path is None:
+            return f"Dagger CLI v{sdk_cli_version()} will be downloaded on first start"
+        version = f" ({self.version})" if self.version else ""
+        return f"{self.path}{version}, {where}"
+
+
+_version_cache: dict[tuple[str, float], str | None] = {}
+_version_lock = threading.Lock()
+
+
+def cli_version(path: str, timeout: float = VERSION_TIMEOUT) -> str | None:
+    """'v0.21.11' from `dagger version`, or None when it does not run (cached per binary and mtime)."""
+    try:
+        key = (path, os.stat(path).st_mtime)
+    except OSError:
+        return None
+    with _version_lock:
+        if key in _version_cache:
+            return _version_cache[key]
+    try:
+        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    match = re.search(r"v\d+\.\d+\.\d+\S*", out)
+    version = match.group(0) if match else None
+    with _version_lock:
+        _version_cache[key] = version
+    return version
+
+
+def _same_minor(version: str | None) -> bool:
+    if not version:
+        return False
+    want = sdk_cli_version().split(".")[:2]
+    return version.lstrip("v").split(".")[:2] == want
+
+
+def locate_cli(settings: AppSettings, environ: Mapping[str, str] | None = None) -> CliChoice:
+    """The CLI a start will use: Settings, then $_EXPERIMENTAL_DAGGER_CLI_BIN, then `dagger` on PATH (when
+    its version matches the SDK's), then the SDK's cached download, else a download on first start.
+    May run `dagger version` (short timeout): call it from a worker thread."""
+    env = ENVIRONMENT_GATE.baseline() if environ is None else environ
+    configured = settings.dagger_cli_path.strip()
+    if configured:
+        path = str(Path(configured).expanduser())
+        return CliChoice("settings", path, cli_version(path) if os.access(path, os.X_OK) else None)
+    from_env = env.get(CLI_BIN_ENV, "").strip()
+    if from_env:
+        return CliChoice("environment", from_env, None)
+    on_path = shutil.which("dagger", path=env.get("PATH"))
+    skipped = ""
+    if on_path:
+        version = cli_version(on_path)
+        if _same_minor(version):
+            return CliChoice("path", on_path, version)
+        skipped = (f"{on_path} ({version or 'version unknown'}) is not used: this app needs Dagger "
+                   f"v{'.'.join(sdk_cli_version().split('.')[:2])}.x")
+    cached = sdk_cache_binary()
+    if cached.is_file():
+        return CliChoice("cache", str(cached), f"v{sdk_cli_version()}", skipped)
+    return CliChoice("download", None, None, skipped)
+
+
+def session_environment(settings: AppSettings, choice: CliChoice) -> dict[str, str]:
+    """The variables to set while a session is provisioned."""
+    env = dict(PROGRESS_ENV)
+    if choice.origin in ("settings", "path") and choice.path:
+        env[CLI_BIN_ENV] = choice.path
+    if settings.runner_host.strip():
+        env[RUNNER_HOST_ENV] = settings.runner_host.strip()
+    return env
+
+
+class _EnvironmentGate:
+    POLL = 0.02
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._applied: dict[str, str] = {}
+        self._saved: dict[str, str | None] = {}
+
+    def _try_enter(self, wanted: dict[str, str]) -> bool:
+        with self._lock:
+            if self._holders == 0:
+                self._saved = {key: os.environ.get(key) for key in wanted}
+                os.environ.update(wanted)
+                self._applied = dict(wanted)
+            elif wanted != self._applied:
+                return False
+            self._holders += 1
+            return True
+
+    def baseline(self) -> dict[str, str]:
+        """os.environ as it is without the variables applied for sessions being provisioned."""
+        with self._lock:
+            env = dict(os.environ)
+            for key, value in self._saved.items():
+                if value is None:
+                    env.pop(key, None)
+                else:
+                    env[key] = value
+            return env
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders:
+                return
+            for key, value in self._saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved, self._applied = {}, {}
+
+    @contextlib.asynccontextmanager
+    async def applied(self, wanted: dict[str, str]) -> AsyncIterator[None]:
+        while not self._try_enter(wanted):
+            await asyncio.sleep(self.POLL)  # only while another stack provisions with other settings
+        try:
+            yield
+        finally:
+            self._leave()
+
+
+ENVIRONMENT_GATE = _EnvironmentGate()

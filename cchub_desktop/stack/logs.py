@@ -1,0 +1,224 @@
+"""StackLog: one stack's log — a bounded in-memory ring buffer for the UI plus a rotating file on disk.
+
+It is the file-like object given to `dagger.Config(log_output=...)`: the SDK's drain thread writes the Dagger
+CLI's output into it (with DAGGER_PROGRESS=plain that is one line per event, prefixed by a span number), so
+every method is thread-safe. Lines are split by service where the span says which, and every known secret
+value is replaced by *** before a line is stored, written to disk or handed to a subscriber.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cchub_desktop.stack.errors import scrub
+
+ENGINE = "engine"
+HUB = "hub"
+DEFAULT_CAPACITY = 5000
+DEFAULT_MAX_BYTES = 2_000_000
+DEFAULT_BACKUPS = 3
+MAX_TRACKED_SPANS = 20_000
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+SPAN_LINE = re.compile(r"^(\d+)\s*: (.*)$")       # "12  : <indent><call or log row>"
+LOG_ROW = re.compile(r"^(?:\[[^\]]*\] )?\|(?: |$)")  # "[1.2s] | output of the span"
+HUB_PREFIX = re.compile(r"^\[hub\]")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    service: str
+    text: str
+    ts: float
+
+
+LineCallback = Callable[[LogLine], None]
+
+
+class SpanRouter:
+    """Assigns plain-progress lines to services. A step line names a service by one of its markers (image,
+    command); a span without a marker inherits from the step it is nested in; log rows belong to their
+    span. Anything else is the engine's own output."""
+
+    def __init__(self, markers: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._markers: list[tuple[str, str]] = []
+        self._spans: dict[int, str] = {}
+        self._context: list[int] = []
+        if markers:
+            self.set_markers(markers)
+
+    def set_markers(self, markers: Mapping[str, Iterable[str]]) -> None:
+        pairs = [(m, service) for service, ms in markers.items() for m in ms if m]
+        self._markers = sorted(pairs, key=lambda p: len(p[0]), reverse=True)  # most specific first
+
+    def reset(self) -> None:
+        """A new session numbers its spans from 1 again."""
+        self._spans.clear()
+        self._context.clear()
+
+    def route(self, line: str) -> str:
+        if HUB_PREFIX.match(line):
+            return HUB
+        match = SPAN_LINE.match(line)
+        if not match:
+            return ENGINE
+        span, body = int(match.group(1)), match.group(2)
+        content = body.lstrip(" ")
+        if LOG_ROW.match(content):
+            return self._spans.get(span, ENGINE)
+        depth = (len(body) - len(content)) // 2
+        service = self._by_marker(content) or self._spans.get(span)
+        if service is None and 0 < depth <= len(self._context):
+            service = self._spans.get(self._context[depth - 1])
+        del self._context[depth:]
+        self._context.append(span)
+        if service is not None:
+            self._remember(span, service)
+        return service or ENGINE
+
+    def _by_marker(self, content: str) -> str | None:
+        for marker, service in self._markers:
+            if marker in content:
+                return service
+        return None
+
+    def _remember(self, span: int, service: str) -> None:
+        self._spans[span] = service
+        if len(self._spans) > MAX_TRACKED_SPANS:
+            self._spans.pop(next(iter(self._spans)))
+
+
+class _QuietRotatingHandler(logging.handlers.RotatingFileHandler):
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass  # a full disk must not break the stack; the in-memory log still has the line
+
+
+class StackLog:
+    """Thread-safe log of one stack. `write` is the file-like entry point for the Dagger SDK; `note` adds a
+    line from the hub itself; `lines(since)` reads with a cursor; subscribers are called on the writing
+    thread (the UI must hop to its own thread)."""
+
+    def __init__(self, log_file: Path | None = None, *, capacity: int = DEFAULT_CAPACITY,
+                 max_bytes: int = DEFAULT_MAX_BYTES, backup_count: int = DEFAULT_BACKUPS) -> None:
+        self._lock = threading.Lock()
+        self._buffer: deque[LogLine] = deque(maxlen=capacity)
+        self._written = 0          # lines ever stored; the cursor of the next line
+        self._partial = ""
+        self._secrets: set[str] = set()
+        self._router = SpanRouter()
+        self._subscribers: list[LineCallback] = []
+        self.log_file = Path(log_file) if log_file is not None else None
+        self._handler: logging.Handler | None = None
+        if self.log_file is not None:
+            with contextlib.suppress(OSError):
+                self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = _QuietRotatingHandler(self.log_file, maxBytes=max_bytes, backupCount=backup_count,
+                                            encoding="utf-8", delay=True)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(service)-8s %(message)s"))
+            self._handler = handler
+
+    # ----- configuration (by the stack) -----------------------------------------------------------------
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        with self._lock:
+            self._secrets.update(v for v in values if v)
+
+    def begin_session(self, markers: Mapping[str, Iterable[str]]) -> None:
+        with self._lock:
+            self._router.set_markers(markers)
+            self._router.reset()
+
+    # ----- file-like interface (dagger.Config(log_output=...)) ------------------------------------------
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        with self._lock:
+            data = self._partial + text
+            *complete, self._partial = data.split("\n")
+            stored = [self._store(line) for line in complete]
+        self._notify(stored)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._partial = self._partial, ""
+            stored = [self._store(pending)] if pending.strip() else []
+        self._notify(stored)
+
+    def isatty(self) -> bool:
+        return False
+
+    def note(self, text: str, service: str = HUB) -> None:
+        """A line from the hub itself (phases, errors), attributed to `service`."""
+        with self._lock:
+            stored = [self._store(line, service) for line in text.rstrip("\n").split("\n")]
+        self._notify(stored)
+
+    # ----- reading -----------------------------------------------------------------------------------
+
+    def lines(self, since: int = 0) -> tuple[int, list[LogLine]]:
+        """(cursor, lines stored at or after `since`): pass the cursor back to get only newer lines. Lines
+        that fell out of the buffer are skipped."""
+        with self._lock:
+            first = self._written - len(self._buffer)
+            start = max(since, first)
+            items = list(self._buffer)[start - first:] if start < self._written else []
+            return self._written, items
+
+    def text(self, service: str | None = None) -> str:
+        _, items = self.lines()
+        return "\n".join(i.text for i in items if service is None or i.service == service)
+
+    def subscribe(self, callback: LineCallback) -> None:
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: LineCallback) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._subscribers.remove(callback)
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            handler, self._handler = self._handler, None
+        if handler is not None:
+            handler.close()
+
+    # ----- internals (called with the lock held) -------------------------------------------------------
+
+    def _store(self, raw: str, service: str | None = None) -> LogLine:
+        line = ANSI.sub("", raw).rstrip("\r")
+        if "\r" in line:
+            line = line.rsplit("\r", 1)[-1]  # a progress line redrawn in place: keep what was shown last
+        line = scrub(line, self._secrets)
+        item = LogLine(service or self._router.route(line), line, time.time())
+        self._buffer.append(item)
+        self._written += 1
+        if self._handler is not None:
+            record = logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO",
+                                            "service": item.service, "created": item.ts})
+            self._handler.handle(record)
+        return item
+
+    def _notify(self, stored: list[LogLine]) -> None:
+        if not stored:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            for item in stored:
+                callback(item)

@@ -1,0 +1,141 @@
+"""The plan: the container graph of a project's stack as plain data (no secret values), for `cchub plan`.
+
+Built from the same recipe the Dagger builder uses (recipe.py), so the plan cannot drift from what runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.recipe import ServiceSpec, StackRecipe, build_recipe
+
+TUNNEL_LISTEN = "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class MountPlan:
+    path: str
+    source: str
+    read_only: bool
+    exclude: list[str]
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    path: str
+    volume: str
+    sharing: str
+
+
+@dataclass(frozen=True)
+class TunnelPlan:
+    host_port: int
+    container_port: int
+    listen: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    image: str
+    source: str | None
+    workdir: str | None
+    build_steps: list[str]
+    env: dict[str, str]
+    secrets: dict[str, str]        # variable -> Dagger secret name (never the value)
+    mounts: list[MountPlan]
+    caches: list[CachePlan]
+    bindings: list[str]
+    command: list[str]
+    use_entrypoint: bool
+    exposed_ports: list[int]
+    tunnels: list[TunnelPlan]
+    health: str | None
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    project: str
+    slug: str
+    source: str
+    expose_db: bool
+    services: list[ServicePlan]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def service(self, name: str) -> ServicePlan:
+        return next(s for s in self.services if s.name == name)
+
+
+def build_plan(config: CommandCenterConfig) -> StackPlan:
+    recipe = build_recipe(config)
+    return StackPlan(project=recipe.project, slug=recipe.slug, source=recipe.source.describe(),
+                     expose_db=config.expose_db, services=[_service_plan(recipe, s) for s in recipe.services])
+
+
+def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
+    mounts = [MountPlan(m.path, f"project folder {m.host_path}", m.read_only, list(m.exclude))
+              for m in spec.mounts]
+    tunnels = []
+    if spec.tunnel is not None:
+        tunnels.append(TunnelPlan(spec.tunnel.host_port, spec.tunnel.container_port, TUNNEL_LISTEN,
+                                  f"http://localhost:{spec.tunnel.host_port}" if spec.health_path else
+                                  f"localhost:{spec.tunnel.host_port}"))
+    health = None
+    if spec.health_path and spec.tunnel is not None:
+        health = f"GET http://localhost:{spec.tunnel.host_port}{spec.health_path}"
+    elif spec.port:
+        health = f"engine dials port {spec.port}"
+    return ServicePlan(
+        name=spec.name, image=spec.image,
+        source=f"{recipe.source.describe()}: {spec.source.subdir}/ -> {spec.source.path}" if spec.source else None,
+        workdir=spec.workdir,
+        build_steps=[shlex.join(step.args) for step in spec.build_steps],
+        env=dict(spec.build_env + spec.env),
+        secrets={s.env: s.name for s in spec.secrets},
+        mounts=mounts,
+        caches=[CachePlan(c.path, c.volume, c.sharing) for c in spec.caches],
+        bindings=list(spec.bindings),
+        command=list(spec.command), use_entrypoint=spec.use_entrypoint,
+        exposed_ports=[spec.port], tunnels=tunnels, health=health,
+    )
+
+
+def format_plan(plan: StackPlan) -> str:
+    """The plan as a human reads it, one block per service (like `docker compose config`)."""
+    out = [f"project: {plan.project} (slug {plan.slug})", f"source:  {plan.source}", ""]
+    for svc in plan.services:
+        out.append(f"{svc.name}:")
+        rows: list[tuple[str, str]] = [("image", svc.image)]
+        if svc.source:
+            rows.append(("source", svc.source))
+        if svc.workdir:
+            rows.append(("workdir", svc.workdir))
+        rows += [("build", step) for step in svc.build_steps]
+        rows += [("env", f"{k}={v}") for k, v in svc.env.items()]
+        rows += [("secret", f"{k} <- secret {v}") for k, v in svc.secrets.items()]
+        for m in svc.mounts:
+            flag = "ro" if m.read_only else "rw"
+            rows.append(("mount", f"{m.path} ({flag}) <- {m.source}, excluding {', '.join(m.exclude)}"))
+        rows += [("cache", f"{c.path} <- volume {c.volume} ({c.sharing.lower()})") for c in svc.caches]
+        rows += [("binding", f"{alias} (hostname)") for alias in svc.bindings]
+        command = shlex.join(svc.command)
+        rows.append(("command", f"{command}  [image entrypoint first]" if svc.use_entrypoint else command))
+        rows.append(("exposes", ", ".join(str(p) for p in svc.exposed_ports)))
+        if svc.tunnels:
+            rows += [("tunnel", f"{t.listen}:{t.host_port} -> {svc.name}:{t.container_port}  ({t.url})")
+                     for t in svc.tunnels]
+        else:
+            rows.append(("tunnel", "none (database ports are not exposed to the host)"))
+        if svc.health:
+            rows.append(("health", svc.health))
+        out += [f"  {key + ':':<9} {value}" for key, value in rows]
+        out.append("")
+    out.append("Host tunnels listen on all interfaces (0.0.0.0): other machines on your network can reach them.")
+    return "\n".join(out)

@@ -1,0 +1,227 @@
+"""The CommandCenter stack as data: ONE description that both the plan printer and the Dagger builder read,
+so what `cchub plan` shows is what runs.
+
+Four services, started in this order: postgres, redis, backend, frontend. Containers reach each other by
+service-binding aliases (the alias is the hostname); the host reaches frontend and backend (and, only when
+the project exposes them, the databases) through Dagger host tunnels, which listen on 0.0.0.0.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.phases import StackPhase
+
+DB_USER = "commandcenter"
+DB_NAME = "commandcenter"
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+BACKEND_PORT = 8000
+FRONTEND_PORT = 3000
+PGDATA = "/var/lib/postgresql/data"
+WORKSPACE = "/workspace"
+# Not uploaded with the project folder: version control, dependencies and virtualenvs are big and useless here.
+WORKSPACE_EXCLUDE = ("**/.git", "**/node_modules", "**/.venv", "**/venv", "**/.tox", "**/__pycache__")
+SOURCE_EXCLUDE = ("**/.git", "**/node_modules", "**/.venv", "**/venv", "**/__pycache__")
+
+# Redis reads its password from a config file written at run time from the secret variable: the password
+# is neither in the Dagger query (args) nor on redis-server's command line.
+REDIS_START = (
+    'umask 077 && printf "requirepass %s\\n" "$REDIS_PASSWORD" > /tmp/redis.conf'
+    " && chown redis:redis /tmp/redis.conf"
+    " && exec docker-entrypoint.sh redis-server /tmp/redis.conf --appendonly yes --dir /data"
+)
+# Migrations run in the service command, every start: they need the live database (only reachable through
+# the binding while the stack runs), and as a build step Dagger would cache them and skip them the next
+# time, even when the database volume is new. `alembic upgrade head` is a no-op when up to date.
+BACKEND_START = "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"
+
+SecretKey = Literal["db_password", "redis_password", "secret_key", "database_url", "redis_url"]
+Sharing = Literal["LOCKED", "SHARED", "PRIVATE"]
+
+
+@dataclass(frozen=True)
+class SecretEnv:
+    env: str          # variable name in the container
+    key: SecretKey    # which of the project's secret values
+    name: str         # the Dagger secret's name (per project)
+
+
+@dataclass(frozen=True)
+class CacheMount:
+    path: str
+    volume: str
+    sharing: Sharing
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectMount:
+    """The user's project folder, uploaded as a snapshot (changes never flow back)."""
+
+    path: str
+    host_path: Path
+    read_only: bool
+    exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceCopy:
+    """A folder of the CommandCenter source copied into the container."""
+
+    path: str
+    subdir: str
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    label: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TunnelSpec:
+    host_port: int
+    container_port: int
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str                     # also the binding alias / hostname
+    title: str                    # for messages: "PostgreSQL"
+    phase: StackPhase
+    build_phase: StackPhase | None
+    image: str
+    source: SourceCopy | None
+    workdir: str | None
+    caches: tuple[CacheMount, ...]
+    build_env: tuple[tuple[str, str], ...]
+    build_steps: tuple[BuildStep, ...]
+    env: tuple[tuple[str, str], ...]
+    secrets: tuple[SecretEnv, ...]
+    mounts: tuple[ProjectMount, ...]
+    bindings: tuple[str, ...]
+    port: int
+    command: tuple[str, ...]
+    use_entrypoint: bool
+    tunnel: TunnelSpec | None
+    health_path: str | None
+    log_markers: tuple[str, ...]  # text that identifies this service's lines in the engine's log
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: Literal["git", "local"]
+    git_url: str
+    git_ref: str
+    local_dir: Path | None
+    exclude: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"local {self.local_dir}" if self.kind == "local" else f"git {self.git_url} @ {self.git_ref}"
+
+
+@dataclass(frozen=True)
+class StackRecipe:
+    project: str
+    slug: str
+    source: SourceSpec
+    services: tuple[ServiceSpec, ...]   # in start order
+
+    def service(self, name: str) -> ServiceSpec:
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def secret_envs(self) -> tuple[SecretEnv, ...]:
+        return tuple(s for spec in self.services for s in spec.secrets)
+
+    def tunnels(self) -> tuple[tuple[ServiceSpec, TunnelSpec], ...]:
+        return tuple((spec, spec.tunnel) for spec in self.services if spec.tunnel is not None)
+
+
+def secret_values(config: CommandCenterConfig) -> dict[SecretKey, str]:
+    """Every secret value of the stack, by key; the URLs embed the passwords."""
+    s = config.secrets
+    return {
+        "db_password": s.db_password,
+        "redis_password": s.redis_password,
+        "secret_key": s.secret_key,
+        "database_url": f"postgresql+asyncpg://{DB_USER}:{s.db_password}@postgres:{POSTGRES_PORT}/{DB_NAME}",
+        "redis_url": f"redis://:{s.redis_password}@redis:{REDIS_PORT}/0",
+    }
+
+
+def build_recipe(config: CommandCenterConfig) -> StackRecipe:
+    slug = config.slug
+
+    def secret(env: str, key: SecretKey) -> SecretEnv:
+        return SecretEnv(env=env, key=key, name=f"cchub-{slug}-{key.replace('_', '-')}")
+
+    def tunnel(host_port: int, container_port: int, exposed: bool = True) -> TunnelSpec | None:
+        return TunnelSpec(host_port, container_port) if exposed else None
+
+    images = config.images
+    postgres = ServiceSpec(
+        name="postgres", title="PostgreSQL", phase=StackPhase.POSTGRES, build_phase=None,
+        image=images.postgres, source=None, workdir=None,
+        caches=(CacheMount(PGDATA, f"cchub-{slug}-pgdata", "LOCKED", owner="postgres"),),
+        build_env=(), build_steps=(),
+        env=(("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("PGDATA", f"{PGDATA}/pgdata")),
+        secrets=(secret("POSTGRES_PASSWORD", "db_password"),),
+        mounts=(), bindings=(), port=POSTGRES_PORT,
+        command=("postgres",), use_entrypoint=True,
+        tunnel=tunnel(config.postgres_port, POSTGRES_PORT, config.expose_db), health_path=None,
+        log_markers=(images.postgres, "postgres"),
+    )
+    redis = ServiceSpec(
+        name="redis", title="Redis", phase=StackPhase.REDIS, build_phase=None,
+        image=images.redis, source=None, workdir="/data",
+        caches=(CacheMount("/data", f"cchub-{slug}-redis", "LOCKED"),),
+        build_env=(), build_steps=(), env=(),
+        secrets=(secret("REDIS_PASSWORD", "redis_password"),),
+        mounts=(), bindings=(), port=REDIS_PORT,
+        command=("sh", "-c", REDIS_START), use_entrypoint=False,
+        tunnel=tunnel(config.redis_port, REDIS_PORT, config.expose_db), health_path=None,
+        log_markers=(images.redis, "redis-server"),
+    )
+    backend = ServiceSpec(
+        name="backend", title="backend", phase=StackPhase.BACKEND, build_phase=StackPhase.BACKEND_BUILD,
+        image=images.python, source=SourceCopy("/app", "backend"), workdir="/app",
+        caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),),
+        build_env=(("PIP_DISABLE_PIP_VERSION_CHECK", "1"),),
+        build_steps=(BuildStep("pip install", ("pip", "install", "-r", "requirements.txt")),),
+        env=(("PYTHONUNBUFFERED", "1"), ("WORKSPACE_DIR", WORKSPACE),
+             ("CORS_ORIGINS", json.dumps([config.frontend_url, f"http://127.0.0.1:{config.frontend_port}"]))),
+        secrets=(secret("DATABASE_URL", "database_url"), secret("REDIS_URL", "redis_url"),
+                 secret("SECRET_KEY", "secret_key")),
+        mounts=(ProjectMount(WORKSPACE, config.project_path, True, WORKSPACE_EXCLUDE),),
+        bindings=("postgres", "redis"), port=BACKEND_PORT,
+        command=("sh", "-c", BACKEND_START), use_entrypoint=False,
+        tunnel=tunnel(config.backend_port, BACKEND_PORT), health_path="/health",
+        log_markers=(images.python, "pip install", "alembic", "uvicorn"),
+    )
+    frontend = ServiceSpec(
+        name="frontend", title="frontend", phase=StackPhase.FRONTEND, build_phase=StackPhase.FRONTEND_BUILD,
+        image=images.node, source=SourceCopy("/app", "frontend"), workdir="/app",
+        caches=(CacheMount("/root/.npm", "cchub-npm-cache", "SHARED"),),
+        build_env=(("NPM_CONFIG_UPDATE_NOTIFIER", "false"),),
+        build_steps=(BuildStep("npm ci", ("npm", "ci")),),
+        # the URL the browser uses to reach the backend: the host tunnel, not the container hostname
+        env=(("VITE_API_BASE_URL", config.backend_url),),
+        secrets=(), mounts=(), bindings=("backend",), port=FRONTEND_PORT,
+        command=("npx", "vite", "--host", "0.0.0.0", "--port", str(FRONTEND_PORT), "--strictPort"),
+        use_entrypoint=False,
+        tunnel=tunnel(config.frontend_port, FRONTEND_PORT), health_path="/",
+        log_markers=(images.node, "npm ci", "vite"),
+    )
+    src = config.source
+    source = SourceSpec(kind="local" if src.local_dir is not None else "git", git_url=src.git_url,
+                        git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE)
+    return StackRecipe(project=config.name, slug=slug, source=source,
+                       services=(postgres, redis, backend, frontend))

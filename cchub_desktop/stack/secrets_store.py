@@ -1,0 +1,129 @@
+"""Per-project secrets: generated once, kept in a 0600 file in a 0700 folder, reused on every start.
+
+The PostgreSQL data lives on in a cache volume, so its password must never change behind the user's back:
+a damaged or missing value is an error with a fix-it message, never a silent regeneration. The values never
+go to the project database or to a log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cchub_desktop.stack.errors import StackError
+
+SECRET_FIELDS = ("db_password", "redis_password", "secret_key")
+FILE_VERSION = 1
+CHECK_MODES = sys.platform != "win32"
+
+
+@dataclass(frozen=True)
+class ProjectSecrets:
+    """The generated secrets of one project. `repr` never shows the values."""
+
+    db_password: str = field(repr=False)
+    redis_password: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> ProjectSecrets:
+        return cls(db_password=secrets.token_urlsafe(24), redis_password=secrets.token_urlsafe(24),
+                   secret_key=secrets.token_urlsafe(48))
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(getattr(self, name) for name in SECRET_FIELDS)
+
+
+def secrets_file(secrets_dir: Path, slug: str) -> Path:
+    return Path(secrets_dir) / f"{slug}.json"
+
+
+def load_or_create(secrets_dir: Path, slug: str) -> ProjectSecrets:
+    """The project's secrets, created on first use. Raises StackError when the folder or file can be read by
+    others, belongs to another user, or is damaged."""
+    folder = Path(secrets_dir)
+    _ensure_private_dir(folder)
+    path = secrets_file(folder, slug)
+    if not path.exists():
+        _create(path, ProjectSecrets.generate())
+    return _read(path)
+
+
+def _ensure_private_dir(folder: Path) -> None:
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StackError(f"The secrets folder {folder} could not be created: {exc.strerror}. "
+                             "Check the permissions of its parent folder.", detail=repr(exc),
+                             step="secrets") from exc
+        if CHECK_MODES:
+            os.chmod(folder, 0o700)
+    if not folder.is_dir():
+        raise StackError(f"{folder} should be the secrets folder but is not a folder. Move it away and "
+                         "start again.", step="secrets")
+    _check_private(folder, 0o700, "folder", "chmod 700")
+
+
+def _check_private(path: Path, wanted: int, kind: str, command: str) -> None:
+    if not CHECK_MODES:
+        return
+    st = path.stat()
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise StackError(f"The secrets {kind} {path} belongs to another user, so the project's passwords "
+                         f"could have been changed or read. Make it yours (chown) or remove it.",
+                         detail=f"owner uid {st.st_uid}", step="secrets")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        raise StackError(f"The secrets {kind} {path} can be read by other users (mode {mode:o}). "
+                         f"Restrict it with: {command} '{path}' — then start again.",
+                         detail=f"mode {mode:o}, wanted {wanted:o}", step="secrets")
+
+
+def _create(path: Path, values: ProjectSecrets) -> None:
+    """Write the file under a temporary name and link it into place: a concurrent creator loses cleanly and
+    a crash never leaves a half-written file under the real name."""
+    data = {"version": FILE_VERSION, **{name: getattr(values, name) for name in SECRET_FIELDS}}
+    fd, tmp_name = tempfile.mkstemp(prefix=".new-", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            json.dump(data, tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        except OSError:
+            if not path.exists():
+                os.replace(tmp_name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+def _read(path: Path) -> ProjectSecrets:
+    _check_private(path, 0o600, "file", "chmod 600")
+    damaged = (f"The secrets file {path} is damaged. The project's database was created with the password "
+               "in it, so it is not replaced automatically: restore it from a backup, or delete it to start "
+               "with new passwords (a database from before will then refuse the new password).")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StackError(damaged, detail=type(exc).__name__, step="secrets") from exc
+    if not isinstance(raw, dict):
+        raise StackError(damaged, detail="not a JSON object", step="secrets")
+    values = {name: raw.get(name) for name in SECRET_FIELDS}
+    missing = [name for name, value in values.items() if not isinstance(value, str) or len(value) < 16]
+    if missing:
+        raise StackError(damaged, detail=f"missing or short: {', '.join(missing)}", step="secrets")
+    return ProjectSecrets(**{name: str(value) for name, value in values.items()})

@@ -1,0 +1,333 @@
+"""CommandCenterStack: one project's four services on a Dagger session of its own.
+
+One session per running stack: a failure stays inside its project, stop means "stop the services and close
+the session" (nothing orphaned), and each stack gets its own log stream. Services live only as long as their
+session, so this object is owned by the long-lived app process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from cchub_desktop import ports
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
+from cchub_desktop.stack.errors import StackError, map_error
+from cchub_desktop.stack.health import is_healthy, wait_healthy
+from cchub_desktop.stack.logs import StackLog
+from cchub_desktop.stack.phases import StackPhase
+from cchub_desktop.stack.recipe import ServiceSpec, build_recipe, secret_values
+
+if TYPE_CHECKING:
+    import dagger
+
+    from cchub_desktop.stack.dagger_graph import StackGraph
+
+# No retries: the session endpoint is the CLI child process on 127.0.0.1, so a failed request means the CLI
+# (or the engine behind it) is gone. The SDK's default would retry for ~15 s (and reconnect forever) before
+# the user hears about it; engine-side errors come back as GraphQL errors, which are never retried anyway.
+PRODUCT_RETRY: dagger.Retry | None = None
+HEARTBEAT_INTERVAL = 5.0
+HEARTBEAT_TIMEOUT = 10.0
+HEALTH_TIMEOUT = 180.0
+STOP_TIMEOUT = 15.0
+CLOSE_TIMEOUT = 60.0
+
+PhaseCallback = Callable[[StackPhase], None]
+
+
+class CommandCenterStack:
+    def __init__(self, config: CommandCenterConfig, settings: AppSettings, log: StackLog,
+                 on_phase: PhaseCallback | None = None, *, retry: dagger.Retry | None = PRODUCT_RETRY,
+                 heartbeat_interval: float = HEARTBEAT_INTERVAL, health_timeout: float = HEALTH_TIMEOUT) -> None:
+        self.config = config
+        self.settings = settings
+        self.log = log
+        self.recipe = build_recipe(config)
+        self._values = secret_values(config)
+        self._secrets = tuple(self._values.values())
+        log.add_secrets(self._secrets)
+        self._on_phase = on_phase
+        self._retry = retry
+        self._heartbeat_interval = heartbeat_interval
+        self._health_timeout = health_timeout
+        self.frontend_url = config.frontend_url
+        self.backend_url = config.backend_url
+        self.phase: StackPhase | None = None
+        self.closed_reason: str | None = None
+        self._started = False
+        self._stop_requested = False
+        self._conn: dagger.Connection | None = None
+        self._client: dagger.Client | None = None
+        self._services: list[tuple[str, dagger.Service]] = []
+        self._tunnels: list[tuple[str, dagger.Service]] = []
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._teardown_lock = asyncio.Lock()
+        self._closed = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ----- public API -------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._client is not None and not self._closed.is_set()
+
+    async def start(self) -> None:
+        """Start all four services and the host tunnels; returns once the stack answers over HTTP.
+        Raises StackError (nothing is left running then)."""
+        if self._started:
+            raise RuntimeError("a CommandCenterStack starts once; make a new one to start again")
+        self._started = True
+        try:
+            await self._start()
+        except BaseException as exc:
+            await self._shielded_teardown()
+            if isinstance(exc, StackError | asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                raise
+            raise map_error(exc, None, "starting the stack", secret_values=self._secrets) from exc
+        self._heartbeat = asyncio.get_running_loop().create_task(self._watch_session())
+
+    async def stop(self) -> None:
+        """Stop the tunnels and services and close the session. Idempotent; safe during a start."""
+        self._stop_requested = True
+        await self._shielded_teardown()
+
+    async def wait_closed(self) -> None:
+        """Returns when the session has ended: after stop(), or when it died (then `closed_reason` says why
+        and everything has been cleaned up)."""
+        await self._closed.wait()
+
+    # ----- start ----------------------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        cfg = self.config
+        async with self._step(StackPhase.ENGINE, "checking the project"):
+            self._preflight()
+            conflicts = await asyncio.to_thread(ports.find_conflicts, cfg.host_ports())
+            if conflicts:
+                raise StackError(" ".join(c.message() for c in conflicts), "port check before start", "ports")
+        async with self._step(StackPhase.ENGINE, "connecting to the Dagger engine"):
+            await self._connect()
+        client = self._require_client()
+        from cchub_desktop.stack.dagger_graph import build_graph
+
+        graph = build_graph(client, self.recipe, self._values)
+        async with self._step(StackPhase.SOURCE, f"fetching the CommandCenter source ({cfg.source.describe()})"):
+            await graph.source.sync()
+        await self._build(graph)
+        postgres, redis, backend, frontend = self.recipe.services
+        await self._start_services(graph, [postgres, redis])
+        await self._start_services(graph, [backend])
+        await self._start_services(graph, [frontend])
+        await self._open_tunnels(client, graph)
+        await self._check_health()
+        self._set_phase(StackPhase.HEALTHY)
+        self.log.note(f"[hub] {cfg.name} is healthy: frontend {self.frontend_url}, backend {self.backend_url}")
+
+    def _preflight(self) -> None:
+        cfg = self.config
+        if not cfg.project_path.is_dir():
+            raise StackError(f"The project folder {cfg.project_path} does not exist any more. Edit the project "
+                             "to choose its folder again.", step="project")
+        local = cfg.source.local_dir
+        if local is not None and not (local / "backend").is_dir():
+            raise StackError(f"The CommandCenter checkout {local} (Settings → Source) has no backend folder. "
+                             "Pick the root of a CommandCenter checkout, or clear it to use git.", step="source")
+
+    async def _connect(self) -> None:
+        choice = await asyncio.to_thread(locate_cli, self.settings)
+        # importing the SDK takes most of a second: off the event loop, and only when a stack starts
+        dagger = await asyncio.to_thread(importlib.import_module, "dagger")
+        self.log.begin_session({s.name: s.log_markers for s in self.recipe.services})
+        self.log.note(f"[hub] Dagger CLI: {choice.describe()}"
+                      + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
+        conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))
+        async with ENVIRONMENT_GATE.applied(session_environment(self.settings, choice)):
+            client = await conn.__aenter__()
+        self._conn, self._client = conn, client
+        if self._stop_requested:
+            raise asyncio.CancelledError("stopped while connecting")
+
+    async def _build(self, graph: StackGraph) -> None:
+        """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
+        specs = [s for s in self.recipe.services if s.build_phase is not None]
+        tasks = {s.name: asyncio.ensure_future(self._build_one(graph, s)) for s in specs}
+        try:
+            for spec in specs:
+                assert spec.build_phase is not None
+                async with self._step(spec.build_phase, f"building the {spec.title}"):
+                    await tasks[spec.name]
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    async def _build_one(self, graph: StackGraph, spec: ServiceSpec) -> None:
+        await graph.built[spec.name].sync()
+
+    async def _start_services(self, graph: StackGraph, specs: list[ServiceSpec]) -> None:
+        async def start_one(spec: ServiceSpec) -> dagger.Service:
+            return await graph.services[spec.name].start()
+
+        tasks = {s.name: asyncio.ensure_future(start_one(s)) for s in specs}
+        # registered before they start: a start that fails half-way still gets a stop
+        self._services.extend((s.name, graph.services[s.name]) for s in specs)
+        try:
+            for spec in specs:
+                async with self._step(spec.phase, f"starting {spec.title}"):
+                    started = await tasks[spec.name]
+                self._replace_service(spec.name, started)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    def _replace_service(self, name: str, started: dagger.Service) -> None:
+        self._services = [(n, started if n == name else s) for n, s in self._services]
+
+    async def _open_tunnels(self, client: dagger.Client, graph: StackGraph) -> None:
+        self._set_phase(StackPhase.TUNNELS)
+        pending = []
+        for spec, tunnel_spec in self.recipe.tunnels():
+            tunnel = graph.tunnel(client, spec.name, tunnel_spec)
+            self._tunnels.append((spec.name, tunnel))
+            pending.append((spec, tunnel_spec.host_port, asyncio.ensure_future(tunnel.start())))
+        try:
+            for spec, port, task in pending:
+                async with self._step(StackPhase.TUNNELS, f"opening host port {port} for the {spec.title}",
+                                      port_roles={port: spec.name}):
+                    await task
+        finally:
+            for *_, task in pending:
+                task.cancel()
+            await asyncio.gather(*(t for *_, t in pending), return_exceptions=True)
+
+    async def _check_health(self) -> None:
+        for spec in self.recipe.services:
+            if spec.health_path is None or spec.tunnel is None:
+                continue
+            port = spec.tunnel.host_port
+            url = f"http://localhost:{port}{spec.health_path}"
+            status = await wait_healthy(port, spec.health_path, self._health_timeout)
+            if not is_healthy(status):
+                answer = f"answered HTTP {status}" if status else "did not answer"
+                raise StackError(f"The {spec.title} {answer} at {url} within {self._health_timeout:.0f} s, so "
+                                 "the stack was stopped. The log shows its output.",
+                                 detail=f"health check {url}: {status}", step=spec.name)
+            self.log.note(f"[hub] {spec.title} answers at {url} (HTTP {status})")
+
+    @contextlib.asynccontextmanager
+    async def _step(self, phase: StackPhase, doing: str,
+                    port_roles: dict[int, str] | None = None) -> AsyncIterator[None]:
+        """Report the phase; turn any SDK error inside into a StackError about `doing`."""
+        self._set_phase(phase)
+        try:
+            yield
+        except (StackError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            error = map_error(exc, phase.value, doing, secret_values=self._secrets, port_roles=port_roles)
+            self.log.note(f"[hub] failed while {doing}: {error.detail}")
+            raise error from exc
+        if self._stop_requested:
+            raise asyncio.CancelledError("the stack was stopped while starting")
+
+    def _set_phase(self, phase: StackPhase) -> None:
+        if phase == self.phase:
+            return
+        self.phase = phase
+        if self._on_phase is not None:
+            self._on_phase(phase)
+
+    def _require_client(self) -> dagger.Client:
+        if self._client is None:
+            raise asyncio.CancelledError("the stack was stopped while starting")
+        return self._client
+
+    # ----- running --------------------------------------------------------------------------------------
+
+    async def _watch_session(self) -> None:
+        """A light `version` query every few seconds: when it fails twice in a row the session is gone (the
+        CLI exited or the engine died), so clean up and let wait_closed() return."""
+        failures = 0
+        while not self._closed.is_set():
+            delay = self._heartbeat_interval if failures == 0 else min(1.0, self._heartbeat_interval)
+            await asyncio.sleep(delay)
+            client = self._client
+            if client is None:
+                return
+            try:
+                await asyncio.wait_for(client.version(), HEARTBEAT_TIMEOUT)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                if failures < 2:
+                    continue
+                self.closed_reason = map_error(exc, "session", "the stack was running",
+                                               secret_values=self._secrets).user_message
+                self.log.note(f"[hub] the Dagger session ended: {type(exc).__name__}: {exc}")
+                self._spawn(self._teardown(from_heartbeat=True))
+                return
+
+    # ----- teardown -------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _shielded_teardown(self) -> None:
+        task = self._spawn(self._teardown())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait({task})
+            raise
+
+    async def _teardown(self, from_heartbeat: bool = False) -> None:
+        async with self._teardown_lock:
+            heartbeat, self._heartbeat = self._heartbeat, None
+            if heartbeat is not None and not from_heartbeat:
+                heartbeat.cancel()
+            tunnels, self._tunnels = self._tunnels, []
+            services, self._services = self._services, []
+            conn, self._conn = self._conn, None
+            self._client = None
+            if tunnels:
+                await self._stop_all(tunnels, "tunnel")
+            # frontend and backend first, the databases last and gracefully (PostgreSQL flushes its data)
+            for group in (("frontend",), ("backend",), ("redis", "postgres")):
+                chosen = [(n, s) for n, s in services if n in group]
+                if chosen:
+                    await self._stop_all(chosen, "service")
+            if conn is not None:
+                await self._close(conn)
+            self._closed.set()
+
+    async def _stop_all(self, items: list[tuple[str, dagger.Service]], kind: str) -> None:
+        async def stop_one(name: str, svc: dagger.Service) -> None:
+            try:
+                await asyncio.wait_for(svc.stop(), STOP_TIMEOUT)
+            except Exception as exc:
+                self.log.note(f"[hub] stopping the {name} {kind}: {type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(stop_one(n, s) for n, s in items))
+
+    async def _close(self, conn: dagger.Connection) -> None:
+        """Close the session: the SDK closes the CLI's stdin and waits for it to exit (in a thread). A CLI
+        that hangs must not hang the app: after CLOSE_TIMEOUT the wait goes on in the background."""
+        task = self._spawn(conn.close())  # type: ignore[no-untyped-call]
+        done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT)
+        if not done:
+            self.log.note(f"[hub] the Dagger CLI did not exit within {CLOSE_TIMEOUT:.0f} s after its session "
+                          "was closed; still waiting in the background")
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.log.note(f"[hub] closing the Dagger session: {type(exc).__name__}: {exc}")
