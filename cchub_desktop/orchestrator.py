@@ -1,0 +1,379 @@
+"""Lifecycle of every project's CommandCenter stack: one operation per project at a time, plain-callback events.
+
+States: stopped -> starting -> running -> stopping -> stopped, and error (with the last error text) from any
+step; error -> starting on retry. Every state change is persisted in the store. No Qt here: the UI adapts the
+callbacks to Qt signals in ui/bridge.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cchub_desktop import ports
+from cchub_desktop.paths import AppPaths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
+from cchub_desktop.stack.secrets_store import secrets_file
+from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = frozenset({ProjectStatus.STARTING, ProjectStatus.RUNNING, ProjectStatus.STOPPING})
+PHASE_TEXT: dict[str, str] = {
+    "engine": "connecting to the Dagger engine",
+    "source": "fetching the CommandCenter source",
+    "backend_build": "building the backend",
+    "frontend_build": "building the frontend",
+    "postgres": "starting PostgreSQL",
+    "redis": "starting Redis",
+    "backend": "starting the backend",
+    "frontend": "starting the frontend",
+    "tunnels": "opening the host ports",
+    "healthy": "healthy",
+}
+
+
+def phase_text(phase: str | None) -> str:
+    """A phase as a user reads it ("building the backend")."""
+    if not phase:
+        return ""
+    return PHASE_TEXT.get(phase, phase.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class OrchestratorEvent:
+    project_id: int
+    status: ProjectStatus
+    phase: str | None
+    message: str | None
+
+
+EventCallback = Callable[[OrchestratorEvent], None]
+StackFactory = Callable[..., CommandCenterStack]
+
+
+class Orchestrator:
+    """Owns the running stacks. All methods run on the asyncio loop's thread."""
+
+    def __init__(self, store: ProjectStore, settings: AppSettings, paths: AppPaths,
+                 stack_factory: StackFactory = CommandCenterStack) -> None:
+        self._store = store
+        self.settings = settings
+        self._paths = paths
+        self._factory = stack_factory
+        self._subscribers: list[EventCallback] = []
+        self._states: dict[int, ProjectStatus] = {}
+        self._phases: dict[int, str | None] = {}
+        self._messages: dict[int, str | None] = {}
+        self._logs: dict[int, StackLog] = {}
+        self._stacks: dict[int, CommandCenterStack] = {}
+        self._start_tasks: dict[int, asyncio.Task[None]] = {}
+        self._stop_tasks: dict[int, asyncio.Task[None]] = {}
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    # ----- events and queries -------------------------------------------------------------------------
+
+    def subscribe(self, cb: EventCallback) -> None:
+        self._subscribers.append(cb)
+
+    def unsubscribe(self, cb: EventCallback) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(cb)
+
+    def state(self, project_id: int) -> ProjectStatus:
+        if project_id in self._states:
+            return self._states[project_id]
+        try:
+            return ProjectStatus(self._store.get(project_id).status)
+        except (KeyError, ValueError):
+            return ProjectStatus.STOPPED
+
+    def phase(self, project_id: int) -> str | None:
+        return self._phases.get(project_id)
+
+    def message(self, project_id: int) -> str | None:
+        """The last error text (or None) as the user should read it."""
+        if project_id in self._messages:
+            return self._messages[project_id]
+        try:
+            return self._store.get(project_id).last_error
+        except KeyError:
+            return None
+
+    def log(self, project_id: int) -> StackLog:
+        """The project's log; the same object across starts so earlier output stays readable."""
+        log = self._logs.get(project_id)
+        if log is None:
+            log = StackLog(self._log_file(project_id))
+            self._logs[project_id] = log
+        return log
+
+    def _log_file(self, project_id: int) -> Path:
+        try:
+            name = self._store.get(project_id).slug
+        except (KeyError, StoreError):
+            name = f"project-{project_id}"
+        return self._paths.logs_dir / f"{name}.log"
+
+    def stack(self, project_id: int) -> CommandCenterStack | None:
+        return self._stacks.get(project_id)
+
+    def active_projects(self) -> list[int]:
+        return [pid for pid, st in self._states.items() if st in ACTIVE]
+
+    def is_busy(self) -> bool:
+        return bool(self.active_projects())
+
+    # ----- launch ---------------------------------------------------------------------------------------
+
+    def reconcile_on_launch(self) -> None:
+        """Projects recorded as starting/running/stopping by an earlier run have no stack now: stopped."""
+        for project in self._store.list():
+            assert project.id is not None
+            if project.status in {s.value for s in ACTIVE}:
+                self._store.set_status(project.id, ProjectStatus.STOPPED)
+                self._states[project.id] = ProjectStatus.STOPPED
+                self._messages[project.id] = None
+            else:
+                self._states[project.id] = _status_of(project)
+                self._messages[project.id] = project.last_error
+
+    # ----- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self, project_id: int) -> None:
+        """Start the project's stack and return when it runs or has failed (then the state is error).
+        A no-op while the project is starting, running or stopping."""
+        if self.state(project_id) in ACTIVE:
+            return
+        self._remember_loop()
+        self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
+        task = self.spawn(self._run_start(project_id))
+        self._start_tasks[project_id] = task
+        await asyncio.wait({task})  # the caller being cancelled does not cancel the start
+
+    async def stop(self, project_id: int) -> None:
+        """Stop the project's stack (cancelling a start in flight) and return when nothing runs."""
+        existing = self._stop_tasks.get(project_id)
+        if existing is not None and not existing.done():
+            await asyncio.wait({existing})
+            return
+        if self.state(project_id) not in (ProjectStatus.STARTING, ProjectStatus.RUNNING):
+            return
+        self._remember_loop()
+        self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
+        task = self.spawn(self._run_stop(project_id))
+        self._stop_tasks[project_id] = task
+        await asyncio.wait({task})
+
+    async def stop_all(self) -> None:
+        """Stop every stack (starting ones too) concurrently; returns when none runs."""
+        ids = [pid for pid, st in self._states.items() if st in ACTIVE]
+        if ids:
+            await asyncio.gather(*(self.stop(pid) for pid in ids), return_exceptions=True)
+
+    async def remove(self, project_id: int, *, delete_data: bool = False) -> None:
+        """Forget a stopped project. With `delete_data`, also delete its generated secrets and its log
+        (the project folder is never touched). Raises RuntimeError while the project is active."""
+        if self.state(project_id) in ACTIVE:
+            raise RuntimeError("Stop the project before removing it.")
+        project = self._store.get(project_id)
+        self._store.remove(project_id)
+        for table in (self._states, self._phases, self._messages):
+            table.pop(project_id, None)
+        log = self._logs.pop(project_id, None)
+        if log is not None:
+            log.close()
+        if delete_data:
+            await asyncio.to_thread(self._delete_files, project)
+
+    def _delete_files(self, project: Project) -> None:
+        files = [secrets_file(self._paths.secrets_dir, project.slug), self._paths.logs_dir / f"{project.slug}.log"]
+        files += list(self._paths.logs_dir.glob(f"{project.slug}.log.*"))
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a coroutine as a task the orchestrator keeps referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    async def aclose(self) -> None:
+        """Stop every stack and wait for every background task (for quitting)."""
+        await self.stop_all()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for log in self._logs.values():
+            log.close()
+
+    # ----- internals ------------------------------------------------------------------------------------
+
+    async def _run_start(self, project_id: int) -> None:
+        stack: CommandCenterStack | None = None
+        log = self.log(project_id)
+        try:
+            project = self._store.get(project_id)
+            conflicts = await asyncio.to_thread(ports.find_conflicts, _ports_to_bind(project))
+            if conflicts:
+                raise StackError(" ".join(c.message() for c in conflicts),
+                                 detail="port check before start", step="ports")
+            config = CommandCenterConfig.from_project(project, self.settings, self._paths)
+            stack = self._factory(config, self.settings, log,
+                                  on_phase=lambda phase: self._on_phase(project_id, phase))
+            self._stacks[project_id] = stack
+            log.note(f"[hub] starting {project.name}")
+            await stack.start()
+        except asyncio.CancelledError:
+            # A stop arrived while starting: the stop task finishes the job.
+            await self._close_stack(project_id, stack)
+            raise
+        except StackError as exc:
+            await self._close_stack(project_id, stack)
+            self._fail(project_id, exc.user_message, exc.detail)
+            return
+        except KeyError:
+            self._fail(project_id, "This project no longer exists. Refresh the list.", None)
+            return
+        except Exception as exc:  # a bug or an unmapped error: keep the app alive, say what happened
+            await self._close_stack(project_id, stack)
+            self._fail(project_id, f"The stack could not start: {exc}. The log has the details.",
+                       traceback.format_exc())
+            return
+        finally:
+            self._start_tasks.pop(project_id, None)
+        assert stack is not None
+        log.note(f"[hub] {project.name} is running at {stack.frontend_url}")
+        self._set_state(project_id, ProjectStatus.RUNNING, phase=StackPhase.HEALTHY.value, message=None)
+        self._watchers[project_id] = self.spawn(self._watch_session(project_id, stack))
+
+    async def _run_stop(self, project_id: int) -> None:
+        try:
+            start = self._start_tasks.pop(project_id, None)
+            if start is not None and not start.done():
+                start.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await start
+            watcher = self._watchers.pop(project_id, None)
+            if watcher is not None:
+                watcher.cancel()
+            stack = self._stacks.pop(project_id, None)
+            if stack is not None:
+                try:
+                    await stack.stop()
+                except StackError as exc:
+                    self._fail(project_id, exc.user_message, exc.detail)
+                    return
+                except Exception as exc:
+                    self._fail(project_id, f"The stack did not stop cleanly: {exc}.", traceback.format_exc())
+                    return
+            self.log(project_id).note("[hub] stopped")
+            self._set_state(project_id, ProjectStatus.STOPPED, phase=None, message=None)
+        finally:
+            self._stop_tasks.pop(project_id, None)
+
+    async def _watch_session(self, project_id: int, stack: CommandCenterStack) -> None:
+        try:
+            await stack.wait_closed()
+        except Exception:
+            self.log(project_id).note(f"[hub] session watcher failed:\n{traceback.format_exc()}")
+        if self._stacks.get(project_id) is not stack or self.state(project_id) != ProjectStatus.RUNNING:
+            return  # a stop closed it
+        self._stacks.pop(project_id, None)
+        self._watchers.pop(project_id, None)
+        with contextlib.suppress(Exception):
+            await stack.stop()
+        reason = getattr(stack, "closed_reason", None)
+        self._fail(project_id, "The Dagger session of this project ended unexpectedly, so its services "
+                               "stopped. Check the engine (Re-check engine) and start the project again."
+                               + (f" ({reason})" if reason else ""), None)
+
+    async def _close_stack(self, project_id: int, stack: CommandCenterStack | None) -> None:
+        self._stacks.pop(project_id, None)
+        if stack is None:
+            return
+        # Shielded: cleanup must finish even though the start task is being cancelled.
+        cleanup = self.spawn(stack.stop())
+        try:
+            await asyncio.shield(cleanup)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await cleanup
+            raise
+        except Exception:
+            self.log(project_id).note(f"[hub] cleanup after a failed start failed:\n{traceback.format_exc()}")
+
+    def _fail(self, project_id: int, message: str, detail: str | None) -> None:
+        log = self.log(project_id)
+        log.note(f"[hub] error: {message}")
+        if detail:
+            log.note(f"[hub] detail: {detail.rstrip()}")
+        self._set_state(project_id, ProjectStatus.ERROR, phase=None, message=message)
+
+    def _on_phase(self, project_id: int, phase: StackPhase | str) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._on_phase, project_id, phase)
+            return
+        if self.state(project_id) != ProjectStatus.STARTING:
+            return
+        value = phase.value if isinstance(phase, StackPhase) else str(phase)
+        self._phases[project_id] = value
+        self._emit(OrchestratorEvent(project_id, ProjectStatus.STARTING, value, None))
+
+    def _set_state(self, project_id: int, status: ProjectStatus, *, phase: str | None,
+                   message: str | None) -> None:
+        self._states[project_id] = status
+        self._phases[project_id] = phase
+        self._messages[project_id] = message
+        try:
+            self._store.set_status(project_id, status, last_error=message)
+        except KeyError:
+            pass  # removed meanwhile; nothing to persist
+        except Exception:
+            logger.exception("could not record the status of project %s", project_id)
+        self._emit(OrchestratorEvent(project_id, status, phase, message))
+
+    def _emit(self, event: OrchestratorEvent) -> None:
+        for cb in list(self._subscribers):
+            try:
+                cb(event)
+            except Exception:
+                logger.exception("an orchestrator event subscriber failed")
+
+    def _remember_loop(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+
+def _status_of(project: Project) -> ProjectStatus:
+    try:
+        return ProjectStatus(project.status)
+    except ValueError:
+        return ProjectStatus.STOPPED
+
+
+def _ports_to_bind(project: Project) -> dict[str, int]:
+    wanted = {"backend": project.backend_port, "frontend": project.frontend_port}
+    if project.expose_db:
+        wanted.update(postgres=project.postgres_port, redis=project.redis_port)
+    return wanted
