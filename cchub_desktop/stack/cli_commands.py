@@ -12,9 +12,11 @@ import contextlib
 import json
 import signal
 import sys
+import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cchub_desktop import ports
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
@@ -22,6 +24,9 @@ from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import HUB, LogLine, StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.plan import build_plan, format_plan
+
+if TYPE_CHECKING:
+    from cchub_desktop.store import Project
 
 PHASE_TEXT = {
     StackPhase.ENGINE: "connecting to the Dagger engine",
@@ -52,6 +57,13 @@ def register(sub: Any) -> None:
     p.add_argument("project")
     p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
     p.set_defaults(handler=cmd_up)
+
+
+def _host_ports(project: Project) -> dict[str, int]:
+    roles = {"frontend": project.frontend_port, "backend": project.backend_port}
+    if project.expose_db:
+        roles.update(postgres=project.postgres_port, redis=project.redis_port)
+    return roles
 
 
 def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
@@ -100,16 +112,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     store = open_store()
     project = find_project(store, args.project)
     assert project.id is not None
-    if project.status in (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value):
+    busy = project.status in (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value)
+    if busy and ports.find_conflicts(_host_ports(project)):
         raise CliError(f"'{project.name}' is already {project.status} (in the app or another 'cchub up'); "
                        "stop it there first")
     log = StackLog(paths.logs_dir / f"project-{project.id}.log")
+    error: StackError | None
     try:
         config = CommandCenterConfig.from_project(project, settings, paths)
         store.set_status(project.id, ProjectStatus.STARTING)
         code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose))
     except StackError as exc:
         code, error = 1, exc
+    except Exception as exc:  # a bug: still one line for the user, the traceback goes to the log
+        log.note(f"[hub] cchub up failed:\n{traceback.format_exc()}")
+        code, error = 1, StackError(f"cchub up failed unexpectedly: {exc}", detail=repr(exc))
     finally:
         log.close()
     if error is not None:

@@ -1,0 +1,134 @@
+"""The plan of a project's stack: what `cchub plan` shows is the container graph the stack builds."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from cchub_desktop.cli import main as cchub
+from cchub_desktop.paths import app_paths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack import CommandCenterConfig, build_plan, format_plan
+from cchub_desktop.store import ProjectStore
+from tests.helpers import free_block_number
+
+
+def make_project(project_dir: Path, name: str = "Demo", expose_db: bool = False) -> tuple[ProjectStore, int]:
+    paths = app_paths()
+    paths.ensure()
+    store = ProjectStore(paths.db_file)
+    from cchub_desktop import ports
+
+    block = ports.block(free_block_number(start=random.randint(300, 5000)))
+    project = store.add(name, project_dir, backend_port=block.backend, frontend_port=block.frontend,
+                        postgres_port=block.postgres, redis_port=block.redis, expose_db=expose_db)
+    assert project.id is not None
+    return store, project.id
+
+
+def config_for(project_dir: Path, expose_db: bool = False, settings: AppSettings | None = None
+               ) -> CommandCenterConfig:
+    store, pid = make_project(project_dir, expose_db=expose_db)
+    return CommandCenterConfig.from_project(store.get(pid), settings or AppSettings(), app_paths())
+
+
+def test_plan_has_the_four_services_with_their_images_and_commands(project_dir: Path) -> None:
+    plan = build_plan(config_for(project_dir))
+    assert [s.name for s in plan.services] == ["postgres", "redis", "backend", "frontend"]
+    images = {s.name: s.image for s in plan.services}
+    assert images == {"postgres": "postgres:15-alpine", "redis": "redis:7-alpine",
+                      "backend": "python:3.11-slim", "frontend": "node:18-alpine"}
+    postgres, redis, backend, frontend = plan.services
+    assert postgres.use_entrypoint and postgres.command == ["postgres"]
+    assert redis.command[:2] == ["sh", "-c"] and "redis-server" in redis.command[2]
+    assert backend.build_steps == ["pip install -r requirements.txt"]
+    assert backend.command[:2] == ["sh", "-c"]
+    # migrations before the server, in the service command
+    assert backend.command[2].index("alembic upgrade head") < backend.command[2].index("uvicorn app.main:app")
+    assert frontend.build_steps == ["npm ci"]
+    assert "vite" in frontend.command and "3000" in frontend.command
+
+
+def test_plan_never_contains_a_secret_value(project_dir: Path) -> None:
+    config = config_for(project_dir)
+    text = json.dumps(build_plan(config).to_dict()) + format_plan(build_plan(config))
+    for value in config.secrets.values():
+        assert value not in text
+    backend = build_plan(config).service("backend")
+    assert set(backend.secrets) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    assert "DATABASE_URL" not in backend.env and "SECRET_KEY" not in backend.env
+    assert build_plan(config).service("postgres").secrets == {"POSTGRES_PASSWORD": "cchub-demo-db-password"}
+    assert set(build_plan(config).service("redis").secrets) == {"REDIS_PASSWORD"}
+
+
+def test_workspace_is_the_project_folder_read_only_without_vcs_and_dependencies(project_dir: Path) -> None:
+    backend = build_plan(config_for(project_dir)).service("backend")
+    (mount,) = backend.mounts
+    assert mount.path == "/workspace" and mount.read_only
+    assert str(project_dir) in mount.source
+    for folder in (".git", "node_modules", ".venv"):
+        assert any(folder in pattern for pattern in mount.exclude)
+
+
+def test_data_lives_in_per_project_cache_volumes(project_dir: Path) -> None:
+    plan = build_plan(config_for(project_dir))
+    pg_cache = plan.service("postgres").caches[0]
+    assert (pg_cache.path, pg_cache.volume, pg_cache.sharing) == ("/var/lib/postgresql/data", "cchub-demo-pgdata",
+                                                                  "LOCKED")
+    assert plan.service("redis").caches[0].volume == "cchub-demo-redis"
+
+
+def test_services_reach_each_other_by_binding_aliases(project_dir: Path) -> None:
+    plan = build_plan(config_for(project_dir))
+    assert plan.service("backend").bindings == ["postgres", "redis"]
+    assert plan.service("frontend").bindings == ["backend"]
+
+
+@pytest.mark.parametrize("expose_db", [False, True])
+def test_tunnels_are_the_projects_ports_and_databases_only_when_exposed(project_dir: Path, expose_db: bool) -> None:
+    config = config_for(project_dir, expose_db=expose_db)
+    plan = build_plan(config)
+    tunnels = {s.name: [(t.host_port, t.container_port) for t in s.tunnels] for s in plan.services}
+    assert tunnels["frontend"] == [(config.frontend_port, 3000)]
+    assert tunnels["backend"] == [(config.backend_port, 8000)]
+    if expose_db:
+        assert tunnels["postgres"] == [(config.postgres_port, 5432)]
+        assert tunnels["redis"] == [(config.redis_port, 6379)]
+    else:
+        assert tunnels["postgres"] == [] and tunnels["redis"] == []
+    # the browser reaches the backend through its host tunnel, not a container hostname
+    assert plan.service("frontend").env["VITE_API_BASE_URL"] == f"http://localhost:{config.backend_port}"
+
+
+def test_plan_follows_the_settings(project_dir: Path) -> None:
+    settings = AppSettings(node_image="node:20-alpine", source_git_ref="v2.0")
+    plan = build_plan(config_for(project_dir, settings=settings))
+    assert plan.service("frontend").image == "node:20-alpine"
+    assert "@ v2.0" in plan.source
+
+
+def test_cchub_plan_prints_a_readable_plan_and_json(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(project_dir, name="Demo")
+    assert cchub(["plan", "demo"]) == 0
+    text = capsys.readouterr().out
+    assert "postgres:" in text and "frontend:" in text
+    assert "/workspace (ro)" in text
+    assert "POSTGRES_PASSWORD <- secret cchub-demo-db-password" in text
+
+    assert cchub(["plan", "Demo", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in data["services"]] == ["postgres", "redis", "backend", "frontend"]
+
+
+def test_cchub_plan_reads_no_secrets_file(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(project_dir, name="Demo")
+    assert cchub(["plan", "demo"]) == 0
+    assert not list(app_paths().secrets_dir.glob("*.json"))
+
+
+def test_cchub_plan_for_an_unknown_project_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cchub(["plan", "nope"]) == 1
+    assert "no project named 'nope'" in capsys.readouterr().err
