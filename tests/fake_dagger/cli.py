@@ -127,7 +127,8 @@ def run_session(argv: list[str], opts: dict[str, object], faults: Faults) -> int
 
     threading.Thread(target=wait_stdin, name="stdin", daemon=True).start()
     done.wait()
-    session.shutting_down.set()
+    session.shutting_down.set()  # in-flight starts, execs and up() calls return now
+    server.wait_idle(timeout=3.0)
     server.stop()
     session.services.stop_all()
     journal.write("session", event="end", reason=reason["value"])

@@ -14,6 +14,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -56,6 +57,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, b"404 page not found\n", "text/plain")
 
     def do_POST(self) -> None:
+        with self.server.in_flight():
+            self._post()
+
+    def _post(self) -> None:
         if self.path.split("?", 1)[0] != "/query":
             self._send(404, b"404 page not found\n", "text/plain")
             return
@@ -103,7 +108,25 @@ class EngineHTTPServer(ThreadingHTTPServer):
     def __init__(self, session: Session, token: str) -> None:
         self.session = session
         self.token = token
+        self._busy = 0
+        self._idle = threading.Condition()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for requests still running (e.g. a start being cancelled) to finish and journal."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     @property
     def port(self) -> int:

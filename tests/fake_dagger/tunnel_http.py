@@ -4,8 +4,9 @@ Every connection gets one HTTP/1.1 response and is closed: `GET /health` answers
 `{"status":"healthy"}` (or FAKE_DAGGER_HEALTH_STATUS), any other path a small page naming the service.
 Non-HTTP clients (a TCP connect test, a database client) just see an open port.
 
-The server lets the client close first (it half-closes and waits for EOF), so no TIME_WAIT stays on
-the listening port and the port is free for a new bind as soon as the tunnel stops.
+The server lets the client close first (`Connection: close`, then it waits for EOF; a silent client
+gets a reset), so no TIME_WAIT stays on the tunnel's port and the port is free for a new bind as soon
+as the tunnel stops.
 """
 
 from __future__ import annotations
@@ -74,9 +75,8 @@ class TunnelListener:
             parts = request_line.split()
             method, path = (parts[0], parts[1]) if len(parts) >= 2 else ("GET", "/")
             conn.sendall(self._response(method, path))
-            conn.shutdown(socket.SHUT_WR)
             conn.settimeout(2.0)
-            while conn.recv(4096):  # wait for the client to close first
+            while conn.recv(4096):  # let the client close first (its side keeps the TIME_WAIT)
                 pass
         except OSError:
             _reset(conn)  # client gone or silent: close without leaving TIME_WAIT on the listening port

@@ -1,0 +1,534 @@
+"""The fake Dagger engine behaves like the real one for the real dagger-io SDK.
+
+Every test drives the SDK exactly as the product does: `dagger.Connection(dagger.Config(...))` with
+`_EXPERIMENTAL_DAGGER_CLI_BIN` pointing at the fake CLI (set by the `fake_dagger_env` fixture).
+"""
+# ruff: noqa: F811  (the fixture is imported here and then requested by name)
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO, cast
+
+import anyio
+import dagger
+import pytest
+from fake_dagger.fixtures import FakeDagger, fake_dagger_env, free_ports  # noqa: F401
+from fake_dagger.journal import Journal
+
+SECRET = "pg-s3cret-Value-42"
+
+
+class LogCapture(io.TextIOBase):
+    """What the SDK forwards from the CLI's stderr (no fileno, so the SDK drains it in a thread)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[str] = []
+        self._lock = threading.Lock()
+
+    def write(self, s: str) -> int:
+        with self._lock:
+            self._chunks.append(s)
+        return len(s)
+
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._chunks)
+
+
+def config(log: LogCapture | None = None) -> dagger.Config:
+    return dagger.Config(retry=None, log_output=cast(TextIO, log if log is not None else LogCapture()))
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        await anyio.sleep(0.02)
+
+
+def run(body: Callable[[], Awaitable[None]]) -> None:
+    anyio.run(body)
+
+
+def http_get(port: int, path: str = "/", host: str = "127.0.0.1") -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def port_is_free(port: int) -> bool:
+    """A new listener could bind the port (no SO_REUSEADDR), on loopback and on all interfaces."""
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def lan_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # picks the outgoing interface; sends nothing
+        except OSError:
+            return None
+        addr = str(s.getsockname()[0])
+    return None if addr.startswith("127.") else addr
+
+
+# -- the CLI ----------------------------------------------------------------------------------------------
+def test_version_command_and_unknown_commands(fake_dagger_env: FakeDagger) -> None:
+    ok = subprocess.run([fake_dagger_env.cli_path, "version"], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0
+    assert ok.stdout.startswith("dagger v0.21.11")
+    bad = subprocess.run([fake_dagger_env.cli_path, "login"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1
+    assert "unknown command" in bad.stderr
+
+
+def test_each_connection_is_one_session_process_that_exits_when_closed(fake_dagger_env: FakeDagger) -> None:
+    journal = fake_dagger_env.journal
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            assert await client.version() == "v0.21.11"
+            async with dagger.Connection(config()) as other:
+                assert await other.version() == "v0.21.11"
+                sessions = journal.sessions()
+                assert len(sessions) == 2
+                assert not any(s.exited for s in sessions)
+            journal.wait_sessions_exited(pids=[sessions[1].pid])
+            assert not sessions[0].exited
+
+    run(body)
+    journal.wait_sessions_exited()
+    first, _ = journal.sessions()
+    assert first.ended_cleanly and first.end_reason == "stdin closed"
+    assert first.labels["dagger.io/sdk.name"] == "python"
+
+
+def test_a_stack_like_flow_runs_with_secrets_bindings_and_a_real_tunnel(
+    fake_dagger_env: FakeDagger, tmp_path: Path
+) -> None:
+    journal = fake_dagger_env.journal
+    project = tmp_path / "project"
+    (project / "node_modules" / "left-pad").mkdir(parents=True)
+    (project / "node_modules" / "left-pad" / "index.js").write_text("module.exports = 1\n")
+    (project / "notes.md").write_text("hello\n")
+    backend_port, frontend_port = free_ports(2)
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            password = client.set_secret("postgres-password", SECRET)
+            postgres = (
+                client.container().from_("postgres:15-alpine")
+                .with_env_variable("POSTGRES_DB", "commandcenter")
+                .with_secret_variable("POSTGRES_PASSWORD", password)
+                .with_mounted_cache("/var/lib/postgresql/data", client.cache_volume("cchub-demo-pgdata"),
+                                    sharing=dagger.CacheSharingMode.LOCKED)
+                .with_exposed_port(5432)
+                .as_service(use_entrypoint=True)
+            )
+            postgres = await postgres.start()
+            assert await postgres.endpoint(scheme="postgres") == f"postgres://{await postgres.hostname()}:5432"
+
+            source = client.git("https://github.com/PerformanceSuite/CommandCenter").branch("main").tree()
+            assert "backend" in await source.entries()
+            backend = (
+                client.container().from_("python:3.11-slim")
+                .with_directory("/app", source.directory("backend"))
+                .with_mounted_directory("/workspace", client.host().directory(str(project), exclude=["node_modules"]),
+                                        read_only=True)
+                .with_workdir("/app")
+                .with_service_binding("postgres", postgres)
+                .with_secret_variable("DATABASE_PASSWORD", password)
+                .with_exec(["pip", "install", "-r", "requirements.txt"])
+                .with_exec(["alembic", "upgrade", "head"])
+                .with_exposed_port(8000)
+                .as_service(args=["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"])
+            )
+            tunnel = await client.host().tunnel(
+                backend, ports=[dagger.PortForward(backend=8000, frontend=backend_port)]).start()
+            assert await tunnel.endpoint(scheme="http") == f"http://127.0.0.1:{backend_port}"
+            assert [await p.port() for p in await tunnel.ports()] == [backend_port]
+            assert http_get(backend_port, "/health") == (200, b'{"status": "healthy"}')
+            status, page = http_get(backend_port, "/")
+            assert status == 200 and b"port 8000" in page
+            if (lan := lan_address()) is not None:  # the engine's tunnels listen on every interface
+                assert http_get(backend_port, "/health", host=lan)[0] == 200
+
+            # a second tunnel to a port the service does not expose: connections are refused/reset
+            odd = await client.host().tunnel(
+                backend, ports=[dagger.PortForward(backend=9999, frontend=frontend_port)]).start()
+            with pytest.raises((urllib.error.URLError, ConnectionError)):
+                http_get(frontend_port, "/")
+            await odd.stop()
+
+            await tunnel.stop()
+            assert port_is_free(backend_port)
+            assert port_is_free(frontend_port)
+            assert journal.open_tunnels() == []
+
+    run(body)
+    journal.wait_sessions_exited()
+    (session,) = journal.sessions()
+    assert session.ended_cleanly
+    starts = {r["service_kind"]: r for r in journal.services("start")}
+    assert starts["postgres"]["image"] == "postgres:15-alpine"
+    assert starts["postgres"]["command"] == ["docker-entrypoint.sh", "postgres"]
+    assert starts["postgres"]["secret_env"] == {"POSTGRES_PASSWORD": "postgres-password"}
+    assert starts["postgres"]["mounts"][0] | {"owner": ""} == {
+        "path": "/var/lib/postgresql/data", "kind": "cache", "source": "cchub-demo-pgdata", "read_only": False,
+        "sharing": "LOCKED", "owner": ""}
+    backend_start = starts["uvicorn"]
+    assert backend_start["bindings"] == {"postgres": starts["postgres"]["service_id"]}
+    assert {"path": "/workspace", "kind": "directory", "read_only": True} .items() <= \
+        next(m for m in backend_start["mounts"] if m["path"] == "/workspace").items()
+    assert [e["command"][:2] for e in journal.execs()] == [["pip", "install"], ["alembic", "upgrade"]]
+    (upload,) = journal.uploads()
+    assert upload["path"] == str(project) and upload["files"] == 1  # node_modules excluded
+    listen = journal.tunnels("listen")[0]
+    assert listen["host"] == "0.0.0.0"
+    assert listen["ports"] == [{"frontend": backend_port, "backend": 8000, "backend_exposed": True}]
+    assert SECRET not in journal.all_text()
+    assert journal.calls("setSecret")[0]["args"]["name"] == "postgres-password"
+
+
+def test_ids_are_content_hashes_and_objects_are_immutable(fake_dagger_env: FakeDagger) -> None:
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            base = client.container().from_("alpine:3.20")
+            same = client.container().from_("alpine:3.20")
+            changed = base.with_env_variable("A", "1")
+            assert await base.id() == await same.id()
+            assert await changed.id() != await base.id()
+            assert await base.with_exec(["echo", "hi"]).stdout() == "hi\n"
+            synced = await changed.with_exec(["echo", "again"]).sync()  # reloaded through node(id:)
+            assert await synced.stdout() == "again\n"
+
+    run(body)
+    assert fake_dagger_env.journal.calls("node")
+
+
+def test_tunnel_on_a_taken_port_fails_saying_the_address_is_in_use(fake_dagger_env: FakeDagger) -> None:
+    (port,) = free_ports(1)
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    journal = fake_dagger_env.journal
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            web = client.container().from_("node:18-alpine").with_exposed_port(3000).as_service(
+                args=["npm", "run", "dev"])
+            with pytest.raises(dagger.QueryError) as err:
+                await client.host().tunnel(web, ports=[dagger.PortForward(backend=3000, frontend=port)]).start()
+            assert f"listen tcp 0.0.0.0:{port}: bind: address already in use" in str(err.value)
+            assert journal.running_services() == []  # the service the tunnel started is stopped again
+
+    try:
+        run(body)
+    finally:
+        holder.close()
+    assert journal.tunnels("listen-failed")[0]["ports"][0]["frontend"] == port
+
+
+def test_service_up_serves_until_the_client_cancels(fake_dagger_env: FakeDagger) -> None:
+    (port,) = free_ports(1)
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            web = client.container().from_("node:18-alpine").with_exposed_port(3000).as_service(
+                args=["npm", "run", "dev"])
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: web.up(ports=[dagger.PortForward(backend=3000, frontend=port)]))
+                await eventually(lambda: not port_is_free(port), what="up() listening")
+                assert http_get(port, "/")[0] == 200
+                tg.cancel_scope.cancel()
+            await eventually(lambda: port_is_free(port), what="port released after up() was cancelled")
+
+    run(body)
+
+
+def test_log_lines_name_their_service_and_keep_coming(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(log_interval=0.05)
+    log = LogCapture()
+
+    def lines_by_service() -> dict[str, list[str]]:
+        titles: dict[str, str] = {}
+        out: dict[str, list[str]] = {}
+        for line in log.text().splitlines():
+            idx, sep, rest = line.partition(": ")
+            if not sep or not idx.strip().isdigit():
+                continue
+            if rest.startswith("[") and " | " in rest:
+                out.setdefault(titles.get(idx.strip(), "?"), []).append(rest.split(" | ", 1)[1])
+            elif not rest.startswith("!") and idx.strip() not in titles:
+                titles[idx.strip()] = rest
+        return out
+
+    async def body() -> None:
+        async with dagger.Connection(config(log)) as client:
+            redis = client.container().from_("redis:7-alpine").with_exposed_port(6379).as_service(
+                args=["redis-server", "--appendonly", "yes"])
+            api = client.container().from_("python:3.11-slim").with_exposed_port(8000).as_service(
+                args=["uvicorn", "app.main:app"])
+            await redis.start()
+            await api.start()
+            await eventually(lambda: sum("tick" in x for x in lines_by_service().get(
+                "start redis-server --appendonly yes", [])) >= 3, what="redis log lines")
+            await eventually(lambda: sum("GET /health" in x for x in lines_by_service().get(
+                "start uvicorn app.main:app", [])) >= 3, what="uvicorn log lines")
+            await redis.stop()
+            await eventually(lambda: "start redis-server --appendonly yes DONE" in log.text(), what="DONE line")
+
+    run(body)
+    by_service = lines_by_service()
+    assert "Ready to accept connections tcp" in by_service["start redis-server --appendonly yes"]
+    assert not any("GET /health" in x for x in by_service["start redis-server --appendonly yes"])
+
+
+# -- faults -------------------------------------------------------------------------------------------------
+def test_exec_fail_raises_exec_error_with_exit_code_and_stderr(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(exec_fail="alembic upgrade:2:ERROR: relation \"users\" already exists")
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            ctr = client.container().from_("python:3.11-slim").with_exec(["alembic", "upgrade", "head"])
+            with pytest.raises(dagger.ExecError) as err:
+                await ctr.sync()
+            assert err.value.exit_code == 2
+            assert err.value.command == ["alembic", "upgrade", "head"]
+            assert err.value.stderr == 'ERROR: relation "users" already exists'
+            assert err.value.stdout == ""
+            # other commands still succeed
+            assert await client.container().from_("alpine").with_exec(["echo", "ok"]).stdout() == "ok\n"
+
+    run(body)
+    assert fake_dagger_env.journal.errors()[0]["exec_error"] is True
+
+
+def test_a_service_whose_command_fails_does_not_start(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(exec_fail="uvicorn:1:ModuleNotFoundError: No module named 'app'")
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            api = client.container().from_("python:3.11-slim").with_exposed_port(8000).as_service(
+                args=["uvicorn", "app.main:app"])
+            with pytest.raises(dagger.ExecError) as err:
+                await api.start()
+            assert "No module named 'app'" in err.value.stderr
+
+    run(body)
+    journal = fake_dagger_env.journal
+    assert journal.services("start-failed") and not journal.services("start")
+
+
+def test_missing_image_fails_like_a_pull_error(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(image_missing="postgres:99-nope")
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            with pytest.raises(dagger.QueryError) as err:
+                await client.container().from_("postgres:99-nope").with_exposed_port(5432).as_service().start()
+            assert "pull access denied" in str(err.value) and "not found" in str(err.value)
+
+    run(body)
+
+
+def test_engine_that_cannot_start_fails_the_connection(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(exit_at_start=1)
+    log = LogCapture()
+
+    async def body() -> None:
+        with pytest.raises(dagger.SessionError):
+            async with dagger.Connection(config(log)):
+                pass
+
+    run(body)
+    # The SDK's message varies ("No connection params" or the exit status); the reason reaches the log.
+    deadline = time.monotonic() + 5
+    while "Is the docker daemon running?" not in log.text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "Is the docker daemon running?" in log.text()
+    assert fake_dagger_env.journal.sessions() == []  # it never served a session
+
+
+def test_malformed_knob_fails_fast_naming_the_variable(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(start_delay="soon")
+    log = LogCapture()
+
+    async def body() -> None:
+        with pytest.raises(dagger.SessionError):
+            async with dagger.Connection(config(log)):
+                pass
+
+    run(body)
+    deadline = time.monotonic() + 5
+    while "FAKE_DAGGER_START_DELAY" not in log.text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "FAKE_DAGGER_START_DELAY='soon'" in log.text()
+
+
+def test_engine_crash_after_start_fails_calls_and_the_close(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(die_after=0.3)
+    journal = fake_dagger_env.journal
+
+    async def body() -> None:
+        with pytest.raises(dagger.SessionError):
+            async with dagger.Connection(config()) as client:
+                await eventually(lambda: any(s.crashed for s in journal.sessions()), what="crash")
+                journal.wait_sessions_exited()
+                with pytest.raises(dagger.TransportError):
+                    await client.version()
+
+    run(body)
+    (session,) = journal.sessions()
+    assert session.crashed and not session.ended_cleanly
+
+
+def test_engine_dying_mid_start_releases_the_tunnel_ports(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(die_on="Service.start:2")
+    (port,) = free_ports(1)
+
+    async def body() -> None:
+        with pytest.raises(dagger.SessionError):
+            async with dagger.Connection(config()) as client:
+                web = client.container().from_("node:18-alpine").with_exposed_port(3000).as_service()
+                await client.host().tunnel(web, ports=[dagger.PortForward(backend=3000, frontend=port)]).start()
+                assert not port_is_free(port)
+                api = client.container().from_("python:3.11-slim").with_exposed_port(8000).as_service()
+                with pytest.raises(dagger.TransportError):
+                    await api.start()
+
+    run(body)
+    fake_dagger_env.journal.wait_sessions_exited()
+    assert port_is_free(port)
+
+
+def test_quitting_during_a_slow_start_ends_the_session_at_once(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(start_delay=60)
+    log = LogCapture()
+    journal = fake_dagger_env.journal
+    timings: dict[str, float] = {}
+
+    async def body() -> None:
+        async with dagger.Connection(config(log)) as client:
+            db = client.container().from_("postgres:15-alpine").with_exposed_port(5432).as_service(
+                use_entrypoint=True)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(db.start)
+                await eventually(lambda: "start docker-entrypoint.sh postgres" in log.text(), what="start begun")
+                tg.cancel_scope.cancel()
+            timings["closing"] = time.monotonic()
+        timings["closed"] = time.monotonic()
+
+    run(body)
+    assert timings["closed"] - timings["closing"] < 10  # not held by the 60-second start
+    journal.wait_sessions_exited()
+    assert journal.services("start-cancelled") and not journal.services("start")
+    assert journal.sessions()[0].ended_cleanly
+
+
+def test_git_failure_and_unhealthy_backend_knobs(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(git_fail=1, health_status=503)
+    (port,) = free_ports(1)
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            with pytest.raises(dagger.QueryError) as err:
+                await client.git("https://example.invalid/repo").branch("main").tree().entries()
+            assert "failed to fetch remote" in str(err.value)
+            api = client.container().from_("python:3.11-slim").with_exposed_port(8000).as_service()
+            tunnel = await client.host().tunnel(api, ports=[dagger.PortForward(backend=8000, frontend=port)]).start()
+            assert http_get(port, "/health") == (503, b'{"status": "unhealthy"}')
+            await tunnel.stop()
+
+    run(body)
+
+
+def test_exec_hook_replaces_command_outcomes(fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    hook = tmp_path / "hook.py"
+    hook.write_text(textwrap.dedent("""
+        from fake_dagger.execs import ExecResult
+
+        def fake_exec(ctx):
+            if ctx.command[:1] == ["python"]:
+                return ExecResult(0, f"image={ctx.image} workdir={ctx.workdir} secrets={ctx.secret_env}\\n")
+            return None
+    """))
+    fake_dagger_env.set(exec_hook=str(hook))
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            ctr = (client.container().from_("python:3.11-slim").with_workdir("/app")
+                   .with_secret_variable("TOKEN", client.set_secret("token", SECRET)))
+            assert await ctr.with_exec(["python", "-V"]).stdout() == "image=python:3.11-slim workdir=/app " \
+                "secrets=['TOKEN']\n"
+            assert await ctr.with_exec(["echo", "default"]).stdout() == "default\n"
+
+    run(body)
+
+
+def test_a_missing_host_folder_fails_at_once(fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            with pytest.raises(dagger.QueryError) as err:
+                await client.host().directory(str(tmp_path / "gone")).entries()
+            assert "no such file or directory" in str(err.value)
+
+    run(body)
+
+
+# -- orphan safety ------------------------------------------------------------------------------------------
+ORPHAN_CLIENT = """
+import os, sys, anyio, dagger
+
+async def main():
+    async with dagger.Connection(dagger.Config(retry=None, log_output=sys.stderr)) as client:
+        await client.container().from_("redis:7-alpine").with_exposed_port(6379).as_service().start()
+        print("connected", flush=True)
+        sys.stdin.readline()
+        os._exit(0)  # the client dies without closing its session
+
+anyio.run(main)
+"""
+
+
+def test_a_session_ends_when_its_client_process_dies(fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    script = tmp_path / "client.py"
+    script.write_text(ORPHAN_CLIENT)
+    journal = fake_dagger_env.journal
+    with subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True) as client:
+        assert client.stdout is not None and client.stdin is not None
+        assert client.stdout.readline().strip() == "connected"
+        (session,) = journal.sessions()
+        assert not session.exited and journal.running_services()
+        client.stdin.write("\n")
+        client.stdin.flush()
+        assert client.wait(timeout=30) == 0
+    journal.wait_sessions_exited()
+    (session,) = journal.sessions()
+    assert session.ended_cleanly and session.end_reason == "stdin closed"
+    assert journal.services("stop")  # its service was stopped on the way out
+
+
+def test_journal_reader_tolerates_an_empty_or_missing_directory(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "nothing-here")
+    assert journal.sessions() == [] and journal.calls() == [] and journal.all_text() == ""
