@@ -7,7 +7,10 @@ Every test drives the SDK exactly as the product does: `dagger.Connection(dagger
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import signal
 import socket
 import subprocess
 import sys
@@ -445,6 +448,56 @@ def test_quitting_during_a_slow_start_ends_the_session_at_once(fake_dagger_env: 
     assert journal.sessions()[0].ended_cleanly
 
 
+def test_quitting_during_a_slow_build_step_ends_the_session_at_once(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(exec_delay=60)
+    log = LogCapture()
+    timings: dict[str, float] = {}
+
+    async def body() -> None:
+        async with dagger.Connection(config(log)) as client:
+            build = client.container().from_("node:18-alpine").with_exec(["npm", "ci"])
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(build.sync)
+                await eventually(lambda: "exec npm ci" in log.text(), what="build step begun")
+                tg.cancel_scope.cancel()
+            timings["closing"] = time.monotonic()
+        timings["closed"] = time.monotonic()
+
+    run(body)
+    assert timings["closed"] - timings["closing"] < 10  # not held by the 60-second step
+    assert fake_dagger_env.journal.execs() == []  # the step never completed
+
+
+def test_a_slow_engine_start_delays_the_connection(fake_dagger_env: FakeDagger) -> None:
+    fake_dagger_env.set(session_delay=1.0)
+    timings: dict[str, float] = {}
+
+    async def body() -> None:
+        timings["start"] = time.monotonic()
+        async with dagger.Connection(config()) as client:
+            timings["connected"] = time.monotonic()
+            assert await client.version() == "v0.21.11"
+
+    run(body)
+    assert timings["connected"] - timings["start"] >= 1.0
+
+
+def test_files_made_in_a_container_can_be_exported(fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            dump = (client.container().from_("postgres:15-alpine")
+                    .with_exec(["pg_dump", "-U", "commandcenter", "commandcenter"], redirect_stdout="/tmp/dump.sql")
+                    .file("/tmp/dump.sql"))
+            written = await dump.export(str(tmp_path / "backup.sql"))
+            assert written == str(tmp_path / "backup.sql")
+            source = client.git("https://github.com/PerformanceSuite/CommandCenter").ref("main").tree()
+            await source.directory("frontend").export(str(tmp_path / "frontend"))
+
+    run(body)
+    assert "PostgreSQL database dump" in (tmp_path / "backup.sql").read_text()
+    assert (tmp_path / "frontend" / "package.json").is_file()
+
+
 def test_git_failure_and_unhealthy_backend_knobs(fake_dagger_env: FakeDagger) -> None:
     fake_dagger_env.set(git_fail=1, health_status=503)
     (port,) = free_ports(1)
@@ -532,3 +585,32 @@ def test_a_session_ends_when_its_client_process_dies(fake_dagger_env: FakeDagger
 def test_journal_reader_tolerates_an_empty_or_missing_directory(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "nothing-here")
     assert journal.sessions() == [] and journal.calls() == [] and journal.all_text() == ""
+
+
+def test_session_protocol_token_errors_and_sigterm(fake_dagger_env: FakeDagger) -> None:
+    """Straight at the CLI: JSON line, 401 without the token, HTTP 200 with errors (never 500), SIGTERM."""
+    with subprocess.Popen([fake_dagger_env.cli_path, "session"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+
+        def post(body: bytes, token: str) -> tuple[int, dict[str, object]]:
+            auth = base64.b64encode(f"{token}:".encode()).decode()
+            req = urllib.request.Request(f"http://127.0.0.1:{info['port']}/query", data=body,
+                                         headers={"Authorization": f"Basic {auth}"})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    return resp.status, json.loads(resp.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+
+        assert post(b'{"query": "{ version }"}', info["session_token"]) == (200, {"data": {"version": "v0.21.11"}})
+        assert post(b'{"query": "{ version }"}', "not-the-token")[0] == 401
+        status, answer = post(b'{"query": "{ nope }"}', info["session_token"])
+        assert status == 200 and answer["errors"]
+        status, answer = post(b"not json", info["session_token"])
+        assert status == 200 and answer["errors"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    (session,) = fake_dagger_env.journal.sessions()
+    assert session.end_reason == "SIGTERM"

@@ -53,7 +53,18 @@ def matches(rel: str, patterns: list[str]) -> bool:
     return False
 
 
+_snapshots: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Tree] = {}
+
+
 def walk_host(root: Path, exclude: list[str], include: list[str]) -> Tree:
+    """The host folder as uploaded: read once per session (a snapshot, as the engine's upload is)."""
+    key = (str(root), tuple(exclude), tuple(include))
+    if key not in _snapshots:
+        _snapshots[key] = _walk(root, exclude, include)
+    return dict(_snapshots[key])
+
+
+def _walk(root: Path, exclude: list[str], include: list[str]) -> Tree:
     tree: Tree = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
