@@ -61,17 +61,21 @@ GIT_FAILURE = re.compile(r"(git|repository|remote ref|couldn't find remote|authe
 
 
 def map_error(exc: BaseException, step: str | None, step_label: str = "", *,
-              secret_values: Iterable[str] = (), port_roles: dict[int, str] | None = None) -> StackError:
+              secret_values: Iterable[str] = (), port_roles: dict[int, str] | None = None,
+              engine_output: str = "") -> StackError:
     """A StackError for an exception raised by the Dagger SDK while doing `step_label` (e.g. "starting
-    PostgreSQL"). `port_roles` names the host ports of this stack, for a port-in-use message."""
+    PostgreSQL"). `port_roles` names the host ports of this stack, for a port-in-use message;
+    `engine_output` is what the CLI printed meanwhile (the SDK often reports a CLI that exited at once
+    only as "No connection params", while the reason went to the log)."""
     values = tuple(secret_values)
-    error = _map(exc, step, step_label or (step or "starting the stack"), port_roles or {})
+    error = _map(exc, step, step_label or (step or "starting the stack"), port_roles or {}, engine_output)
     error.user_message = scrub(error.user_message, values)
     error.detail = scrub(error.detail, values)
     return error
 
 
-def _map(exc: BaseException, step: str | None, doing: str, port_roles: dict[int, str]) -> StackError:
+def _map(exc: BaseException, step: str | None, doing: str, port_roles: dict[int, str],
+         engine_output: str = "") -> StackError:
     text = str(exc)
     detail = f"{type(exc).__name__}: {text}"
     if isinstance(exc, StackError):
@@ -84,7 +88,7 @@ def _map(exc: BaseException, step: str | None, doing: str, port_roles: dict[int,
                           "to the internet and try again, or install Dagger and set its path in Settings → "
                           "Engine.", detail, step)
     if isinstance(exc, dagger.SessionError):
-        return _session_error(exc, detail, step)
+        return _session_error(exc, detail, step, engine_output)
     if isinstance(exc, dagger.ProvisionError):
         return StackError(f"The Dagger engine could not be set up: {_first_line(text)}. Run `cchub doctor` "
                           "to check the engine setup.", detail, step)
@@ -112,16 +116,19 @@ def _other_error(exc: BaseException, text: str, detail: str, step: str | None, d
                       "has the details.", detail, step)
 
 
-def _session_error(exc: BaseException, detail: str, step: str | None) -> StackError:
+def _session_error(exc: BaseException, detail: str, step: str | None, engine_output: str = "") -> StackError:
     cause = exc.__cause__
     if isinstance(cause, FileNotFoundError | PermissionError):
         path = cause.filename or "the configured path"
         what = "was not found" if isinstance(cause, FileNotFoundError) else "cannot be run (permission denied)"
         return StackError(f"The Dagger CLI at {path} {what}. Fix the path in Settings → Engine (or clear it "
                           "to let the app download the CLI) and try again.", detail, step)
-    lowered = str(exc).lower()
+    said = f"{exc}\n{engine_output}".strip()
+    if engine_output.strip():
+        detail += f"\nCLI output:\n{tail(engine_output)}"
+    lowered = said.lower()
     if any(hint in lowered for hint in NO_RUNTIME_HINTS) or "exit status" in lowered:
-        last = _last_line(str(exc))
+        last = _last_line(said)
         suffix = f" (engine said: {last})" if last else ""
         return StackError(NO_RUNTIME + suffix, detail, step)
     return StackError(f"The Dagger engine session did not start: {_first_line(str(exc))}. Check that "

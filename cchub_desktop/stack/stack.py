@@ -147,11 +147,28 @@ class CommandCenterStack:
         self.log.note(f"[hub] Dagger CLI: {choice.describe()}"
                       + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
         conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))
-        async with ENVIRONMENT_GATE.applied(session_environment(self.settings, choice)):
-            client = await conn.__aenter__()
+        cursor = self.log.lines()[0]
+        try:
+            async with ENVIRONMENT_GATE.applied(session_environment(self.settings, choice)):
+                client = await conn.__aenter__()
+        except dagger.ProvisionError as exc:
+            output = await self._engine_output_since(cursor)
+            raise map_error(exc, StackPhase.ENGINE.value, "connecting to the Dagger engine",
+                            secret_values=self._secrets, engine_output=output) from exc
         self._conn, self._client = conn, client
         if self._stop_requested:
             raise asyncio.CancelledError("stopped while connecting")
+
+    async def _engine_output_since(self, cursor: int, wait: float = 1.0) -> str:
+        """What the CLI printed since `cursor`. The SDK forwards it from a thread of its own, so a CLI
+        that exited at once may still be on its way into the log: wait a little for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            lines = [x.text for x in self.log.lines(cursor)[1] if x.service != "hub"]
+            if lines or loop.time() >= deadline:
+                return "\n".join(lines)
+            await asyncio.sleep(0.02)
 
     async def _build(self, graph: StackGraph) -> None:
         """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
