@@ -9,12 +9,17 @@ import os
 import platform
 import shutil
 import socket
-import subprocess
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cchub_desktop.settings import CLI_BIN_ENV, RUNNER_HOST_ENV, AppSettings
-from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, CliChoice, locate_cli, sdk_cli_version
+from cchub_desktop.stack.engine_env import (
+    ENVIRONMENT_GATE,
+    CliChoice,
+    locate_cli,
+    run_with_timeout,
+    sdk_cli_version,
+)
 
 RUNTIMES = ("docker", "podman", "nerdctl")
 COMMAND_TIMEOUT = 5.0
@@ -177,14 +182,10 @@ def _runtime_check(env: dict[str, str]) -> tuple[DoctorCheck, str]:
 
 
 def _answers(path: str) -> tuple[bool, str]:
-    try:
-        done = subprocess.run([path, "info"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        return False, f"no answer within {COMMAND_TIMEOUT:.0f} s"
-    except OSError as exc:
-        return False, exc.strerror or type(exc).__name__
-    if done.returncode == 0:
+    code, out = run_with_timeout([path, "info"], COMMAND_TIMEOUT)
+    if code is None:
+        return False, out or f"no answer within {COMMAND_TIMEOUT:g} s"
+    if code == 0:
         return True, ""
-    lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-    return False, (lines[-1][:200] if lines else f"exit code {done.returncode}")
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    return False, (lines[-1][:200] if lines else f"exit code {code}")

@@ -19,6 +19,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -89,16 +90,33 @@ def cli_version(path: str, timeout: float = VERSION_TIMEOUT) -> str | None:
     with _version_lock:
         if key in _version_cache:
             return _version_cache[key]
-    try:
-        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=timeout,
-                             stdin=subprocess.DEVNULL, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    match = re.search(r"v\d+\.\d+\.\d+\S*", out)
+    code, out = run_with_timeout([path, "version"], timeout)
+    match = re.search(r"v\d+\.\d+\.\d+\S*", out) if code == 0 else None
     version = match.group(0) if match else None
     with _version_lock:
         _version_cache[key] = version
     return version
+
+
+def run_with_timeout(args: list[str], timeout: float) -> tuple[int | None, str]:
+    """(exit code, output) of a command; (None, reason) when it cannot run or does not finish in time.
+    The command gets a process group of its own, so a hung child is killed with everything it started."""
+    posix = os.name == "posix"
+    try:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", start_new_session=posix)
+    except OSError as exc:
+        return None, exc.strerror or type(exc).__name__
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if posix:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.communicate()
+        return None, f"no answer within {timeout:g} s"
+    return proc.returncode, out
 
 
 def _same_minor(version: str | None) -> bool:
