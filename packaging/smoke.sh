@@ -2,7 +2,8 @@
 # Smoke test of the frozen app. Builds it (packaging/build.sh; SKIP_BUILD=1 uses dist/ as it is),
 # then, with nothing but the bundle:
 #   1. cchub --version
-#   2. cchub-desktop --self-test, offscreen, and under Xvfb with the xcb platform when Xvfb exists
+#   2. cchub-desktop --self-test, offscreen, and under Xvfb with the xcb platform when Xvfb exists;
+#      there also the window's WM_CLASS against the .desktop file's StartupWMClass, and SIGTERM -> exit 0
 #   3. cchub add + cchub up NAME against the test engine in tests/fake_dagger/ (the real dagger-io
 #      SDK in the bundle runs it as its CLI): wait for the frontend port to answer HTTP, SIGTERM,
 #      expect exit 0, the port free again and every engine session ended
@@ -71,6 +72,25 @@ if command -v xvfb-run >/dev/null 2>&1; then
         || fail "cchub-desktop --self-test under Xvfb exited $?"
     grep -qiE "could not (load|find) the qt platform plugin" "$work/selftest-xcb.out" && fail "xcb plugin did not load"
     done_step "cchub-desktop --self-test (xcb under Xvfb)"
+    if command -v xdotool >/dev/null 2>&1 && command -v xprop >/dev/null 2>&1; then
+        step "window WM_CLASS matches the .desktop file (Xvfb)"
+        # Launchers group windows under the menu entry by StartupWMClass; SIGTERM must quit with 0.
+        QT_QPA_PLATFORM=xcb CCHUB_HOME="$work/home-x" xvfb-run -a bash -c '
+            "$1" > "$2/window.out" 2>&1 &
+            pid=$!
+            for _ in $(seq 1 150); do
+                wid=$(xdotool search --onlyvisible --pid "$pid" 2>/dev/null | head -n 1)
+                [ -n "$wid" ] && break
+                sleep 0.2
+            done
+            [ -n "$wid" ] && xprop -id "$wid" WM_CLASS > "$2/wmclass.out"
+            kill -TERM "$pid"
+            wait "$pid"' _ "$APP/cchub-desktop" "$work" || fail "cchub-desktop did not exit 0 on SIGTERM"
+        wm_class="$(grep -o '"[^"]*"$' "$work/wmclass.out" 2>/dev/null | tr -d '"')"
+        wanted="$(sed -n 's/^StartupWMClass=//p' "$REPO/resources/cchub-desktop.desktop")"
+        [ "$wm_class" = "$wanted" ] || fail "window WM_CLASS class is '$wm_class', the .desktop file says '$wanted'"
+        done_step "window WM_CLASS = StartupWMClass (Xvfb)"
+    fi
 else
     echo "(xvfb-run not found: skipping the xcb self-test; Debian package xvfb)"
 fi
