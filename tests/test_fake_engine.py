@@ -185,6 +185,32 @@ def test_tunnel_on_a_taken_port_fails_saying_the_address_is_in_use(fake_dagger_e
     assert journal.tunnels("listen-failed")[0]["ports"][0]["frontend"] == port
 
 
+def test_services_started_for_a_binding_stop_with_what_needed_them(fake_dagger_env: FakeDagger) -> None:
+    (port,) = free_ports(1)
+    journal = fake_dagger_env.journal
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            redis = client.container().from_("redis:7-alpine").with_exposed_port(6379).as_service()
+            api = (client.container().from_("python:3.11-slim").with_service_binding("redis", redis)
+                   .with_exposed_port(8000).as_service(args=["uvicorn", "app.main:app"]))
+            tunnel = await client.host().tunnel(api, ports=[dagger.PortForward(backend=8000, frontend=port)]).start()
+            assert {r["service_kind"] for r in journal.running_services()} == {"redis", "uvicorn"}
+            await tunnel.stop()
+            assert journal.running_services() == []
+            # an exec's bindings run only for that exec
+            await client.container().from_("alpine").with_service_binding("redis", redis).with_exec(
+                ["redis-cli", "-h", "redis", "ping"]).sync()
+            assert journal.running_services() == []
+            # an explicit start is kept
+            await redis.start()
+            await client.container().from_("alpine").with_service_binding("redis", redis).with_exec(
+                ["redis-cli", "-h", "redis", "info"]).sync()
+            assert [r["service_kind"] for r in journal.running_services()] == ["redis"]
+
+    run(body)
+
+
 def test_service_up_serves_until_the_client_cancels(fake_dagger_env: FakeDagger) -> None:
     (port,) = free_ports(1)
 

@@ -4,6 +4,10 @@ A container service runs from `start()` until `stop()` or the end of the session
 lines and then a line every FAKE_DAGGER_LOG_INTERVAL seconds on its `start <command>` span. A host
 tunnel really listens on 0.0.0.0:<frontend port> (like the engine) and starts its upstream service if
 it is not running yet. Services are keyed by ID, so starting the same service twice is a no-op.
+
+A service started only because something needed it (a tunnel's upstream, a binding of a service or of
+an exec) has that something as its `owner` and stops with it, as the engine releases such services; an
+explicit `start()` takes it over from its owner.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class Running:
     span: Span | None
     ports: list[tuple[int, int]]  # (port seen by clients, port of the service)
     listeners: list[TunnelListener] = field(default_factory=list)
-    started_upstream: bool = False
+    owner: str | None = None  # digest of what started it implicitly (None: an explicit start)
     ticks: int = 0
 
 
@@ -64,16 +68,23 @@ class ServiceRuntime:
         return container_spec(self.session.registry, spec.container).exposed_ports
 
     # -- start / stop -----------------------------------------------------------------------------------
-    def start(self, svc: Obj, cancelled: Cancelled, reason: str = "start") -> Running:
+    def start(self, svc: Obj, cancelled: Cancelled, reason: str = "start", owner: str | None = None) -> Running:
         with self._lock:
             key_lock = self._locks.setdefault(svc.digest, threading.Lock())
         with key_lock:
             running = self.get(svc)
             if running is not None:
+                if owner is None:
+                    running.owner = None
                 return running
             spec = self.spec(svc)
-            running = self._start_tunnel(spec, cancelled, reason) if spec.is_tunnel \
-                else self._start_container(spec, cancelled, reason)
+            try:
+                running = self._start_tunnel(spec, cancelled, reason) if spec.is_tunnel \
+                    else self._start_container(spec, cancelled, reason)
+            except BaseException:
+                self.release(svc.digest)  # whatever it started for itself
+                raise
+            running.owner = owner
             with self._lock:
                 self._running[svc.digest] = running
             self._ensure_ticker()
@@ -84,7 +95,7 @@ class ServiceRuntime:
         assert spec.container is not None
         ctr, _ = s.evaluate(spec.container, cancelled)  # build steps first; their ExecError propagates
         for alias, bound in ctr.bindings.items():
-            self.start(bound, cancelled, reason=f"binding {alias}")
+            self.start(bound, cancelled, reason=f"binding {alias}", owner=spec.obj.digest)
         kind = service_kind(ctr.image, spec.command)
         record: dict[str, Any] = {"service_id": spec.obj.id, "hostname": spec.hostname, "command": spec.command,
                                   "service_kind": kind, "reason": reason, **ctr.summary()}
@@ -123,8 +134,7 @@ class ServiceRuntime:
         s = self.session
         assert spec.upstream is not None
         upstream = self.spec(spec.upstream)
-        started_upstream = self.get(spec.upstream) is None
-        up = self.start(spec.upstream, cancelled, reason="tunnel")
+        up = self.start(spec.upstream, cancelled, reason="tunnel", owner=spec.obj.digest)
         exposed = {p["port"] for p in self.exposed_ports(upstream)}
         listeners: list[TunnelListener] = []
         forwards = self._forwards(spec, upstream)
@@ -139,8 +149,7 @@ class ServiceRuntime:
         except AddressInUse as e:
             for listener in listeners:
                 listener.close()
-            if started_upstream:
-                self.stop(spec.upstream)
+            self.release(spec.obj.digest)
             s.journal.write("tunnel", event="listen-failed", error=str(e.strerror), **base,
                             ports=[{"frontend": f, "backend": b} for f, b in forwards])
             raise GraphQLError(str(e.strerror)) from e
@@ -149,7 +158,7 @@ class ServiceRuntime:
             f"{TUNNEL_HOST}:{f}->{b}" for f, b in ports))
         s.journal.write("tunnel", event="listen", **base,
                         ports=[{"frontend": f, "backend": b, "backend_exposed": b in exposed} for f, b in ports])
-        return Running(spec, "tunnel", span, ports, listeners, started_upstream)
+        return Running(spec, "tunnel", span, ports, listeners)
 
     def stop(self, svc: Obj) -> None:
         with self._lock:
@@ -157,8 +166,14 @@ class ServiceRuntime:
         if running is None:
             return
         self._close(running)
-        if running.started_upstream and running.spec.upstream is not None:
-            self.stop(running.spec.upstream)
+        self.release(svc.digest)
+
+    def release(self, owner: str) -> None:
+        """Stop the services that were started only for `owner`."""
+        with self._lock:
+            owned = [r.spec.obj for r in self._running.values() if r.owner == owner]
+        for obj in owned:
+            self.stop(obj)
 
     def _close(self, running: Running) -> None:
         s = self.session

@@ -110,8 +110,14 @@ class Session:
         return spec, last
 
     def _run_exec(self, exec_obj: Obj, spec: ContainerSpec, cancelled: Cancelled) -> ExecResult:
-        for alias, svc in spec.bindings.items():
-            self.services.start(svc, cancelled, reason=f"binding {alias}")
+        try:
+            for alias, svc in spec.bindings.items():
+                self.services.start(svc, cancelled, reason=f"binding {alias}", owner=exec_obj.digest)
+            return self._exec(exec_obj, spec, cancelled)
+        finally:
+            self.services.release(exec_obj.digest)  # services bound for this exec only stop after it
+
+    def _exec(self, exec_obj: Obj, spec: ContainerSpec, cancelled: Cancelled) -> ExecResult:
         command = exec_command(spec, exec_obj.args)
         span = self.progress.open("exec " + " ".join(command))
         try:
