@@ -282,6 +282,34 @@ def test_files_made_in_a_container_can_be_exported(fake_dagger_env: FakeDagger, 
     assert (tmp_path / "frontend" / "package.json").is_file()
 
 
+def test_directories_files_and_container_fields(fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    (tmp_path / "app.env").write_text("MODE=dev\n")
+
+    async def body() -> None:
+        async with dagger.Connection(config()) as client:
+            d = (client.directory().with_new_file("conf/app.ini", "[app]\nname = demo\n")
+                 .with_new_file("tmp/junk", "x").without_directory("tmp")
+                 .with_file("app.env", client.host().file(str(tmp_path / "app.env"))))
+            assert await d.entries() == ["app.env", "conf"]
+            assert await d.entries(path="conf") == ["app.ini"]
+            ini = d.file("conf/app.ini")
+            assert (await ini.name(), await ini.size()) == ("app.ini", len("[app]\nname = demo\n"))
+            assert await ini.contents(offset_lines=1) == "name = demo\n"
+            assert (await d.digest()).startswith("sha256:")
+            assert await d.digest() == await client.directory().with_directory(".", d).digest()
+            ctr = (client.container().from_("python:3.11-slim").with_workdir("/srv")
+                   .with_new_file("/srv/settings.toml", "debug = true\n").with_exposed_port(8000)
+                   .with_exposed_port(9000, description="metrics"))
+            assert await ctr.workdir() == "/srv"
+            assert [await p.port() for p in await ctr.exposed_ports()] == [8000, 9000]
+            assert await ctr.file("/srv/settings.toml").contents() == "debug = true\n"
+            assert await ctr.with_exec(["sh", "-c", "exit 4"], expect=dagger.ReturnType.ANY).exit_code() == 4
+            with pytest.raises(dagger.QueryError, match="no such file"):
+                await ctr.file("/etc/missing.conf").contents()
+
+    run(body)
+
+
 # -- orphan safety ------------------------------------------------------------------------------------------
 ORPHAN_CLIENT = """
 import os, sys, anyio, dagger

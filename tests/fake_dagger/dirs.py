@@ -139,7 +139,7 @@ def tree_of(registry: Registry, directory: Obj) -> Tree:
             for rel, data in GIT_TREE.items():
                 tree[rel] = data
                 add_parents(tree, rel)
-        elif node.field == "directory" and node.parent is not None and node.parent.kind == "Query":
+        elif node.field == "directory" and (node.parent is None or node.parent.kind == "Query"):
             tree = {}
         elif node.field == "directory" and node.parent is not None and node.parent.kind == "Container":
             tree = _container_dir(registry, node.parent, a["path"])
