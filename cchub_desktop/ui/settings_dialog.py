@@ -1,0 +1,362 @@
+"""The settings dialog: notifications, start at login / minimized, Dagger engine, CommandCenter source, images.
+
+Every field is checked before anything is written; a broken rule is shown under its field. Saving writes
+AppSettings to the settings file and updates the settings object the app runs with, so the next stack start
+uses the new engine, source and images (running stacks keep theirs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cchub_desktop import autostart
+from cchub_desktop.settings import AppSettings
+
+ERROR_STYLE = "color: #b91c1c;"
+RUNNER_SCHEMES = ("tcp", "unix", "ssh", "kube-pod", "image", "container", "docker-image", "docker-container",
+                  "podman-image", "podman-container", "nerdctl-image", "nerdctl-container")
+_GIT_URL = re.compile(r"^(?:(?:https?|ssh|git)://[^\s/@]+(?:@[^\s/]+)?(?::\d+)?/\S+|[\w.-]+@[\w.-]+:\S+)$")
+_GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)[^\s~^:?*\[\\]+$")
+_IMAGE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+                    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+IMAGE_FIELDS = {"postgres_image": "PostgreSQL image", "redis_image": "Redis image",
+                "python_image": "Python image (backend)", "node_image": "Node image (frontend)"}
+NOTIFY_FIELDS = {"notify_running": "When a project is running (with its address)",
+                 "notify_stopped": "When a project stops",
+                 "notify_failed": "When a project fails (with the reason)"}
+
+
+# ----- rules (plain functions: a message for the user, or None when the value is fine) -------------------------
+
+def check_cli_path(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        found = shutil.which(text)
+        if found is None:
+            return f"No program named {text!r} on your PATH. Give the full path to the dagger executable."
+        path = Path(found)
+    if not path.exists():
+        return f"{path} does not exist. Pick the dagger executable, or leave this empty to download it."
+    if not path.is_file():
+        return f"{path} is not a file. Pick the dagger executable itself."
+    if not os.access(path, os.X_OK):
+        return f"{path} is not executable. Make it executable (chmod +x) or pick another file."
+    return None
+
+
+def check_runner_host(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    scheme, sep, rest = text.partition("://")
+    if not sep or not rest.strip() or " " in text:
+        return "Write the engine's address as scheme://address, e.g. tcp://buildbox:1234."
+    if scheme not in RUNNER_SCHEMES:
+        return f"Unknown kind of engine address {scheme!r}. Use one of: {', '.join(s + '://' for s in RUNNER_SCHEMES)}."
+    if scheme == "tcp" and not re.fullmatch(r"[^\s:/]+:\d{1,5}/?", rest):
+        return "A tcp:// address needs a host and a port, e.g. tcp://buildbox:1234."
+    if scheme == "unix" and not rest.startswith("/"):
+        return "A unix:// address needs an absolute socket path, e.g. unix:///run/dagger/engine.sock."
+    return None
+
+
+def check_git_url(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give the CommandCenter repository's URL, or choose a local folder."
+    if not _GIT_URL.match(text):
+        return "This is not a git URL. Use https://host/owner/repo (or ssh://… or git@host:owner/repo)."
+    return None
+
+
+def check_git_ref(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give a branch, tag or commit (e.g. main)."
+    if not _GIT_REF.match(text):
+        return "This is not a valid branch, tag or commit name."
+    return None
+
+
+def check_local_source(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Choose the folder of a CommandCenter checkout, or use the git repository."
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        return "Give the folder's full path (or use Browse…)."
+    if not path.exists():
+        return f"{path} does not exist."
+    if not path.is_dir():
+        return f"{path} is not a folder."
+    missing = [sub for sub in ("backend", "frontend") if not (path / sub).is_dir()]
+    if missing:
+        return (f"{path} does not look like a CommandCenter checkout: it has no "
+                f"{' and no '.join(m + '/' for m in missing)} folder.")
+    return None
+
+
+def check_image(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give an image reference, e.g. postgres:15-alpine."
+    if not _IMAGE.match(text):
+        return "This is not an image reference (name[:tag][@sha256:digest], lowercase, no spaces)."
+    return None
+
+
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(f"{name}_error")
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.setAccessibleName(f"{name} error")
+    label.hide()
+    return label
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy; on Save writes the file and copies the values into `settings` (the live object)."""
+
+    saved = Signal(object)  # AppSettings
+
+    def __init__(self, settings: AppSettings, settings_file: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.settings_file = settings_file
+        self.setWindowTitle("Settings")
+        self.setObjectName("settings_dialog")
+        self.setMinimumWidth(580)
+        self.errors: dict[str, QLabel] = {}
+        self.edits: dict[str, QLineEdit] = {}
+        self.checks: dict[str, QCheckBox] = {}
+        outer = QVBoxLayout(self)
+        outer.addWidget(self._notifications_group())
+        outer.addWidget(self._desktop_group())
+        outer.addWidget(self._engine_group())
+        outer.addWidget(self._source_group())
+        outer.addWidget(self._images_group())
+        outer.addWidget(QLabel("Engine, source and images apply to stacks started after saving."))
+        self.general_error = _error_label("general")
+        outer.addWidget(self.general_error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        outer.addWidget(buttons)
+
+    # ----- building -------------------------------------------------------------------------------------------
+
+    def _check(self, field: str, text: str, value: bool) -> QCheckBox:
+        box = QCheckBox(text)
+        box.setObjectName(field)
+        box.setChecked(value)
+        self.checks[field] = box
+        return box
+
+    def _edit(self, field: str, placeholder: str = "") -> QLineEdit:
+        edit = QLineEdit(str(getattr(self.settings, field)))
+        edit.setObjectName(field)
+        edit.setPlaceholderText(placeholder)
+        edit.textEdited.connect(lambda _t: self._clear(field))
+        self.edits[field] = edit
+        return edit
+
+    def _with_error(self, field: str, *widgets: QWidget) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        row = QHBoxLayout()
+        for widget in widgets:
+            row.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+        layout.addLayout(row)
+        self.errors[field] = _error_label(field)
+        layout.addWidget(self.errors[field])
+        return box
+
+    def _notifications_group(self) -> QGroupBox:
+        group = QGroupBox("Notifications")
+        layout = QVBoxLayout(group)
+        for field, text in NOTIFY_FIELDS.items():
+            layout.addWidget(self._check(field, text, bool(getattr(self.settings, field))))
+        return group
+
+    def _desktop_group(self) -> QGroupBox:
+        group = QGroupBox("Desktop")
+        layout = QVBoxLayout(group)
+        at_login = autostart.is_enabled() if autostart.supported() else self.settings.start_at_login
+        login = self._check("start_at_login", "Start CommandCenter Hub when I log in", at_login)
+        login.toggled.connect(lambda _v: self._clear("start_at_login"))
+        layout.addWidget(self._with_error("start_at_login", login))
+        if autostart.supported():
+            login.setToolTip(f"Writes {autostart.autostart_file()}")
+        layout.addWidget(self._check("start_minimized", "Start minimized to the tray",
+                                     self.settings.start_minimized))
+        return group
+
+    def _engine_group(self) -> QGroupBox:
+        group = QGroupBox("Dagger engine")
+        form = QFormLayout(group)
+        cli = self._edit("dagger_cli_path", "Empty: download the Dagger CLI on first use")
+        browse = QPushButton("Browse…")
+        browse.setObjectName("browse_cli")
+        browse.clicked.connect(self.choose_cli)
+        form.addRow("Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
+        runner = self._edit("runner_host", "Empty: the engine runs in Docker/Podman here; e.g. tcp://buildbox:1234")
+        form.addRow("Remote engine", self._with_error("runner_host", runner))
+        return group
+
+    def _source_group(self) -> QGroupBox:
+        group = QGroupBox("CommandCenter source")
+        form = QFormLayout(group)
+        self.use_git = QRadioButton("Git repository")
+        self.use_git.setObjectName("use_git")
+        self.use_local = QRadioButton("Local folder")
+        self.use_local.setObjectName("use_local")
+        choice = QButtonGroup(self)
+        choice.addButton(self.use_git)
+        choice.addButton(self.use_local)
+        local = bool(self.settings.source_local_dir.strip())
+        (self.use_local if local else self.use_git).setChecked(True)
+        row = QHBoxLayout()
+        row.addWidget(self.use_git)
+        row.addWidget(self.use_local)
+        row.addStretch(1)
+        form.addRow(row)
+        form.addRow("Repository URL", self._with_error("source_git_url", self._edit("source_git_url")))
+        form.addRow("Branch, tag or commit", self._with_error("source_git_ref", self._edit("source_git_ref")))
+        folder = self._edit("source_local_dir", "A CommandCenter checkout (with backend/ and frontend/)")
+        browse = QPushButton("Browse…")
+        browse.setObjectName("browse_source")
+        browse.clicked.connect(self.choose_source)
+        form.addRow("Local folder", self._with_error("source_local_dir", folder, browse))
+        self.use_git.toggled.connect(lambda _v: self._source_mode_changed())
+        self._source_mode_changed()
+        return group
+
+    def _images_group(self) -> QGroupBox:
+        group = QGroupBox("Base images")
+        form = QFormLayout(group)
+        for field, title in IMAGE_FIELDS.items():
+            form.addRow(title, self._with_error(field, self._edit(field)))
+        reset = QPushButton("Restore default images")
+        reset.setObjectName("restore_images")
+        reset.clicked.connect(self.restore_default_images)
+        form.addRow("", reset)
+        return group
+
+    # ----- actions --------------------------------------------------------------------------------------------
+
+    def _source_mode_changed(self) -> None:
+        git = self.use_git.isChecked()
+        for field in ("source_git_url", "source_git_ref"):
+            self.edits[field].setEnabled(git)
+        self.edits["source_local_dir"].setEnabled(not git)
+        for field in ("source_git_url", "source_git_ref", "source_local_dir"):
+            self._clear(field)
+
+    def choose_cli(self) -> None:
+        start = self.edits["dagger_cli_path"].text().strip() or str(Path.home())
+        path, _filter = QFileDialog.getOpenFileName(self, "Choose the dagger executable", start)
+        if path:
+            self.edits["dagger_cli_path"].setText(path)
+            self._clear("dagger_cli_path")
+
+    def choose_source(self) -> None:
+        start = self.edits["source_local_dir"].text().strip() or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a CommandCenter checkout", start)
+        if folder:
+            self.edits["source_local_dir"].setText(folder)
+            self.use_local.setChecked(True)
+            self._clear("source_local_dir")
+
+    def restore_default_images(self) -> None:
+        defaults = AppSettings()
+        for field in IMAGE_FIELDS:
+            self.edits[field].setText(getattr(defaults, field))
+            self._clear(field)
+
+    def values(self) -> AppSettings:
+        """The settings as the dialog shows them (unvalidated)."""
+        changes: dict[str, object] = {f: e.text().strip() for f, e in self.edits.items()}
+        changes.update({f: c.isChecked() for f, c in self.checks.items()})
+        if self.use_git.isChecked():
+            changes["source_local_dir"] = ""
+        return dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> dict[str, str]:
+        """Field -> message for every broken rule, shown next to the fields."""
+        v = self.values()
+        rules = {"dagger_cli_path": check_cli_path(v.dagger_cli_path), "runner_host": check_runner_host(v.runner_host)}
+        if self.use_git.isChecked():
+            rules["source_git_url"] = check_git_url(v.source_git_url)
+            rules["source_git_ref"] = check_git_ref(v.source_git_ref)
+        else:
+            rules["source_local_dir"] = check_local_source(v.source_local_dir)
+        rules.update({f: check_image(getattr(v, f)) for f in IMAGE_FIELDS})
+        errors = {field: message for field, message in rules.items() if message}
+        for field in self.errors:
+            self._clear(field)
+        for field, message in errors.items():
+            self._show(field, message)
+        return errors
+
+    def save(self) -> None:
+        self._clear("general")
+        if self.validate():
+            return
+        new = self.values()
+        login_now = autostart.is_enabled() if autostart.supported() else self.settings.start_at_login
+        if new.start_at_login != login_now:
+            try:
+                autostart.set_enabled(new.start_at_login)
+            except autostart.AutostartError as exc:
+                self._show("start_at_login", str(exc))
+                return
+        try:
+            new.save(self.settings_file)
+        except OSError as exc:
+            self._show("general", f"The settings were not saved: {self.settings_file} could not be written "
+                                  f"({exc.strerror or exc}). Check the folder's permissions and disk space.")
+            return
+        for field in dataclasses.fields(AppSettings):
+            setattr(self.settings, field.name, getattr(new, field.name))
+        self.saved.emit(self.settings)
+        self.accept()
+
+    def _show(self, field: str, message: str) -> None:
+        label = self.general_error if field == "general" else self.errors[field]
+        label.setText(message)
+        label.show()
+
+    def _clear(self, field: str) -> None:
+        label = self.general_error if field == "general" else self.errors.get(field)
+        if label is not None:
+            label.clear()
+            label.hide()

@@ -1,0 +1,176 @@
+"""One app per user and data folder: a second launch hands over to the running one and exits.
+
+The first process takes a lock file in the runtime folder (QLockFile: a lock left by a crashed process is
+recognised as stale and taken over) and then listens on a QLocalServer whose name is derived from the user
+and the data folder, so two CCHUB_HOME folders are two independent apps. A stale socket left by a crash is
+removed before listening: only the lock holder ever listens.
+
+A later launch fails to take the lock, connects, sends one JSON line (`{"action": "show", "start": [...]}`)
+and waits for "ok": the running app raises its window (and starts the projects named with --start).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from cchub_desktop import APP_ID
+from cchub_desktop.paths import AppPaths
+
+logger = logging.getLogger(__name__)
+LOCK_NAME = "instance.lock"
+HANDOVER_TIMEOUT_S = 10.0
+MAX_MESSAGE = 64 * 1024
+
+
+def server_name(paths: AppPaths) -> str:
+    """A local-socket name unique to this user and data folder (short enough for any platform)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        user = "user"
+    safe_user = re.sub(r"[^A-Za-z0-9_.-]", "_", user)[:32] or "user"
+    digest = hashlib.sha256(f"{user}\0{paths.data_dir}".encode()).hexdigest()[:16]
+    return f"{APP_ID}-{safe_user}-{digest}"
+
+
+class SingleInstance(QObject):
+    """`acquire()` once at launch: True means this process is the app; False means hand over and exit."""
+
+    activation_requested = Signal(list)  # names of projects to start (may be empty)
+
+    def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.name = server_name(paths)
+        self._lock: QLockFile | None = None
+        self.server: QLocalServer | None = None
+        self._buffers: dict[QLocalSocket, bytes] = {}
+
+    # ----- the first process ------------------------------------------------------------------------------
+
+    def acquire(self) -> bool:
+        """Take the lock and listen. False when another live process of this app holds the lock."""
+        runtime = self.paths.runtime_dir
+        try:
+            runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            logger.warning("single instance disabled: %s cannot be created (%s)", runtime, exc)
+            return True
+        lock = QLockFile(str(runtime / LOCK_NAME))
+        lock.setStaleLockTime(0)  # never stale by age: only when its process is gone
+        if not lock.tryLock(0):
+            if lock.error() == QLockFile.LockError.LockFailedError:
+                return False
+            logger.warning("single instance disabled: the lock %s could not be taken (%s)",
+                           runtime / LOCK_NAME, lock.error().name)
+            return True
+        self._lock = lock
+        self._listen()
+        return True
+
+    def _listen(self) -> None:
+        QLocalServer.removeServer(self.name)  # a socket file left by a crashed run
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        server.setMaxPendingConnections(8)
+        if not server.listen(self.name):
+            logger.warning("single instance: cannot listen on %s (%s); a second launch will not find this "
+                           "window", self.name, server.errorString())
+            return
+        server.newConnection.connect(self._accept)
+        self.server = server
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            sock = self.server.nextPendingConnection()
+            self._buffers[sock] = b""
+            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.disconnected.connect(lambda s=sock: self._forget(s))
+            if sock.bytesAvailable():
+                self._read(sock)
+
+    def _read(self, sock: QLocalSocket) -> None:
+        data = self._buffers.get(sock, b"") + bytes(sock.readAll().data())
+        if b"\n" not in data:
+            if len(data) > MAX_MESSAGE:
+                sock.abort()
+            else:
+                self._buffers[sock] = data
+            return
+        line = data.split(b"\n", 1)[0]
+        self._buffers[sock] = b""
+        request = _parse(line)
+        sock.write(b"ok\n" if request is not None else b"error\n")
+        sock.flush()
+        sock.disconnectFromServer()
+        if request is not None:
+            logger.info("another launch asked to show the window")
+            self.activation_requested.emit(request)
+
+    def _forget(self, sock: QLocalSocket) -> None:
+        self._buffers.pop(sock, None)
+        sock.deleteLater()
+
+    def release(self) -> None:
+        """Stop listening and drop the lock (at the very end of quitting)."""
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
+
+    # ----- a later launch ---------------------------------------------------------------------------------
+
+    def hand_over(self, start: Sequence[str] = (), timeout_s: float = HANDOVER_TIMEOUT_S) -> bool:
+        """Ask the running app to show its window; True once it confirmed. Retries while it is starting up
+        (it holds the lock but may not listen yet)."""
+        message = json.dumps({"action": "show", "start": list(start)}).encode() + b"\n"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._send(message, max(0.1, deadline - time.monotonic())):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _send(self, message: bytes, budget_s: float) -> bool:
+        sock = QLocalSocket()
+        try:
+            sock.connectToServer(self.name)
+            ms = int(min(budget_s, 2.0) * 1000)
+            if not sock.waitForConnected(ms):
+                return False
+            sock.write(message)
+            if not sock.waitForBytesWritten(ms):
+                return False
+            reply = b""
+            while b"\n" not in reply and sock.waitForReadyRead(ms):
+                reply += bytes(sock.readAll().data())
+            return reply.startswith(b"ok")
+        finally:
+            sock.abort()
+
+
+def _parse(line: bytes) -> list[str] | None:
+    try:
+        request: Any = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(request, dict) or request.get("action") != "show":
+        return None
+    start = request.get("start", [])
+    if not isinstance(start, list) or not all(isinstance(s, str) for s in start):
+        return None
+    return list(start)

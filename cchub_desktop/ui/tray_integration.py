@@ -1,0 +1,164 @@
+"""Wires the tray, notifications, close-to-tray, the settings dialog and single-instance hand-over into the app.
+
+`DesktopIntegration(controller, instance)` attaches to the AppController (see app.py):
+- the tray icon and its menu (ui/tray.py) and notifications through it (ui/notifications.py);
+- closing the window hides it to the tray while a tray shows (told once, with "Don't show this again");
+  without a tray the controller quits after the same confirmation as Quit;
+- a second launch raises the window (and starts the projects it was given);
+- a "Settings…" action in the window's toolbar and in the tray menu.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QCheckBox, QMessageBox
+
+from cchub_desktop import APP_NAME
+from cchub_desktop.ui.notifications import Notifier
+from cchub_desktop.ui.settings_dialog import SettingsDialog
+from cchub_desktop.ui.single_instance import SingleInstance
+from cchub_desktop.ui.tray import TrayIcon, tray_available
+
+if TYPE_CHECKING:
+    from cchub_desktop.app import AppController
+
+logger = logging.getLogger(__name__)
+CLOSE_HINT = (f"{APP_NAME} keeps running in the system tray, and so do your projects. Use Quit in the tray "
+              "menu to stop every project and exit.")
+
+
+class DesktopIntegration(QObject):
+    def __init__(self, controller: AppController, instance: SingleInstance | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.window = controller.window
+        self.settings = controller.settings
+        self.instance = instance
+        self.hint_box: QMessageBox | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.tray = TrayIcon(controller.store, controller.bridge, show_window=self.show_window,
+                             show_project=self.show_project, add_project=self.add_project,
+                             open_settings=self.open_settings, quit=self.quit)
+        self.notifier = Notifier(controller.bridge, controller.store, controller.settings, self.tray.show_message)
+        self.tray.icon.messageClicked.connect(self._message_clicked)
+        self.window.model.modelReset.connect(self.tray.refresh)  # projects added, edited or removed
+        self.settings_action = QAction("Settings…", self.window)
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setToolTip("Notifications, start at login, Dagger engine, source and images (Ctrl+,)")
+        self.settings_action.triggered.connect(self.open_settings)
+        self.window.addAction(self.settings_action)
+        toolbar = getattr(self.window, "toolbar", None)
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(self.settings_action)
+        controller.hide_to_tray = self.hide_to_tray
+        controller.has_tray = True
+        controller.before_quit.append(self._quitting)
+        if instance is not None:
+            instance.activation_requested.connect(self.activate)
+        self.tray.show()
+
+    # ----- window -----------------------------------------------------------------------------------------
+
+    def show_at_launch(self) -> None:
+        """The first window at launch: hidden in the tray, or minimized without one, when the user asked."""
+        if not self.settings.start_minimized:
+            self.show_window()
+        elif tray_available():
+            logger.info("started minimized to the tray")
+        else:
+            self.window.showMinimized()
+
+    def show_window(self) -> None:
+        state = self.window.windowState() & ~Qt.WindowState.WindowMinimized
+        self.window.setWindowState(state | Qt.WindowState.WindowActive)
+        self.controller.show_window()
+
+    def show_project(self, project_id: int) -> None:
+        self.show_window()
+        self.window.select_project(project_id)
+
+    def add_project(self) -> None:
+        self.show_window()
+        self.window.add_project()
+
+    def activate(self, start: Sequence[str] = ()) -> None:
+        """Another launch asked for the window (and maybe to start projects)."""
+        self.show_window()
+        logger.info("window raised for another launch")
+        if start:
+            self.controller.start_projects(list(start))
+
+    def hide_to_tray(self) -> bool:
+        """The window's close button: hide while a tray shows (True); False lets the app quit instead."""
+        if not tray_available():
+            return False
+        self.window.hide()
+        if not self.settings.close_to_tray_hint_shown:
+            self._show_close_hint()
+        return True
+
+    def _show_close_hint(self) -> None:
+        if self.hint_box is not None:
+            self.hint_box.raise_()
+            return
+        box = QMessageBox(QMessageBox.Icon.Information, APP_NAME, CLOSE_HINT, QMessageBox.StandardButton.Ok)
+        box.setObjectName("close_to_tray_hint")
+        again = QCheckBox("Don't show this again")
+        again.setChecked(True)
+        box.setCheckBox(again)
+        box.finished.connect(lambda _r: self._hint_closed(again.isChecked()))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.hint_box = box
+        box.open()
+
+    def _hint_closed(self, dont_show_again: bool) -> None:
+        self.hint_box = None
+        if dont_show_again and not self.settings.close_to_tray_hint_shown:
+            self.settings.close_to_tray_hint_shown = True
+            try:
+                self.settings.save(self.controller.paths.settings_file)
+            except OSError as exc:
+                logger.warning("could not save the settings: %s", exc)
+
+    # ----- settings -----------------------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.show()
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return
+        parent = self.window if self.window.isVisible() else None
+        dialog = SettingsDialog(self.settings, self.controller.paths.settings_file, parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+        self.settings_dialog = dialog
+        dialog.open()
+
+    # ----- quitting -----------------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        self.controller.request_quit(confirm=True)
+
+    def _message_clicked(self) -> None:
+        pid = self.notifier.last_project_id
+        if pid is not None:
+            self.show_project(pid)
+        else:
+            self.show_window()
+
+    def _quitting(self) -> None:
+        self.notifier.quitting = True
+        self.tray.set_quitting()
+
+    def close(self) -> None:
+        """At the very end of quitting: remove the icon, hand the single-instance lock back."""
+        self.tray.hide()
+        if self.instance is not None:
+            self.instance.release()

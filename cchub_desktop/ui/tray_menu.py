@@ -1,0 +1,174 @@
+"""The tray menu's contents, built from a snapshot of the projects each time the menu opens.
+
+Layout (a line per project, each a submenu with what can be done to it now):
+
+    CommandCenter Hub: 1 running, 1 failed        (summary, disabled)
+    ● alpha — Running        ▸  Stop / Open in browser / Show in window
+    ● beta — Failed          ▸  Start / Show in window
+    Start all / Stop all
+    Show window / Settings… / Quit
+
+With more than MAX_INLINE_PROJECTS projects, the project lines move into a "Projects (N)" submenu, running
+ones first. Building is plain QMenu/QAction work: 500 projects rebuild in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QMenu
+
+from cchub_desktop import APP_NAME
+from cchub_desktop.orchestrator import phase_text
+from cchub_desktop.resources import TrayState
+from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.project_table_model import status_icon
+
+MAX_INLINE_PROJECTS = 10
+S = ProjectStatus
+STATUS_WORDS: dict[ProjectStatus, str] = {
+    S.RUNNING: "Running", S.STARTING: "Starting…", S.STOPPING: "Stopping…", S.ERROR: "Failed", S.STOPPED: "Stopped",
+}
+# Order of the project lines in the overflow submenu: what runs (or is about to) first.
+_OVERFLOW_RANK: dict[ProjectStatus, int] = {S.RUNNING: 0, S.STARTING: 1, S.STOPPING: 2, S.ERROR: 3, S.STOPPED: 4}
+
+
+@dataclass(frozen=True)
+class TrayEntry:
+    """One project as the tray shows it."""
+
+    project_id: int
+    name: str
+    status: ProjectStatus
+    url: str
+    phase: str | None = None
+    message: str | None = None
+
+    def label(self) -> str:
+        words = STATUS_WORDS[self.status]
+        if self.status == S.STARTING and self.phase:
+            words = f"Starting: {phase_text(self.phase)}"
+        return f"{self.name} — {words}"
+
+
+@dataclass(frozen=True)
+class TrayCallbacks:
+    """What the menu's actions do; the tray wires these to the orchestrator bridge and the window."""
+
+    start: Callable[[int], None]
+    stop: Callable[[int], None]
+    open_in_browser: Callable[[int], None]
+    show_project: Callable[[int], None]
+    start_all: Callable[[], None]
+    stop_all: Callable[[], None]
+    show_window: Callable[[], None]
+    add_project: Callable[[], None]
+    open_settings: Callable[[], None]
+    quit: Callable[[], None]
+
+
+def tray_state(statuses: Iterable[ProjectStatus]) -> TrayState:
+    """The icon to show: a failure first, then anything in motion, then anything running, else idle."""
+    seen = set(statuses)
+    if S.ERROR in seen:
+        return TrayState.ERROR
+    if S.STARTING in seen or S.STOPPING in seen:
+        return TrayState.STARTING
+    if S.RUNNING in seen:
+        return TrayState.RUNNING
+    return TrayState.IDLE
+
+
+def summary(statuses: Iterable[ProjectStatus]) -> str:
+    """"2 running, 1 starting, 1 failed"; "nothing running" when all are stopped (or there are none)."""
+    counts = Counter(statuses)
+    parts = [f"{counts[status]} {word}" for status, word in ((S.RUNNING, "running"), (S.STARTING, "starting"),
+                                                            (S.STOPPING, "stopping"), (S.ERROR, "failed"))
+             if counts[status]]
+    return ", ".join(parts) if parts else "nothing running"
+
+
+class TrayMenuBuilder:
+    """Fills a QMenu from entries. Keeps the submenus it made so the next rebuild can delete them."""
+
+    def __init__(self, callbacks: TrayCallbacks) -> None:
+        self.callbacks = callbacks
+        self._submenus: list[QMenu] = []
+        self._icons: dict[ProjectStatus, QIcon] = {}
+
+    def icon(self, status: ProjectStatus) -> QIcon:
+        icon = self._icons.get(status)
+        if icon is None:
+            icon = self._icons[status] = status_icon(status, 16)
+        return icon
+
+    def rebuild(self, menu: QMenu, entries: Sequence[TrayEntry]) -> None:
+        self.clear(menu)
+        cb = self.callbacks
+        header = menu.addAction(f"{APP_NAME}: {summary(e.status for e in entries)}")
+        header.setEnabled(False)
+        header.setObjectName("tray_summary")
+        menu.addSeparator()
+        if not entries:
+            none = menu.addAction("No projects yet")
+            none.setEnabled(False)
+            menu.addAction("Add a project…").triggered.connect(lambda: cb.add_project())
+        elif len(entries) <= MAX_INLINE_PROJECTS:
+            for entry in entries:
+                self._add_project_menu(menu, entry)
+        else:
+            ordered = sorted(entries, key=lambda e: (_OVERFLOW_RANK[e.status], e.name.casefold()))
+            running = sum(1 for e in entries if e.status == S.RUNNING)
+            title = f"Projects ({len(entries)}, {running} running)" if running else f"Projects ({len(entries)})"
+            overflow = self._submenu(menu, title)
+            overflow.setObjectName("tray_projects")
+            for entry in ordered:
+                self._add_project_menu(overflow, entry)
+        menu.addSeparator()
+        can_start = any(e.status in (S.STOPPED, S.ERROR) for e in entries)
+        can_stop = any(e.status in (S.STARTING, S.RUNNING) for e in entries)
+        start_all = menu.addAction("Start all")
+        start_all.setEnabled(can_start)
+        start_all.triggered.connect(lambda: cb.start_all())
+        stop_all = menu.addAction("Stop all")
+        stop_all.setEnabled(can_stop)
+        stop_all.triggered.connect(lambda: cb.stop_all())
+        menu.addSeparator()
+        menu.addAction("Show window").triggered.connect(lambda: cb.show_window())
+        menu.addAction("Settings…").triggered.connect(lambda: cb.open_settings())
+        menu.addAction("Quit").triggered.connect(lambda: cb.quit())
+
+    def clear(self, menu: QMenu) -> None:
+        menu.clear()
+        for sub in self._submenus:
+            sub.deleteLater()
+        self._submenus.clear()
+
+    def _submenu(self, parent: QMenu, title: str) -> QMenu:
+        sub = QMenu(title, parent)
+        parent.addMenu(sub)
+        self._submenus.append(sub)
+        return sub
+
+    def _add_project_menu(self, parent: QMenu, entry: TrayEntry) -> None:
+        cb = self.callbacks
+        pid = entry.project_id
+        sub = self._submenu(parent, entry.label())
+        sub.menuAction().setIcon(self.icon(entry.status))
+        if entry.status in (S.STOPPED, S.ERROR):
+            sub.addAction("Start").triggered.connect(lambda: cb.start(pid))
+        elif entry.status in (S.STARTING, S.RUNNING):
+            sub.addAction("Stop").triggered.connect(lambda: cb.stop(pid))
+        else:
+            stopping = sub.addAction("Stopping…")
+            stopping.setEnabled(False)
+        if entry.status == S.RUNNING:
+            open_action = sub.addAction("Open in browser")
+            open_action.setToolTip(entry.url)
+            open_action.triggered.connect(lambda: cb.open_in_browser(pid))
+        if entry.status == S.ERROR and entry.message:
+            sub.menuAction().setToolTip(entry.message)
+        sub.addAction("Show in window").triggered.connect(lambda: cb.show_project(pid))
