@@ -1,8 +1,8 @@
 """The app as a launch builds it (AppController + tray, notifications, close-to-tray) on the fake engine.
 
-Import into a test module: ``from tests.tray_fixtures import desktop, fake_dagger_env, qt_async``.
-``desktop`` has a tray (``tray_available`` answers True) unless the test asks for ``no_tray``; every
-``showMessage`` call is recorded in ``desktop.messages`` (and not shown).
+A test module takes the fixtures by name: ``desktop, qt_async, fake_dagger_env = tray_fixtures.desktop, ...``.
+``desktop`` has a tray (``tray_available`` answers True) until the test calls ``desktop.set_tray(False)``;
+every ``showMessage`` call is recorded in ``desktop.messages`` (and not shown).
 """
 
 from __future__ import annotations
