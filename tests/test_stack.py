@@ -212,3 +212,25 @@ def test_engine_settings_reach_the_cli_without_leaking_into_the_process(
     assert session.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] == "tcp://127.0.0.1:1234"
     assert "_EXPERIMENTAL_DAGGER_CLI_BIN" not in os.environ
     assert "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ
+
+
+def test_concurrent_stacks_with_different_engine_settings_each_get_their_own(
+        fake_dagger_env: FakeDagger, project_dir: Path, tmp_path: Path) -> None:
+    from fake_dagger.fixtures import free_port_block
+
+    fake_dagger_env.set(session_delay=0.5)   # both provision at the same time for a while
+    other_dir = tmp_path / "other-project"
+    other_dir.mkdir()
+    settings = [AppSettings(runner_host="tcp://127.0.0.1:1111"), AppSettings(runner_host="tcp://127.0.0.1:2222")]
+    configs = [make_config(project_dir, free_port_block(), name="One", settings=settings[0]),
+               make_config(other_dir, free_port_block(), name="Two", settings=settings[1])]
+
+    async def both() -> None:
+        stacks = [CommandCenterStack(c, s, StackLog()) for c, s in zip(configs, settings, strict=True)]
+        await asyncio.gather(*(s.start() for s in stacks))
+        await asyncio.gather(*(s.stop() for s in stacks))
+
+    asyncio.run(both())
+    hosts = sorted(str(s.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]) for s in fake_dagger_env.journal.sessions())
+    assert hosts == ["tcp://127.0.0.1:1111", "tcp://127.0.0.1:2222"]
+    assert "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ

@@ -187,6 +187,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         return 0, None
     finally:
         restore()
+        await stack.stop()   # idempotent; also when this task was cancelled (Ctrl-C where signals are not ours)
         if verbose:
             log.unsubscribe(echo)
 
