@@ -40,8 +40,9 @@ def load_render_script() -> ModuleType:
 # --- lookup -----------------------------------------------------------------------------------
 
 
-def test_from_source_every_icon_and_the_desktop_file_are_found() -> None:
-    assert resources.resources_dir() == REPO / "cchub_desktop" / "assets"
+def test_from_the_package_every_icon_and_the_desktop_file_are_found() -> None:
+    # A source checkout, an editable install and a wheel all read the package's own assets/ folder.
+    assert resources.resources_dir() == Path(resources.__file__).resolve().parent / "assets"
     assert set(resources.app_icon_pngs()) == set(APP_ICON_SIZES)
     for state in TrayState:
         assert set(resources.tray_icon_pngs(state)) == set(TRAY_ICON_SIZES)
