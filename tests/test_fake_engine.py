@@ -270,8 +270,8 @@ def test_files_made_in_a_container_can_be_exported(fake_dagger_env: FakeDagger, 
     async def body() -> None:
         async with dagger.Connection(config()) as client:
             dump = (client.container().from_("postgres:15-alpine")
-                    .with_exec(["pg_dump", "-U", "commandcenter", "commandcenter"], redirect_stdout="/tmp/dump.sql")
-                    .file("/tmp/dump.sql"))
+                    .with_exec(["pg_dump", "-U", "commandcenter", "commandcenter"], redirect_stdout="/backup/dump.sql")
+                    .file("/backup/dump.sql"))
             written = await dump.export(str(tmp_path / "backup.sql"))
             assert written == str(tmp_path / "backup.sql")
             source = client.git("https://github.com/PerformanceSuite/CommandCenter").ref("main").tree()
