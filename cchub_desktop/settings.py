@@ -91,12 +91,3 @@ class AppSettings:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
-
-    def engine_environment(self) -> dict[str, str]:
-        """The variables these settings put in the Dagger CLI's environment (only the ones set)."""
-        env: dict[str, str] = {}
-        if self.dagger_cli_path.strip():
-            env[CLI_BIN_ENV] = str(Path(self.dagger_cli_path.strip()).expanduser())
-        if self.runner_host.strip():
-            env[RUNNER_HOST_ENV] = self.runner_host.strip()
-        return env

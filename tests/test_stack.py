@@ -234,3 +234,31 @@ def test_concurrent_stacks_with_different_engine_settings_each_get_their_own(
     hosts = sorted(str(s.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]) for s in fake_dagger_env.journal.sessions())
     assert hosts == ["tcp://127.0.0.1:1111", "tcp://127.0.0.1:2222"]
     assert "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ
+
+
+def test_a_local_commandcenter_checkout_is_used_instead_of_git(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    checkout = tmp_path / "CommandCenter"
+    for sub in ("backend", "frontend", "frontend/node_modules/left-pad", ".git"):
+        (checkout / sub).mkdir(parents=True)
+    (checkout / "backend" / "requirements.txt").write_text("fastapi\n")
+    (checkout / "frontend" / "package.json").write_text("{}\n")
+    settings = AppSettings(source_local_dir=str(checkout))
+    config = make_config(project_dir, port_block, settings=settings)
+    asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
+    assert fake_dagger_env.journal.calls("git") == []
+    (upload,) = [u for u in fake_dagger_env.journal.uploads() if u["path"] == str(checkout)]
+    assert any("node_modules" in p for p in upload["exclude"]) and any(".git" in p for p in upload["exclude"])
+    assert [p.name for p in project_dir.iterdir()] == ["README.md"]   # nothing cloned into the project
+
+
+def test_a_local_checkout_without_a_backend_is_refused_before_any_session(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    from cchub_desktop.stack import StackError
+
+    settings = AppSettings(source_local_dir=str(tmp_path))
+    config = make_config(project_dir, port_block, settings=settings)
+    with pytest.raises(StackError) as info:
+        asyncio.run(CommandCenterStack(config, settings, StackLog()).start())
+    assert "has no backend folder" in info.value.user_message
+    assert fake_dagger_env.journal.sessions() == []
