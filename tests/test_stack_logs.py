@@ -28,6 +28,8 @@ PLAIN_SESSION = """\
 5   : [0.3s] |   VITE v5.4.8  ready in 412 ms
 3   :   Container.withExec(args: ["pip", "install", "-r", "requirements.txt"]): Container! DONE [2.0s]
 6   : tunnel 0.0.0.0:3010 -> frontend:3000
+7   : Container.withExec(args: ["npm", "ci"]): Container!
+7   : [0.4s] | added 312 packages
 """
 
 
@@ -41,6 +43,7 @@ def test_lines_are_split_by_service_from_the_span_prefix() -> None:
     assert by_text["4   : [0.2s] | LOG:  database system is ready to accept connections"] == "postgres"
     assert by_text["5   : [0.3s] |   VITE v5.4.8  ready in 412 ms"] == "frontend"
     assert by_text["6   : tunnel 0.0.0.0:3010 -> frontend:3000"] == "engine"
+    assert by_text["7   : [0.4s] | added 312 packages"] == "frontend"   # a call rendered with its args
     assert log.text("backend").count("pip") == 2
 
 

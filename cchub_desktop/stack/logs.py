@@ -86,8 +86,10 @@ class SpanRouter:
         return service or ENGINE
 
     def _by_marker(self, content: str) -> str | None:
+        # the real CLI renders calls with their arguments: withExec(args: ["pip", "install", ...])
+        flat = content.replace('", "', " ").replace('"', "")
         for marker, service in self._markers:
-            if marker in content:
+            if marker in content or marker in flat:
                 return service
         return None
 
