@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_dagger.fixtures import fake_dagger_env, port_block  # noqa: F401  (the fake Dagger engine)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The product must never talk to a real engine or download a CLI from a test.
 os.environ.pop("_EXPERIMENTAL_DAGGER_RUNNER_HOST", None)
