@@ -9,6 +9,7 @@ value is replaced by *** before a line is stored, written to disk or handed to a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import logging.handlers
 import re
@@ -177,8 +178,9 @@ class StackLog:
         that fell out of the buffer are skipped."""
         with self._lock:
             first = self._written - len(self._buffer)
-            start = max(since, first)
-            items = list(self._buffer)[start - first:] if start < self._written else []
+            wanted = self._written - max(since, first)
+            items = list(itertools.islice(reversed(self._buffer), wanted)) if wanted > 0 else []
+            items.reverse()   # O(new lines), not O(buffer): the UI polls this often
             return self._written, items
 
     def text(self, service: str | None = None) -> str:
