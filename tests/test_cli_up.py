@@ -75,7 +75,7 @@ class Up:
         return self.proc.returncode, "\n".join(self.lines), self.proc.stderr.read()
 
 
-def stopped_project_status() -> str:
+def project_status() -> str:
     store = ProjectStore(app_paths().db_file)
     try:
         return store.get_by_name("demo").status
@@ -92,6 +92,7 @@ def test_up_serves_until_a_signal_then_stops_cleanly(fake_dagger_env: FakeDagger
         wait_for(lambda: up.printed("Press Ctrl-C to stop."), timeout=60)
         assert up.proc.poll() is None
         assert answers_http(port_block.frontend) and answers_http(port_block.backend)
+        assert project_status() == ProjectStatus.RUNNING.value   # `cchub list` shows it running
         up.proc.send_signal(sig)
     finally:
         code, out, err = up.finish(timeout=60)
@@ -102,7 +103,7 @@ def test_up_serves_until_a_signal_then_stops_cleanly(fake_dagger_env: FakeDagger
     fake_dagger_env.sessions_exited()
     assert all(ports.is_port_free(p) for p in port_block.as_dict().values())
     assert fake_dagger_env.journal.sessions()[0].ended_cleanly
-    assert stopped_project_status() == ProjectStatus.STOPPED.value
+    assert project_status() == ProjectStatus.STOPPED.value
 
 
 def test_sigterm_while_starting_stops_at_once(fake_dagger_env: FakeDagger, port_block: FreePortBlock,

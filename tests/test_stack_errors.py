@@ -8,9 +8,10 @@ import dagger
 import gql
 import pytest
 from dagger._exceptions import QueryErrorValue
+from fake_dagger.fixtures import free_ports
 
 from cchub_desktop.stack.errors import StackError, map_error
-from tests.helpers import free_block_number, listen_on
+from tests.helpers import listen_on
 
 
 def query_error(message: str, **extensions: Any) -> dagger.QueryError:
@@ -79,7 +80,7 @@ def test_secret_values_are_scrubbed_from_message_and_detail() -> None:
 
 
 def test_a_port_taken_at_tunnel_time_names_the_port_and_its_holder() -> None:
-    port = 3000 + 10 * free_block_number(start=500)
+    (port,) = free_ports(1)
     with listen_on(port):
         exc = query_error(f"failed to start tunnel: listen tcp 0.0.0.0:{port}: bind: address already in use")
         error = map_error(exc, "tunnels", f"opening host port {port}", port_roles={port: "frontend"})

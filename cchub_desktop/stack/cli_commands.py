@@ -26,6 +26,7 @@ from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.plan import build_plan, format_plan
 
 if TYPE_CHECKING:
+    from cchub_desktop.stack.backup import DatabaseJob
     from cchub_desktop.store import Project
 
 PHASE_TEXT = {
@@ -57,6 +58,16 @@ def register(sub: Any) -> None:
     p.add_argument("project")
     p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
     p.set_defaults(handler=cmd_up)
+
+    p = sub.add_parser("backup", help="dump a stopped project's database (pg_dump) into the backups folder")
+    p.add_argument("project")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace a stopped project's database with a backup (the current one is "
+                                       "saved first)")
+    p.add_argument("project")
+    p.add_argument("file", help="a .sql file written by 'cchub backup'")
+    p.set_defaults(handler=cmd_restore)
 
 
 def _host_ports(project: Project) -> dict[str, int]:
@@ -121,7 +132,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         config = CommandCenterConfig.from_project(project, settings, paths)
         store.set_status(project.id, ProjectStatus.STARTING)
-        code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose))
+        project_id = project.id
+        code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose,
+                                      on_running=lambda: store.set_status(project_id, ProjectStatus.RUNNING)))
     except StackError as exc:
         code, error = 1, exc
     except Exception as exc:  # a bug: still one line for the user, the traceback goes to the log
@@ -139,8 +152,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     return code
 
 
-async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
-              verbose: bool) -> tuple[int, StackError | None]:
+async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog, verbose: bool,
+              on_running: Callable[[], object] | None = None) -> tuple[int, StackError | None]:
     from cchub_desktop.stack.stack import CommandCenterStack
 
     def say(text: str) -> None:
@@ -172,6 +185,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
             if isinstance(exc, StackError):
                 return 1, exc
             raise exc
+        if on_running is not None:
+            on_running()
         say(f"Frontend: {stack.frontend_url}")
         say(f"Backend:  {stack.backend_url}")
         say("Press Ctrl-C to stop.")
@@ -208,3 +223,75 @@ def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
             loop.remove_signal_handler(sig)
 
     return restore
+
+
+def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob]:
+    """The stopped project and a job for its database; CliError while it runs (its session holds the data)."""
+    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.stack.backup import DatabaseJob
+    from cchub_desktop.store import ProjectStatus
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    try:
+        project = find_project(store, name)
+    finally:
+        store.close()
+    active = (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value, ProjectStatus.STOPPING.value)
+    if project.status in active and ports.find_conflicts(_host_ports(project)):
+        where = ("in the app, use its Back up database action (window or tray menu), or stop it"
+                 if doing == "back up" else "stop it (in the app or its 'cchub up')")
+        raise CliError(f"'{project.name}' is {project.status}: its database lives in that session. To {doing} "
+                       f"its database {where}, then run this again.")
+    config = CommandCenterConfig.from_project(project, settings, paths)
+    log = StackLog(paths.logs_dir / f"{project.slug}-database.log")
+    job = DatabaseJob(config, settings, log, progress=lambda text: print(f"[{project.name}] {text}", flush=True))
+    return paths, project, job
+
+
+def _run_job(job: DatabaseJob, work: Callable[[], Any]) -> Any:
+    try:
+        return asyncio.run(work())
+    except StackError as exc:
+        if job.log.log_file is not None:
+            exc.user_message += f" (details in {job.log.log_file})"
+        raise
+    finally:
+        job.log.close()
+
+
+def _as_cli_error(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A StackError leaves as one line on stderr with exit code 1 (cli.main reports CliError)."""
+    def run(args: argparse.Namespace) -> int:
+        from cchub_desktop.cli import CliError
+
+        try:
+            return handler(args)
+        except StackError as exc:
+            raise CliError(exc.user_message) from exc
+    return run
+
+
+@_as_cli_error
+def cmd_backup(args: argparse.Namespace) -> int:
+    from cchub_desktop.stack.backup import new_backup_path
+
+    paths, project, job = _database_job_setup(args.project, "back up")
+    dest = new_backup_path(paths.backups_dir, project.slug)
+    saved = _run_job(job, lambda: job.backup(dest))
+    print(f"Backed up '{project.name}' to {saved}")
+    return 0
+
+
+@_as_cli_error
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cchub_desktop.stack.backup import check_restore_file, new_backup_path
+
+    source = check_restore_file(Path(args.file))
+    paths, project, job = _database_job_setup(args.project, "restore")
+    safety = new_backup_path(paths.backups_dir, project.slug, "before-restore")
+    kept = _run_job(job, lambda: job.restore(source, safety))
+    print(f"Restored '{project.name}' from {source}. The database as it was before is saved in {kept}")
+    return 0
