@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
@@ -96,6 +97,16 @@ class CommandCenterStack:
         """Stop the tunnels and services and close the session. Idempotent; safe during a start."""
         self._stop_requested = True
         await self._shielded_teardown()
+
+    async def backup_database(self, dest: Path) -> Path:
+        """pg_dump the running stack's database to `dest`, in this stack's session (its services live only
+        there). Raises StackError."""
+        from cchub_desktop.stack.backup import DatabaseJob
+
+        if not self.running or self.phase != StackPhase.HEALTHY:
+            raise StackError(f"{self.config.name} is not running, so its session cannot take the backup.",
+                             step="backup")
+        return await DatabaseJob(self.config, self.settings, self.log).backup_in_session(self._require_client(), dest)
 
     async def wait_closed(self) -> None:
         """Returns when the session has ended: after stop(), or when it died (then `closed_reason` says why

@@ -9,6 +9,7 @@ FAKE_DAGGER_EXEC_HOOK=/path/to/hook.py defining `fake_exec(ctx: ExecContext) -> 
 from __future__ import annotations
 
 import importlib.util
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ class ExecContext:
     env: dict[str, str]  # plain variables only; secret variables are listed by name
     secret_env: list[str] = field(default_factory=list)
     user: str = ""
+    # a file in the container before the command runs (None: not there), e.g. the script psql -f reads
+    read_file: Callable[[str], bytes | None] = field(default=lambda _path: None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class ExecResult:
     exit_code: int = 0
     stdout: str = ""
     stderr: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)  # files the command wrote (Container.file reads them)
 
 
 ExecHook = Callable[[ExecContext], "ExecResult | None"]
@@ -66,14 +70,51 @@ def default_exec(ctx: ExecContext) -> ExecResult:
             "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
             "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema\n"))
     if "pg_dump" in text:
-        return ExecResult(0, "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n"
-                             "-- PostgreSQL database dump complete\n", "")
+        return _pg_dump(ctx.command)
+    if ctx.command[:1] == ["psql"] and _option(ctx.command, "-f", "--file") is not None:
+        return _psql_file(ctx, str(_option(ctx.command, "-f", "--file")))
     if "pg_isready" in text:
         return ExecResult(0, "/var/run/postgresql:5432 - accepting connections\n", "")
     if "npm run build" in text or "vite build" in text:
         return ExecResult(0, "vite v5.4.8 building for production...\n✓ 1534 modules transformed.\n"
                              "dist/index.html  0.46 kB\n✓ built in 3.21s\n", "")
     return ExecResult(0, "", "")
+
+
+def _option(command: list[str], short: str, long: str) -> str | None:
+    """The value of `-f X`, `-fX`, `--file X` or `--file=X` in a command line."""
+    for i, arg in enumerate(command):
+        if arg in (short, long) and i + 1 < len(command):
+            return command[i + 1]
+        if arg.startswith(long + "="):
+            return arg[len(long) + 1:]
+        if arg.startswith(short) and len(arg) > len(short) and not arg.startswith("--"):
+            return arg[len(short):]
+    return None
+
+
+def _pg_dump(command: list[str]) -> ExecResult:
+    """A plain-format dump naming the database and host it was asked for; to the -f file when given."""
+    database = _option(command, "-d", "--dbname") or "postgres"
+    host = _option(command, "-h", "--host") or "localhost"
+    dump = (f"--\n-- PostgreSQL database dump\n--\n-- Dumped from database {database} on host {host}\n"
+            f"-- Command: {shlex.join(command)}\n\nSET statement_timeout = 0;\n"
+            "DROP TABLE IF EXISTS public.projects;\nCREATE TABLE public.projects (id integer NOT NULL);\n"
+            "\n--\n-- PostgreSQL database dump complete\n--\n")
+    target = _option(command, "-f", "--file")
+    if target is None:
+        return ExecResult(0, dump, "")
+    return ExecResult(0, "", "", files={target: dump.encode()})
+
+
+def _psql_file(ctx: ExecContext, path: str) -> ExecResult:
+    """psql running a script: fails like psql when the file is not in the container."""
+    data = ctx.read_file(path)
+    if data is None:
+        return ExecResult(1, "", f"psql: error: {path}: No such file or directory\n")
+    tags = [line.split()[0] for line in data.decode(errors="replace").splitlines()
+            if line.strip() and not line.startswith("--") and line.rstrip().endswith(";")]
+    return ExecResult(0, "".join(f"{tag}\n" for tag in tags), "")
 
 
 def load_hook(path: str | None) -> ExecHook | None:

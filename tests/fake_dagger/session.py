@@ -125,7 +125,8 @@ class Session:
         except Canceled:
             self.progress.close(span, "context canceled")
             raise
-        ctx = ExecContext(command, spec.image, spec.workdir, dict(spec.env), sorted(spec.secret_env), spec.user)
+        ctx = ExecContext(command, spec.image, spec.workdir, dict(spec.env), sorted(spec.secret_env), spec.user,
+                          read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled))
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
         rule = self.faults.exec_failure(command)
         if rule is not None:
@@ -154,6 +155,10 @@ class Session:
             if node.field == "withExec" and path in (a.get("redirectStdout"), a.get("redirectStderr")):
                 _, result = self.evaluate(node, cancelled)
                 return (result.stdout if a.get("redirectStdout") == path else result.stderr).encode()
+            if node.field == "withExec":
+                _, result = self.evaluate(node, cancelled)
+                if path in result.files:  # written by the command (e.g. pg_dump -f)
+                    return result.files[path]
         for node in reversed(ctr.chain()):
             a = node.args
             if node.field in {"withMountedDirectory", "withDirectory"} and path.startswith(a["path"].rstrip("/") + "/"):
@@ -162,6 +167,14 @@ class Session:
                 if tree.get(rel) is not None:
                     return dirs.read(tree[rel])
         raise GraphQLError(f"failed to read file {path}: open {path}: no such file or directory")
+
+    def _file_or_none(self, ctr: Obj | None, path: str, cancelled: Cancelled) -> bytes | None:
+        if ctr is None or ctr.kind != "Container":
+            return None
+        try:
+            return self.container_file(ctr, path, cancelled)
+        except GraphQLError:
+            return None
 
     def file_bytes(self, file_obj: Obj, cancelled: Cancelled) -> bytes:
         parent = file_obj.parent
