@@ -151,30 +151,43 @@ class Orchestrator:
 
     # ----- lifecycle ------------------------------------------------------------------------------------
 
-    async def start(self, project_id: int) -> None:
-        """Start the project's stack and return when it runs or has failed (then the state is error).
-        A no-op while the project is starting, running or stopping."""
+    def request_start(self, project_id: int) -> asyncio.Task[None] | None:
+        """Begin starting now (the state is `starting` when this returns) and return the start task; None
+        while the project is starting, running or stopping. Must be called on the loop's thread."""
         if self.state(project_id) in ACTIVE:
-            return
+            return None
         self._remember_loop()
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
         task = self.spawn(self._run_start(project_id))
         self._start_tasks[project_id] = task
-        await asyncio.wait({task})  # the caller being cancelled does not cancel the start
+        return task
 
-    async def stop(self, project_id: int) -> None:
-        """Stop the project's stack (cancelling a start in flight) and return when nothing runs."""
+    def request_stop(self, project_id: int) -> asyncio.Task[None] | None:
+        """Begin stopping now (cancelling a start in flight) and return the stop task (the one already
+        running, if any); None when there is nothing to stop."""
         existing = self._stop_tasks.get(project_id)
         if existing is not None and not existing.done():
-            await asyncio.wait({existing})
-            return
+            return existing
         if self.state(project_id) not in (ProjectStatus.STARTING, ProjectStatus.RUNNING):
-            return
+            return None
         self._remember_loop()
         self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
         task = self.spawn(self._run_stop(project_id))
         self._stop_tasks[project_id] = task
-        await asyncio.wait({task})
+        return task
+
+    async def start(self, project_id: int) -> None:
+        """Start the project's stack and return when it runs or has failed (then the state is error).
+        A no-op while the project is starting, running or stopping."""
+        task = self.request_start(project_id)
+        if task is not None:
+            await asyncio.wait({task})  # the caller being cancelled does not cancel the start
+
+    async def stop(self, project_id: int) -> None:
+        """Stop the project's stack (cancelling a start in flight) and return when nothing runs."""
+        task = self.request_stop(project_id)
+        if task is not None:
+            await asyncio.wait({task})
 
     async def stop_all(self) -> None:
         """Stop every stack (starting ones too) concurrently; returns when none runs."""

@@ -36,11 +36,13 @@ class OrchestratorBridge(QObject):
         """Schedule a coroutine on the running asyncio loop; the orchestrator keeps it referenced."""
         return self.orchestrator.spawn(coro)
 
-    def start(self, project_id: int) -> asyncio.Task[Any]:
-        return self.run(self.orchestrator.start(project_id))
+    def start(self, project_id: int) -> asyncio.Task[Any] | None:
+        """Request a start: the project is `starting` when this returns (None: it already was active)."""
+        return self.orchestrator.request_start(project_id)
 
-    def stop(self, project_id: int) -> asyncio.Task[Any]:
-        return self.run(self.orchestrator.stop(project_id))
+    def stop(self, project_id: int) -> asyncio.Task[Any] | None:
+        """Request a stop: the project is `stopping` when this returns (None: nothing to stop)."""
+        return self.orchestrator.request_stop(project_id)
 
     def toggle(self, project_id: int) -> asyncio.Task[Any] | None:
         """Start a stopped (or failed) project, stop a starting or running one; nothing while stopping."""

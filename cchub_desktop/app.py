@@ -1,0 +1,267 @@
+"""The desktop app: QApplication on a qasync loop, the orchestrator on that loop, the main window, clean quit.
+
+`main()` builds the QApplication, runs `run_app()` with `asyncio.Runner(loop_factory=...)` so asyncio and Qt
+share one loop, and returns the exit code. `AppController` owns the store, orchestrator, bridge and window;
+its `quit()` coroutine stops every stack before the loop ends (the Quit action, closing the window without a
+tray, SIGTERM and SIGINT all end there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from cchub_desktop import APP_NAME, ORG_NAME, __version__
+from cchub_desktop.orchestrator import Orchestrator
+from cchub_desktop.paths import AppPaths, app_paths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack import DoctorReport, run_doctor
+from cchub_desktop.store import ProjectStore, StoreError
+from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.icons import install_app_identity
+from cchub_desktop.ui.main_window import MainWindow
+from cchub_desktop.ui.single_instance import SingleInstance
+from cchub_desktop.ui.tray_integration import DesktopIntegration
+
+logger = logging.getLogger("cchub_desktop")
+READY_LOG = "window shown"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cchub-desktop", description=f"{APP_NAME} — desktop app")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the database, build the window, process events and exit 0 (for packaging)")
+    parser.add_argument("--start", metavar="PROJECT", action="append", default=[],
+                        help="start this project once the window is up (repeatable)")
+    parser.add_argument("--no-engine-check", action="store_true",
+                        help="skip the engine check at launch (it can be run from the window)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+class AppController:
+    """Owns everything with a lifetime: store, orchestrator, bridge, main window. Add-ons (tray, single
+    instance) attach here and hook `quit()` through `before_quit` callbacks."""
+
+    def __init__(self, app: QApplication, paths: AppPaths, store: ProjectStore, settings: AppSettings) -> None:
+        self.app = app
+        self.paths = paths
+        self.store = store
+        self.settings = settings
+        self.orchestrator = Orchestrator(store, settings, paths)
+        self.orchestrator.reconcile_on_launch()
+        self.bridge = OrchestratorBridge(self.orchestrator)
+        self.window = MainWindow(store, self.bridge, engine_check=self.check_engine)
+        self.window.intercept_close = True
+        self.window.close_requested.connect(self.close_window)
+        self.has_tray = False  # set by the tray: then closing the window hides it instead of quitting
+        self.hide_to_tray: Callable[[], bool] | None = None  # set by the tray; False when no tray shows now
+        self.before_quit: list[object] = []
+        self.exit_code = 0
+        self._quitting: asyncio.Task[None] | None = None
+        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._confirm_box: QMessageBox | None = None
+
+    async def check_engine(self) -> DoctorReport:
+        return await run_doctor(self.orchestrator.settings)
+
+    def show_window(self) -> None:
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def start_projects(self, names: Sequence[str]) -> None:
+        for name in names:
+            try:
+                project = self.store.get_by_name(name)
+            except (KeyError, StoreError) as exc:
+                self.window.show_error("Project not started", f"{exc.args[0] if exc.args else exc}")
+                continue
+            assert project.id is not None
+            self.bridge.start(project.id)
+
+    # ----- quitting ------------------------------------------------------------------------------------
+
+    def running_count(self) -> int:
+        return len(self.orchestrator.active_projects())
+
+    def close_window(self) -> None:
+        """The window's close button: hide to the tray when one shows, else quit (asking as Quit does)."""
+        if self.hide_to_tray is not None and self.hide_to_tray():
+            return
+        self.request_quit(confirm=True)
+
+    def request_quit(self, confirm: bool = True) -> None:
+        """Quit (the Quit action, closing the window without a tray): asks first when stacks run."""
+        if self._quitting is not None:
+            return
+        count = self.running_count()
+        if not confirm or count == 0:
+            self.begin_quit()
+            return
+        if self._confirm_box is not None:
+            self._confirm_box.raise_()
+            return
+        plural = "project" if count == 1 else "projects"
+        box = QMessageBox(QMessageBox.Icon.Question, f"Quit {APP_NAME}",
+                          f"Stop {count} running {plural} and quit?",
+                          QMessageBox.StandardButton.Cancel, self.window)
+        box.setObjectName("quit_confirm")
+        quit_button = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(quit_button)
+        box.finished.connect(lambda _r: self._confirm_finished(box.clickedButton() is quit_button))
+        self._confirm_box = box
+        box.open()
+
+    def _confirm_finished(self, accepted: bool) -> None:
+        self._confirm_box = None
+        if accepted:
+            self.begin_quit()
+
+    def begin_quit(self, exit_code: int = 0) -> asyncio.Task[None]:
+        """Start quitting without asking (signals, the self-test); returns the quit task."""
+        if self._quitting is None:
+            self.exit_code = exit_code
+            self._quitting = asyncio.get_running_loop().create_task(self.quit())
+        return self._quitting
+
+    async def quit(self) -> None:
+        """Stop every stack, close the window, then let `run_app` return the exit code."""
+        self.window.setEnabled(False)
+        self.window.statusBar().showMessage("Stopping every project…")
+        for hook in list(self.before_quit):
+            with contextlib.suppress(Exception):
+                result = hook() if callable(hook) else None
+                if asyncio.iscoroutine(result):
+                    await result
+        try:
+            await self.orchestrator.aclose()
+        except Exception:
+            logger.exception("stopping the stacks failed")
+        self.window.engine_status.cancel()
+        self.window.intercept_close = False
+        self.window.close()
+        self.bridge.detach()
+        if not self._done.done():
+            self._done.set_result(self.exit_code)
+
+    async def wait_done(self) -> int:
+        return await self._done
+
+    # ----- signals -------------------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT quit like the Quit action. asyncio's handlers wake Qt's loop through the loop's
+        self-pipe (a socket notifier), so they run while Qt spins."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows: plain handler + a wake-up timer
+                signal.signal(sig, lambda s, _f: loop.call_soon_threadsafe(self._on_signal, signal.Signals(s)))
+                self._wakeup = QTimer()
+                self._wakeup.start(250)
+                self._wakeup.timeout.connect(lambda: None)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        logger.info("%s received: stopping every project and quitting", sig.name)
+        self.begin_quit(0)
+
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+async def _show_fatal(title: str, message: str) -> None:
+    """A blocking-free message box for errors that stop the app before its window exists."""
+    logger.error("%s: %s", title, message)
+    box = QMessageBox(QMessageBox.Icon.Critical, title, message)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def finished(_result: int) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    box.finished.connect(finished)
+    box.open()
+    await done
+
+
+async def run_app(app: QApplication, args: argparse.Namespace) -> int:
+    paths = app_paths()
+    instance = None if args.self_test else SingleInstance(paths)
+    if instance is not None and not instance.acquire():  # already running: raise its window, exit 0
+        if instance.hand_over(args.start):
+            logger.info("%s is already running: its window was raised", APP_NAME)
+            return 0
+        await _show_fatal(f"{APP_NAME} is already running",
+                          f"{APP_NAME} is already running for this user but does not answer. Quit it from its "
+                          "tray icon (or end its process), then start it again.")
+        return 1
+    try:
+        paths.ensure()
+        store = ProjectStore(paths.db_file)
+    except (StoreError, OSError) as exc:
+        if instance is not None:
+            instance.release()
+        if args.self_test:
+            print(f"self-test failed: {exc}", file=sys.stderr)
+            return 1
+        await _show_fatal(f"{APP_NAME} cannot start", str(exc))
+        return 1
+    settings = AppSettings.load(paths.settings_file)
+    controller = AppController(app, paths, store, settings)
+    desktop = DesktopIntegration(controller, instance)
+    try:
+        controller.install_signal_handlers()
+        if args.self_test:
+            return await self_test(controller)
+        desktop.show_at_launch()
+        logger.info("%s (%d projects)", READY_LOG, len(store.list()))
+        if not args.no_engine_check:
+            controller.window.engine_status.recheck()
+        controller.start_projects(args.start)
+        return await controller.wait_done()
+    finally:
+        controller.remove_signal_handlers()
+        desktop.close()
+        store.close()
+
+
+async def self_test(controller: AppController) -> int:
+    """Build what a user's launch builds, let Qt lay it out, report, quit cleanly."""
+    controller.show_window()
+    for _ in range(3):
+        controller.app.processEvents()
+        await asyncio.sleep(0)
+    rows = controller.window.model.rowCount()
+    await controller.begin_quit(0)
+    print(f"self-test ok: {APP_NAME} {__version__}, {rows} projects, database {controller.paths.db_file}")
+    return await controller.wait_done()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    install_app_identity(app)
+    if not app.organizationName():
+        app.setOrganizationName(ORG_NAME)
+    app.setQuitOnLastWindowClosed(False)  # quitting always goes through AppController.quit()
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(run_app(app, args))
+

@@ -1,0 +1,307 @@
+"""The main window: the project table, actions for the selected project, its log and the engine status."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cchub_desktop import APP_NAME
+from cchub_desktop.orchestrator import OrchestratorEvent
+from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
+from cchub_desktop.ui.log_view import LogView
+from cchub_desktop.ui.project_dialog import ProjectDialog
+from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
+from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+
+EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
+              "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
+ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+
+
+class MainWindow(QMainWindow):
+    close_requested = Signal()  # the user closed the window; the app decides (quit, or hide to the tray)
+
+    def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.bridge = bridge
+        self.orchestrator = bridge.orchestrator
+        self.project_dialog: ProjectDialog | None = None
+        self.remove_dialog: RemoveProjectDialog | None = None
+        self.error_box: QMessageBox | None = None
+        self.intercept_close = False
+        self._last_toggle: tuple[int | None, float] = (None, 0.0)
+        self.setWindowTitle(APP_NAME)
+        self.resize(1080, 680)
+
+        self.model = ProjectTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("projects_table")
+        self.table.setAccessibleName("Projects")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in ((Column.NAME, 160), (Column.FOLDER, 250), (Column.STATUS, 230), (Column.PORTS, 170)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        self.table.doubleClicked.connect(lambda _i: self.edit_project())
+
+        self.empty_hint = QLabel(EMPTY_HINT)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setObjectName("empty_hint")
+        self.log_view = LogView()
+        self.engine_status = EngineStatusBar(engine_check)
+        self._build_actions()
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.empty_hint)
+        top_layout.addWidget(self.table, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.log_view)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.engine_status)
+        self.setCentralWidget(central)
+
+        self.bridge.project_event.connect(self.on_event)
+        self.reload()
+
+    # ----- building -----------------------------------------------------------------------------------------
+
+    def _action(self, text: str, shortcuts: list[QKeySequence], tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts(shortcuts)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{tip} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence
+        self.add_action = self._action("Add project…", [key("Ctrl+N")], "Add a project")
+        self.toggle_action = self._action("Start", [key(Qt.Key.Key_Return), key(Qt.Key.Key_Enter)],
+                                          "Start or stop the selected project")
+        self.open_action = self._action("Open", [key("Ctrl+O")], "Open the frontend in the browser")
+        self.edit_action = self._action("Edit…", [key("Ctrl+E")], "Edit the selected project")
+        self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
+        self.add_action.triggered.connect(self.add_project)
+        self.toggle_action.triggered.connect(self.toggle_selected)
+        self.open_action.triggered.connect(self.open_selected)
+        self.edit_action.triggered.connect(self.edit_project)
+        self.remove_action.triggered.connect(self.remove_selected)
+        toolbar = QToolBar("Project actions")
+        toolbar.setObjectName("project_actions")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.add_action, self.toggle_action, self.open_action, self.edit_action,
+                       self.remove_action):
+            toolbar.addAction(action)
+            button = toolbar.widgetForAction(action)
+            button.setAccessibleName(action.text().rstrip("…"))
+            button.setObjectName(f"{action.text().rstrip('…').split()[0].lower()}_button")
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    # ----- state ----------------------------------------------------------------------------------------------
+
+    def reload(self, select_id: int | None = None) -> None:
+        """Re-read the projects from the store, keeping (or moving) the selection."""
+        keep = select_id if select_id is not None else self.selected_id()
+        try:
+            projects = self.store.list()
+        except StoreError as exc:
+            self.show_error("The project list could not be read", exc.args[0] if exc.args else str(exc))
+            projects = []
+        rows = []
+        for p in projects:
+            assert p.id is not None
+            rows.append(ProjectRow(p, self.orchestrator.state(p.id), self.orchestrator.phase(p.id),
+                                   self.orchestrator.message(p.id)))
+        self.model.set_rows(rows)
+        self.empty_hint.setVisible(not rows)
+        row = self.model.row_of(keep) if keep is not None else None
+        if row is None and rows:
+            row = 0
+        if row is not None:
+            self.select_row(row)
+        else:
+            self._selection_changed()
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.table.selectionModel().select(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.setCurrentIndex(index)
+        self._selection_changed()
+
+    def select_project(self, project_id: int) -> None:
+        row = self.model.row_of(project_id)
+        if row is not None:
+            self.select_row(row)
+
+    def selected_row(self) -> ProjectRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def selected_id(self) -> int | None:
+        row = self.selected_row()
+        return row.project_id if row else None
+
+    def on_event(self, event: OrchestratorEvent) -> None:
+        if self.model.row_of(event.project_id) is None:
+            return
+        self.model.apply_event(event)
+        if event.project_id == self.selected_id():
+            self._update_actions()
+        if event.status == ProjectStatus.ERROR and event.message and self.isVisible():
+            row = self.model.row_for(event.project_id)
+            name = row.project.name if row else "The project"
+            self.show_error(f"{name}: the stack failed", event.message)
+
+    def _selection_changed(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            self.log_view.set_source(None, "Log")
+        else:
+            self.log_view.set_source(self.orchestrator.log(row.project_id), f"Log — {row.project.name}")
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        row = self.selected_row()
+        status = row.status if row else None
+        has = row is not None
+        self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
+        stop = status in ACTIVE
+        self.toggle_action.setText("Stop" if stop else "Start")
+        toggle_button = self.toolbar.widgetForAction(self.toggle_action)
+        toggle_button.setAccessibleName("Stop" if stop else "Start")
+        self.open_action.setEnabled(status == ProjectStatus.RUNNING)
+        self.edit_action.setEnabled(has)
+        self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
+        self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
+                                      else "Stop the project before removing it")
+
+    # ----- actions -------------------------------------------------------------------------------------------
+
+    def add_project(self) -> None:
+        dialog = ProjectDialog(self.store, parent=self)
+        self._open_project_dialog(dialog)
+
+    def edit_project(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        try:
+            project = self.store.get(row.project_id)
+        except (KeyError, StoreError) as exc:
+            self.show_error("The project could not be read", str(exc))
+            self.reload()
+            return
+        stopped = self.orchestrator.state(row.project_id) in (ProjectStatus.STOPPED, ProjectStatus.ERROR)
+        dialog = ProjectDialog(self.store, project, editable_runtime=stopped, parent=self)
+        self._open_project_dialog(dialog)
+
+    def _open_project_dialog(self, dialog: ProjectDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._project_saved)
+        dialog.finished.connect(lambda _r: setattr(self, "project_dialog", None))
+        self.project_dialog = dialog
+        dialog.open()
+
+    def _project_saved(self, project: Project) -> None:
+        self.reload(select_id=project.id)
+
+    def toggle_selected(self) -> None:
+        """Start or stop the selected project. A second click within the double-click interval is the
+        same request (a double-click on Start starts once; it does not start and then stop)."""
+        pid = self.selected_id()
+        if pid is None:
+            return
+        now = time.monotonic()
+        last_pid, last_at = self._last_toggle
+        if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
+            return
+        self._last_toggle = (pid, now)
+        self.bridge.toggle(pid)
+        self._update_actions()
+
+    def open_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or row.status != ProjectStatus.RUNNING:
+            return
+        QDesktopServices.openUrl(QUrl(f"http://localhost:{row.project.frontend_port}"))
+
+    def remove_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+            return
+        dialog = RemoveProjectDialog(row.project, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.confirmed.connect(lambda delete_data, pid=row.project_id: self._remove(pid, delete_data))
+        dialog.finished.connect(lambda _r: setattr(self, "remove_dialog", None))
+        self.remove_dialog = dialog
+        dialog.open()
+
+    def _remove(self, project_id: int, delete_data: bool) -> None:
+        task = self.bridge.run(self.orchestrator.remove(project_id, delete_data=delete_data))
+        task.add_done_callback(lambda t: self._removed(t.exception() if not t.cancelled() else None))
+
+    def _removed(self, error: BaseException | None) -> None:
+        if error is not None:
+            self.show_error("The project was not removed completely", str(error))
+        self.reload()
+
+    def show_error(self, title: str, message: str) -> None:
+        """A non-blocking message box; the log has the technical detail."""
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("error_box")
+        box.setInformativeText("The log pane has the technical details.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r, b=box: self._error_closed(b))
+        self.error_box = box
+        box.open()
+
+    def _error_closed(self, box: QMessageBox) -> None:
+        if self.error_box is box:
+            self.error_box = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.intercept_close:
+            event.ignore()
+            self.close_requested.emit()
+            return
+        super().closeEvent(event)

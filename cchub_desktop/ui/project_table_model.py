@@ -1,0 +1,192 @@
+"""The project table: one row per project with its live status, phase, ports and health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+
+from cchub_desktop.orchestrator import OrchestratorEvent, phase_text
+from cchub_desktop.store import Project, ProjectStatus
+
+STATUS_COLOURS: dict[ProjectStatus, str] = {
+    ProjectStatus.RUNNING: "#15803d",
+    ProjectStatus.STARTING: "#b45309",
+    ProjectStatus.STOPPING: "#b45309",
+    ProjectStatus.ERROR: "#b91c1c",
+    ProjectStatus.STOPPED: "#6b7280",
+}
+STATUS_LABELS: dict[ProjectStatus, str] = {
+    ProjectStatus.RUNNING: "Running",
+    ProjectStatus.STARTING: "Starting",
+    ProjectStatus.STOPPING: "Stopping",
+    ProjectStatus.ERROR: "Error",
+    ProjectStatus.STOPPED: "Stopped",
+}
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    NAME = 0
+    FOLDER = 1
+    STATUS = 2
+    PORTS = 3
+    HEALTH = 4
+
+
+HEADERS = {Column.NAME: "Name", Column.FOLDER: "Folder", Column.STATUS: "Status",
+           Column.PORTS: "Ports", Column.HEALTH: "Health"}
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    project: Project
+    status: ProjectStatus
+    phase: str | None = None
+    message: str | None = None
+
+    @property
+    def project_id(self) -> int:
+        assert self.project.id is not None
+        return self.project.id
+
+    def status_text(self) -> str:
+        label = STATUS_LABELS[self.status]
+        if self.status == ProjectStatus.STARTING and self.phase:
+            return f"{label}: {phase_text(self.phase)}"
+        if self.status in (ProjectStatus.STARTING, ProjectStatus.STOPPING):
+            return f"{label}…"
+        return label
+
+    def health_text(self) -> str:
+        if self.status == ProjectStatus.RUNNING:
+            return phase_text(self.phase) or "healthy"
+        if self.status == ProjectStatus.ERROR:
+            return self.message or "failed"
+        return "—"
+
+    def ports_text(self) -> str:
+        p = self.project
+        text = f"web {p.frontend_port} · api {p.backend_port}"
+        if p.expose_db:
+            text += f" · db {p.postgres_port} · redis {p.redis_port} (exposed)"
+        return text
+
+    def ports_tooltip(self) -> str:
+        p = self.project
+        scope = "on all interfaces (LAN)" if p.expose_db else "inside the stack only"
+        return (f"Frontend http://localhost:{p.frontend_port}\nBackend http://localhost:{p.backend_port}\n"
+                f"PostgreSQL {p.postgres_port}, Redis {p.redis_port}: {scope}")
+
+
+def status_icon(status: ProjectStatus, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(STATUS_COLOURS[status]))
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class ProjectTableModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ProjectRow] = []
+        self._icons: dict[ProjectStatus, QIcon] = {}
+
+    # ----- filling ----------------------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[ProjectRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def apply_event(self, event: OrchestratorEvent) -> None:
+        row = self.row_of(event.project_id)
+        if row is None:
+            return
+        old = self._rows[row]
+        self._rows[row] = replace(old, status=event.status, phase=event.phase, message=event.message)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+
+    # ----- lookups ----------------------------------------------------------------------------------------
+
+    def row_of(self, project_id: int) -> int | None:
+        for i, r in enumerate(self._rows):
+            if r.project.id == project_id:
+                return i
+        return None
+
+    def row_at(self, row: int) -> ProjectRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_for(self, project_id: int) -> ProjectRow | None:
+        row = self.row_of(project_id)
+        return None if row is None else self._rows[row]
+
+    def rows(self) -> list[ProjectRow]:
+        return list(self._rows)
+
+    # ----- Qt model API -----------------------------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[Column(section)]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        col = Column(index.column())
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._display(r, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(r, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == Column.STATUS:
+            return self._icon(r.status)
+        if role == Qt.ItemDataRole.ForegroundRole and col in (Column.STATUS, Column.HEALTH):
+            if col == Column.HEALTH and r.status not in (ProjectStatus.RUNNING, ProjectStatus.ERROR):
+                return None
+            return QBrush(QColor(STATUS_COLOURS[r.status]))
+        if role == Qt.ItemDataRole.UserRole:
+            return r.project_id
+        return None
+
+    def _display(self, r: ProjectRow, col: Column) -> str:
+        if col == Column.NAME:
+            return r.project.name
+        if col == Column.FOLDER:
+            return r.project.path
+        if col == Column.STATUS:
+            return r.status_text()
+        if col == Column.PORTS:
+            return r.ports_text()
+        return r.health_text()
+
+    def _tooltip(self, r: ProjectRow, col: Column) -> str | None:
+        if col == Column.FOLDER:
+            return r.project.path
+        if col == Column.PORTS:
+            return r.ports_tooltip()
+        if col in (Column.STATUS, Column.HEALTH) and r.message:
+            return r.message
+        return None
+
+    def _icon(self, status: ProjectStatus) -> QIcon:
+        if status not in self._icons:
+            self._icons[status] = status_icon(status)
+        return self._icons[status]
