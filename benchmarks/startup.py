@@ -1,0 +1,98 @@
+"""Cold start to first window painted, and idle RSS after start-up: the app (100 projects in its database)
+against a bare PySide6 QMainWindow, both started the same way (see first_paint.py), alternating, same run.
+
+    .venv/bin/python -m benchmarks.startup [--runs N] [--idle SECONDS] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import PYTHON, REPO, Row, app_home, bench_env, median, print_rows, spread
+
+WRAPPER = REPO / "benchmarks" / "first_paint.py"
+PROJECTS = 100
+BAR = 1.3
+
+
+@dataclass
+class Launch:
+    painted_ms: float      # spawn -> the first paint pass of the main window has finished
+    qapp_ms: float         # spawn -> QApplication created (interpreter start-up and imports)
+    rss_mb: float
+    pss_mb: float
+
+
+def launch(target: str, env: dict[str, str], idle: float) -> Launch:
+    t0 = time.monotonic()
+    proc = subprocess.run([PYTHON, str(WRAPPER), target, "--idle", str(idle)], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{target} exited with {proc.returncode}:\n{proc.stderr[-3000:]}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{target} printed no measurement:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    data = json.loads(lines[-1])
+    return Launch(painted_ms=(data["t_painted"] - t0) * 1000, qapp_ms=(data["t_qapp"] - t0) * 1000,
+                  rss_mb=data["rss_kb"] / 1024, pss_mb=data["pss_kb"] / 1024)
+
+
+def measure(runs: int, idle: float, home: Path) -> dict[str, list[Launch]]:
+    env = bench_env(home)
+    for target in ("app", "bare"):  # warm-up: byte code written, files in the page cache
+        launch(target, env, 0.2)
+    results: dict[str, list[Launch]] = {"app": [], "bare": []}
+    for i in range(runs):
+        order = ("app", "bare") if i % 2 == 0 else ("bare", "app")
+        for target in order:
+            results[target].append(launch(target, env, idle))
+    return results
+
+
+def rows(results: dict[str, list[Launch]], idle: float) -> list[Row]:
+    app, bare = results["app"], results["bare"]
+    n = len(app)
+    out = []
+    for label, attr, unit in (("cold start to first window painted", "painted_ms", "ms"),
+                              (f"idle RSS {idle:g} s after first paint", "rss_mb", "MB")):
+        a = [getattr(x, attr) for x in app]
+        b = [getattr(x, attr) for x in bare]
+        ratio = median(a) / median(b)
+        out.append(Row("start-up", f"{label}: app, {PROJECTS} projects", median(a), unit, n, spread(a),
+                       f"bare QMainWindow {median(b):.0f} {unit} ({spread(b)})", ratio, f"ratio ≤ {BAR}",
+                       ratio <= BAR))
+    qa = [x.qapp_ms for x in app]
+    qb = [x.qapp_ms for x in bare]
+    out.append(Row("start-up", "of which spawn → QApplication created (interpreter + imports): app", median(qa),
+                   "ms", n, spread(qa), f"bare {median(qb):.0f} ms ({spread(qb)})", median(qa) / median(qb)))
+    rest_a = [x.painted_ms - x.qapp_ms for x in app]
+    rest_b = [x.painted_ms - x.qapp_ms for x in bare]
+    out.append(Row("start-up", "of which QApplication → window painted (DB, window, tray, loop): app",
+                   median(rest_a), "ms", n, spread(rest_a), f"bare {median(rest_b):.0f} ms ({spread(rest_b)})",
+                   median(rest_a) / median(rest_b)))
+    pa = [x.pss_mb for x in app]
+    pb = [x.pss_mb for x in bare]
+    out.append(Row("start-up", "idle PSS (shared pages split): app", median(pa), "MB", n, spread(pa),
+                   f"bare {median(pb):.0f} MB ({spread(pb)})", median(pa) / median(pb)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--idle", type=float, default=2.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    with app_home(PROJECTS) as home:
+        results = measure(args.runs, args.idle, home)
+    print_rows(rows(results, args.idle), args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
