@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,8 @@ class Orchestrator:
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending_writes: deque[tuple[int, ProjectStatus, str | None]] = deque()
+        self._writer: asyncio.Task[None] | None = None
         self._loop_thread: int | None = None
 
     # ----- events and queries -------------------------------------------------------------------------
@@ -182,12 +185,14 @@ class Orchestrator:
         task = self.request_start(project_id)
         if task is not None:
             await asyncio.wait({task})  # the caller being cancelled does not cancel the start
+            await self.flush()
 
     async def stop(self, project_id: int) -> None:
         """Stop the project's stack (cancelling a start in flight) and return when nothing runs."""
         task = self.request_stop(project_id)
         if task is not None:
             await asyncio.wait({task})
+            await self.flush()
 
     async def stop_all(self) -> None:
         """Stop every stack (starting ones too) concurrently; returns when none runs."""
@@ -200,8 +205,9 @@ class Orchestrator:
         (the project folder is never touched). Raises RuntimeError while the project is active."""
         if self.state(project_id) in ACTIVE:
             raise RuntimeError("Stop the project before removing it.")
+        await self.flush()
         project = self._store.get(project_id)
-        self._store.remove(project_id)
+        await asyncio.to_thread(self._store.remove, project_id)
         for table in (self._states, self._phases, self._messages):
             table.pop(project_id, None)
         log = self._logs.pop(project_id, None)
@@ -227,6 +233,7 @@ class Orchestrator:
     async def aclose(self) -> None:
         """Stop every stack and wait for every background task (for quitting)."""
         await self.stop_all()
+        await self.flush()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -352,13 +359,30 @@ class Orchestrator:
         self._states[project_id] = status
         self._phases[project_id] = phase
         self._messages[project_id] = message
-        try:
-            self._store.set_status(project_id, status, last_error=message)
-        except KeyError:
-            pass  # removed meanwhile; nothing to persist
-        except Exception:
-            logger.exception("could not record the status of project %s", project_id)
+        self._persist(project_id, status, message)
         self._emit(OrchestratorEvent(project_id, status, phase, message))
+
+    def _persist(self, project_id: int, status: ProjectStatus, message: str | None) -> None:
+        """Record the state in the store, in order, off the loop's thread: a SQLite commit with fsync takes
+        tens of milliseconds, which the window must not wait for."""
+        self._pending_writes.append((project_id, status, message))
+        if self._writer is None or self._writer.done():
+            self._writer = self.spawn(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        while self._pending_writes:
+            project_id, status, message = self._pending_writes.popleft()
+            try:
+                await asyncio.to_thread(self._store.set_status, project_id, status, message)
+            except KeyError:
+                pass  # removed meanwhile; nothing to record
+            except Exception:
+                logger.exception("could not record the status of project %s", project_id)
+
+    async def flush(self) -> None:
+        """Wait until every state change so far is in the store."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait({self._writer})
 
     def _emit(self, event: OrchestratorEvent) -> None:
         for cb in list(self._subscribers):

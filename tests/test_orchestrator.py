@@ -135,6 +135,7 @@ def test_start_reports_each_phase_then_running_and_persists_it(hub: Hub) -> None
         task = asyncio.create_task(hub.orch.start(pid))
         await until(lambda: bool(hub.factory.stacks) and hub.factory.stacks[0].in_start.is_set())
         assert hub.orch.state(pid) == S.STARTING
+        await hub.orch.flush()
         assert hub.store.get(pid).status == "starting"
         hub.factory.stacks[0].finish_start()
         await task

@@ -94,6 +94,7 @@ def test_add_start_open_stop_from_the_window(gui_hub: GuiHub, qtbot: QtBot, fake
     qtbot.mouseClick(hub.window.toolbar.widgetForAction(hub.window.toggle_action), Qt.MouseButton.LeftButton)
     wait_status(hub, pid, ProjectStatus.STOPPED)
     assert ports.is_port_free(project.frontend_port) and ports.is_port_free(project.backend_port)
+    hub.aio.run(hub.orchestrator.flush())
     assert hub.store.get(pid).status == "stopped"
     assert not hub.window.open_action.isEnabled()
     fake_dagger_env.sessions_exited(timeout=10)
@@ -133,6 +134,7 @@ def test_a_failing_start_shows_the_error_and_leaves_nothing_running(
     box = hub.window.error_box
     assert box is not None and box.isVisible()
     assert "No matching distribution" in box.text() and "broken" in box.windowTitle()
+    hub.aio.run(hub.orchestrator.flush())
     assert hub.store.get(pid).last_error == hub.orchestrator.message(pid)
     assert "ExecError" in hub.orchestrator.log(pid).text()  # the technical detail is in the log
     assert hub.window.toggle_action.text() == "Start"  # retry is one click away
