@@ -27,6 +27,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import DoctorReport, run_doctor
 from cchub_desktop.store import ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.db_recovery import open_store_with_recovery
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
@@ -213,7 +214,8 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         return 1
     try:
         paths.ensure()
-        store = ProjectStore(paths.db_file)
+        # a damaged, locked or read-only database: ask what to do (restore, start fresh, retry, quit)
+        store = ProjectStore(paths.db_file) if args.self_test else await open_store_with_recovery(paths)
     except (StoreError, OSError) as exc:
         if instance is not None:
             instance.release()
@@ -221,6 +223,10 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
             print(f"self-test failed: {exc}", file=sys.stderr)
             return 1
         await _show_fatal(f"{APP_NAME} cannot start", str(exc))
+        return 1
+    if store is None:  # the user chose Quit in the database dialog
+        if instance is not None:
+            instance.release()
         return 1
     settings = AppSettings.load(paths.settings_file)
     controller = AppController(app, paths, store, settings)
