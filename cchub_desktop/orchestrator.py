@@ -12,50 +12,21 @@ import contextlib
 import logging
 import threading
 import traceback
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cchub_desktop import ports
+from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
+from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
-from cchub_desktop.stack.secrets_store import secrets_file
+from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 
 logger = logging.getLogger(__name__)
-
-ACTIVE = frozenset({ProjectStatus.STARTING, ProjectStatus.RUNNING, ProjectStatus.STOPPING})
-PHASE_TEXT: dict[str, str] = {
-    "engine": "connecting to the Dagger engine",
-    "source": "fetching the CommandCenter source",
-    "backend_build": "building the backend",
-    "frontend_build": "building the frontend",
-    "postgres": "starting PostgreSQL",
-    "redis": "starting Redis",
-    "backend": "starting the backend",
-    "frontend": "starting the frontend",
-    "tunnels": "opening the host ports",
-    "healthy": "healthy",
-}
-
-
-def phase_text(phase: str | None) -> str:
-    """A phase as a user reads it ("building the backend")."""
-    if not phase:
-        return ""
-    return PHASE_TEXT.get(phase, phase.replace("_", " "))
-
-
-@dataclass(frozen=True)
-class OrchestratorEvent:
-    project_id: int
-    status: ProjectStatus
-    phase: str | None
-    message: str | None
-
+__all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
 
 EventCallback = Callable[[OrchestratorEvent], None]
 StackFactory = Callable[..., CommandCenterStack]
@@ -80,9 +51,9 @@ class Orchestrator:
         self._stop_tasks: dict[int, asyncio.Task[None]] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._removing: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending_writes: deque[tuple[int, ProjectStatus, str | None]] = deque()
-        self._writer: asyncio.Task[None] | None = None
+        self._status_writer = StatusWriter(store, self.spawn)
         self._loop_thread: int | None = None
 
     # ----- events and queries -------------------------------------------------------------------------
@@ -157,7 +128,7 @@ class Orchestrator:
     def request_start(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin starting now (the state is `starting` when this returns) and return the start task; None
         while the project is starting, running or stopping. Must be called on the loop's thread."""
-        if self.state(project_id) in ACTIVE:
+        if self.state(project_id) in ACTIVE or project_id in self._removing:
             return None
         self._remember_loop()
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
@@ -201,27 +172,25 @@ class Orchestrator:
             await asyncio.gather(*(self.stop(pid) for pid in ids), return_exceptions=True)
 
     async def remove(self, project_id: int, *, delete_data: bool = False) -> None:
-        """Forget a stopped project. With `delete_data`, also delete its generated secrets and its log
-        (the project folder is never touched). Raises RuntimeError while the project is active."""
-        if self.state(project_id) in ACTIVE:
+        """Forget a stopped project; with `delete_data` also empty its data volumes and delete its secrets
+        and logs (the project folder is never touched). RuntimeError while the project is active;
+        StackError (and nothing removed) when the data cannot be deleted."""
+        if self.state(project_id) in ACTIVE or project_id in self._removing:
             raise RuntimeError("Stop the project before removing it.")
-        await self.flush()
-        project = self._store.get(project_id)
-        await asyncio.to_thread(self._store.remove, project_id)
+        self._removing.add(project_id)
+        try:
+            await self.flush()
+            project = await asyncio.to_thread(self._store.get, project_id)
+            if delete_data:
+                await delete_project_data(project, self.settings, self._paths, self.log(project_id))
+            await asyncio.to_thread(self._store.remove, project_id)
+        finally:
+            self._removing.discard(project_id)
         for table in (self._states, self._phases, self._messages):
             table.pop(project_id, None)
         log = self._logs.pop(project_id, None)
         if log is not None:
             log.close()
-        if delete_data:
-            await asyncio.to_thread(self._delete_files, project)
-
-    def _delete_files(self, project: Project) -> None:
-        files = [secrets_file(self._paths.secrets_dir, project.slug), self._paths.logs_dir / f"{project.slug}.log"]
-        files += list(self._paths.logs_dir.glob(f"{project.slug}.log.*"))
-        for path in files:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""
@@ -247,7 +216,7 @@ class Orchestrator:
         stack: CommandCenterStack | None = None
         log = self.log(project_id)
         try:
-            project = self._store.get(project_id)
+            project = await asyncio.to_thread(self._store.get, project_id)
             conflicts = await asyncio.to_thread(ports.find_conflicts, _ports_to_bind(project))
             if conflicts:
                 raise StackError(" ".join(c.message() for c in conflicts),
@@ -359,30 +328,12 @@ class Orchestrator:
         self._states[project_id] = status
         self._phases[project_id] = phase
         self._messages[project_id] = message
-        self._persist(project_id, status, message)
+        self._status_writer.record(project_id, status, message)
         self._emit(OrchestratorEvent(project_id, status, phase, message))
-
-    def _persist(self, project_id: int, status: ProjectStatus, message: str | None) -> None:
-        """Record the state in the store, in order, off the loop's thread: a SQLite commit with fsync takes
-        tens of milliseconds, which the window must not wait for."""
-        self._pending_writes.append((project_id, status, message))
-        if self._writer is None or self._writer.done():
-            self._writer = self.spawn(self._write_pending())
-
-    async def _write_pending(self) -> None:
-        while self._pending_writes:
-            project_id, status, message = self._pending_writes.popleft()
-            try:
-                await asyncio.to_thread(self._store.set_status, project_id, status, message)
-            except KeyError:
-                pass  # removed meanwhile; nothing to record
-            except Exception:
-                logger.exception("could not record the status of project %s", project_id)
 
     async def flush(self) -> None:
         """Wait until every state change so far is in the store."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait({self._writer})
+        await self._status_writer.flush()
 
     def _emit(self, event: OrchestratorEvent) -> None:
         for cb in list(self._subscribers):

@@ -13,6 +13,8 @@ from cchub_desktop import ports
 from cchub_desktop.orchestrator import Orchestrator, OrchestratorEvent
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack import StackError
+from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 from cchub_desktop.store import ProjectStatus, ProjectStore
 
 if TYPE_CHECKING:
@@ -133,3 +135,36 @@ def test_no_docker_is_an_error_that_says_so(hub: EngineHub, fake_dagger_env: Fak
     run(hub.orch.start(pid))
     assert hub.orch.state(pid) == S.ERROR
     assert "Docker is not running" in (hub.orch.message(pid) or "")
+
+
+def test_remove_with_its_data_empties_the_volumes_and_deletes_secrets_and_logs(
+        hub: EngineHub, fake_dagger_env: FakeDagger) -> None:
+    pid = hub.add("alpha")
+    slug = hub.store.get(pid).slug
+    run(hub.orch.start(pid))
+    run(hub.orch.stop(pid))
+    secrets = secrets_file(hub.paths.secrets_dir, slug)
+    log_file = hub.paths.logs_dir / f"{slug}.log"
+    assert secrets.exists() and log_file.exists()
+    run(hub.orch.remove(pid, delete_data=True))
+    assert hub.store.list() == []
+    assert not secrets.exists() and not log_file.exists()
+    wiped = [e for e in fake_dagger_env.journal.execs() if "-delete" in " ".join(e["command"])]
+    assert len(wiped) == 2  # PostgreSQL's and Redis's volumes
+    wipe_session = wiped[0]["pid"]
+    volumes = {c["args"].get("key") for c in fake_dagger_env.journal.calls("cacheVolume", pid=wipe_session)}
+    assert volumes == {f"cchub-{slug}-pgdata", f"cchub-{slug}-redis"}  # its own, not the shared caches
+    assert hub.folder.is_dir()
+    fake_dagger_env.sessions_exited(10)
+
+
+def test_remove_with_its_data_without_an_engine_removes_nothing(hub: EngineHub,
+                                                                fake_dagger_env: FakeDagger) -> None:
+    pid = hub.add("alpha")
+    slug = hub.store.get(pid).slug
+    load_or_create(hub.paths.secrets_dir, slug)
+    fake_dagger_env.set(exit_at_start=1)
+    with pytest.raises(StackError, match=r"nothing was removed.*Docker is not running"):
+        run(hub.orch.remove(pid, delete_data=True))
+    assert [p.id for p in hub.store.list()] == [pid]
+    assert secrets_file(hub.paths.secrets_dir, slug).exists()

@@ -275,12 +275,19 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _remove(self, project_id: int, delete_data: bool) -> None:
+        row = self.model.row_for(project_id)
+        name = row.project.name if row else "the project"
+        what = " and its data" if delete_data else ""
+        self.statusBar().showMessage(f"Removing {name}{what}…")
         task = self.bridge.run(self.orchestrator.remove(project_id, delete_data=delete_data))
-        task.add_done_callback(lambda t: self._removed(t.exception() if not t.cancelled() else None))
+        task.add_done_callback(lambda t: self._removed(name, None if t.cancelled() else t.exception()))
 
-    def _removed(self, error: BaseException | None) -> None:
+    def _removed(self, name: str, error: BaseException | None) -> None:
+        self.statusBar().clearMessage()
         if error is not None:
-            self.show_error("The project was not removed completely", str(error))
+            self.show_error(f"{name} was not removed", str(error))
+        else:
+            self.statusBar().showMessage(f"Removed {name}.", 5000)
         self.reload()
 
     def show_error(self, title: str, message: str) -> None:

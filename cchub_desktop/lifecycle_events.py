@@ -1,0 +1,37 @@
+"""What the orchestrator tells its listeners: OrchestratorEvent, the active states, and each start phase in
+the words a user reads. No Qt here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cchub_desktop.store import ProjectStatus
+
+ACTIVE = frozenset({ProjectStatus.STARTING, ProjectStatus.RUNNING, ProjectStatus.STOPPING})
+PHASE_TEXT: dict[str, str] = {
+    "engine": "connecting to the Dagger engine",
+    "source": "fetching the CommandCenter source",
+    "backend_build": "building the backend",
+    "frontend_build": "building the frontend",
+    "postgres": "starting PostgreSQL",
+    "redis": "starting Redis",
+    "backend": "starting the backend",
+    "frontend": "starting the frontend",
+    "tunnels": "opening the host ports",
+    "healthy": "healthy",
+}
+
+
+def phase_text(phase: str | None) -> str:
+    """A phase as a user reads it ("building the backend")."""
+    if not phase:
+        return ""
+    return PHASE_TEXT.get(phase, phase.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class OrchestratorEvent:
+    project_id: int
+    status: ProjectStatus
+    phase: str | None
+    message: str | None

@@ -1,0 +1,79 @@
+"""A removed project's data: its PostgreSQL and Redis cache volumes, its generated secrets and its log files.
+
+The volumes are emptied first, in an engine session of their own: if that fails (no engine), nothing else is
+deleted, because secrets deleted while the old database survives would lock the user out of it when a project
+of the same name is added again. The project folder is never touched. No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from cchub_desktop.paths import AppPaths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
+from cchub_desktop.stack.backup import engine_session
+from cchub_desktop.stack.errors import map_error
+from cchub_desktop.stack.recipe import build_recipe
+from cchub_desktop.stack.secrets_store import secrets_file
+from cchub_desktop.store import Project
+
+WIPE_MOUNT = "/volume"
+WIPE_COMMAND = ("sh", "-c", f"find {WIPE_MOUNT} -mindepth 1 -delete")
+
+
+def project_volumes(config: CommandCenterConfig) -> list[str]:
+    """The cache volumes that belong to this project alone (not the shared pip/npm caches)."""
+    prefix = f"cchub-{config.slug}-"
+    return [cache.volume for spec in build_recipe(config).services for cache in spec.caches
+            if cache.sharing == "LOCKED" and cache.volume.startswith(prefix)]
+
+
+def project_files(paths: AppPaths, slug: str) -> list[Path]:
+    """The secrets file and the log files (with rotated copies) of a project."""
+    logs = [paths.logs_dir / f"{slug}.log", *paths.logs_dir.glob(f"{slug}.log.*")]
+    return [secrets_file(paths.secrets_dir, slug), *logs]
+
+
+async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog) -> list[str]:
+    """Empty the project's volumes through the engine; returns their names. Raises StackError."""
+    import dagger
+
+    names = project_volumes(config)
+    async with engine_session(settings, log, config.secrets.values()) as client:
+        for name in names:
+            log.note(f"[hub] deleting the data in volume {name}")
+            wipe = (client.container().from_(config.images.postgres)
+                    .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
+                    .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name),
+                                        sharing=dagger.CacheSharingMode.LOCKED)
+                    .with_exec(list(WIPE_COMMAND)))
+            try:
+                await wipe.sync()
+            except Exception as exc:
+                raise map_error(exc, "volumes", f"deleting the data in volume {name}",
+                                secret_values=config.secrets.values()) from exc
+    return names
+
+
+async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog) -> None:
+    """Empty the project's volumes, then delete its secrets and logs. StackError (nothing deleted) when the
+    engine cannot be reached."""
+    config = CommandCenterConfig.from_project(project, settings, paths)
+    try:
+        await wipe_volumes(config, settings, log)
+    except StackError as exc:
+        raise StackError(f"The project's data volumes could not be deleted, so nothing was removed: "
+                         f"{exc.user_message} You can also remove the project without deleting its data.",
+                         detail=exc.detail, step="volumes") from exc
+    log.close()
+    await asyncio.to_thread(_unlink_all, project_files(paths, project.slug))
+
+
+def _unlink_all(files: list[Path]) -> None:
+    for path in files:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
