@@ -25,12 +25,15 @@ class AppPaths:
     runtime_dir: Path
 
     def ensure(self) -> None:
-        """Create every folder; the secrets folder is private to the user (0700)."""
+        """Create every folder; the secrets folder is created private to the user (0700). An existing secrets
+        folder keeps its mode: if it was opened to others, starting a stack refuses and says how to fix it,
+        rather than this quietly hiding that the passwords may have been read."""
         for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir,
                        self.settings_file.parent):
             folder.mkdir(parents=True, exist_ok=True)
-        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.secrets_dir, 0o700)
+        if not self.secrets_dir.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.secrets_dir, 0o700)  # mkdir's mode is masked by the umask
         os.chmod(self.runtime_dir, 0o700)
 
 
