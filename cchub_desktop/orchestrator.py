@@ -192,6 +192,16 @@ class Orchestrator:
         if log is not None:
             log.close()
 
+    async def backup(self, project_id: int) -> Path:
+        """pg_dump the project's database into a new file in the backups folder and return it: a running stack
+        inside its own session, a stopped or failed one in a session of its own. Raises StackError."""
+        from cchub_desktop.stack.backup import backup_project
+
+        project = await asyncio.to_thread(self._store.get, project_id)
+        busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
+        return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
+                                    self.log(project_id))
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""
         task = asyncio.get_running_loop().create_task(coro)

@@ -224,3 +224,54 @@ def test_a_stack_that_is_not_running_refuses_a_backup(
         asyncio.run(stack.backup_database(app_paths().backups_dir / "x.sql"))
     assert fake_dagger_env.journal.sessions() == []
     assert not os.path.exists(app_paths().backups_dir / "x.sql")
+
+
+def test_the_app_backs_up_in_the_running_session_or_alone_when_stopped(
+        fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    from tests.test_reliability_faults import Hub, run
+
+    hub = Hub(fake_dagger_env, project_dir)
+    pid = hub.add("Demo")
+    saved: list[Path] = []
+
+    async def scenario() -> None:
+        await hub.orch.start(pid)
+        saved.append(await hub.orch.backup(pid))          # running: in its own session
+        assert len(fake_dagger_env.journal.sessions()) == 1
+        await hub.orch.stop(pid)
+        saved.append(await hub.orch.backup(pid))          # stopped: PostgreSQL alone, in a new session
+        await hub.orch.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        hub.store.close()
+    assert len(set(saved)) == 2 and all("PostgreSQL database dump" in p.read_text() for p in saved)
+    assert sorted(list_backups(app_paths().backups_dir, "demo")) == sorted(saved)
+    volumes = {m["source"] for r in postgres_starts(fake_dagger_env) for m in r["mounts"] if m["kind"] == "cache"}
+    assert volumes == {"cchub-demo-pgdata"}               # the same data volume both times
+    assert len(fake_dagger_env.journal.sessions()) == 2
+    assert_nothing_left(fake_dagger_env)
+    assert "database saved to" in hub.orch.log(pid).text("hub")
+
+
+def test_the_app_refuses_a_backup_while_the_project_starts(fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    from tests.test_reliability_faults import Hub, run, until
+
+    fake_dagger_env.set(start_delay=30)
+    hub = Hub(fake_dagger_env, project_dir)
+    pid = hub.add("Demo")
+
+    async def scenario() -> None:
+        start = asyncio.ensure_future(hub.orch.start(pid))
+        await until(lambda: hub.orch.phase(pid) == "postgres")
+        with pytest.raises(StackError, match="Demo is starting; back it up once it runs or has stopped"):
+            await hub.orch.backup(pid)
+        await hub.orch.aclose()
+        await start
+
+    try:
+        run(scenario())
+    finally:
+        hub.store.close()
+    assert list_backups(app_paths().backups_dir, "demo") == []

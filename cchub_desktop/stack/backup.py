@@ -30,6 +30,10 @@ from cchub_desktop.stack.recipe import DB_NAME, DB_USER, SecretKey, StackRecipe,
 if TYPE_CHECKING:
     import dagger
 
+    from cchub_desktop.paths import AppPaths
+    from cchub_desktop.stack.stack import CommandCenterStack
+    from cchub_desktop.store import Project, ProjectStatus
+
 DUMP_PATH = "/backup/commandcenter.sql"
 RESTORE_PATH = "/restore/commandcenter.sql"
 DUMP_HEADER = "-- PostgreSQL database dump"
@@ -256,3 +260,17 @@ class DatabaseJob:
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(postgres.stop(), STOP_TIMEOUT)
+
+
+async def backup_project(project: Project, status: ProjectStatus, stack: CommandCenterStack | None,
+                         settings: AppSettings, paths: AppPaths, log: StackLog) -> Path:
+    """The app's backup of one project (Orchestrator.backup): in the running stack's session when it runs,
+    else in a session of its own. Refused while the project starts or stops."""
+    if status.value in ("starting", "stopping"):
+        raise StackError(f"{project.name} is {status.value}; back it up once it runs or has stopped.",
+                         step="backup")
+    dest = new_backup_path(paths.backups_dir, project.slug)
+    if status.value == "running" and stack is not None:
+        return await stack.backup_database(dest)
+    config = CommandCenterConfig.from_project(project, settings, paths)
+    return await DatabaseJob(config, settings, log).backup(dest)
