@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
 from PySide6.QtCore import QTimer
@@ -11,6 +12,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QP
 from cchub_desktop.stack import StackLog
 
 ALL_SERVICES = "All services"
+# the engine's plain progress prefix on a service's output: "12  : [3.4s] | " (span, elapsed time)
+OUTPUT_PREFIX = re.compile(r"^\d+\s*: (?:\[[^\]]*\] )?\| ?")
 MAX_BLOCKS = 5000
 POLL_MS = 100
 
@@ -103,9 +106,12 @@ class LogView(QWidget):
 
     @staticmethod
     def _format(service: str, text: str, wanted: str) -> str:
+        """A service's output without the engine's span prefix, tagged with the service in the "All" view."""
+        if service not in ("engine", "hub"):
+            text = OUTPUT_PREFIX.sub("", text, count=1)
         if wanted != ALL_SERVICES or not service:
             return text
-        return f"{service} | {text}"
+        return f"{service:<8} | {text}"
 
     def _append(self, lines: list[str]) -> None:
         bar = self.text.verticalScrollBar()

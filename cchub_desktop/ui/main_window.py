@@ -63,11 +63,11 @@ class MainWindow(QMainWindow):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in ((Column.NAME, 160), (Column.FOLDER, 250), (Column.STATUS, 230), (Column.PORTS, 170)):
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 230), (Column.STATUS, 230), (Column.PORTS, 250)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())
@@ -180,15 +180,16 @@ class MainWindow(QMainWindow):
         return row.project_id if row else None
 
     def on_event(self, event: OrchestratorEvent) -> None:
-        if self.model.row_of(event.project_id) is None:
+        before = self.model.row_for(event.project_id)
+        if before is None:
             return
         self.model.apply_event(event)
         if event.project_id == self.selected_id():
             self._update_actions()
         if event.status == ProjectStatus.ERROR and event.message and self.isVisible():
-            row = self.model.row_for(event.project_id)
-            name = row.project.name if row else "The project"
-            self.show_error(f"{name}: the stack failed", event.message)
+            what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
+                    ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
+            self.show_error(f"{before.project.name} {what}", event.message)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()
