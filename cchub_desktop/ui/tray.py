@@ -36,7 +36,8 @@ class TrayIcon(QObject):
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, *,
                  show_window: Callable[[], None], show_project: Callable[[int], None],
                  add_project: Callable[[], None], open_settings: Callable[[], None],
-                 quit: Callable[[], None], parent: QObject | None = None) -> None:
+                 quit: Callable[[], None], backup: Callable[[int], None] | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.bridge = bridge
@@ -52,7 +53,7 @@ class TrayIcon(QObject):
         self.builder = TrayMenuBuilder(TrayCallbacks(
             start=self.start, stop=self.stop, open_in_browser=self.open_in_browser, show_project=show_project,
             start_all=self.start_all, stop_all=self.stop_all, show_window=show_window,
-            add_project=add_project, open_settings=open_settings, quit=quit))
+            add_project=add_project, open_settings=open_settings, quit=quit, backup=backup))
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)

@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QMessageBox
+from PySide6.QtWidgets import QCheckBox, QMessageBox, QSystemTrayIcon
 
 from cchub_desktop import APP_NAME
+from cchub_desktop.store import StoreError
 from cchub_desktop.ui.notifications import Notifier
 from cchub_desktop.ui.settings_dialog import SettingsDialog
 from cchub_desktop.ui.single_instance import SingleInstance
@@ -43,7 +46,7 @@ class DesktopIntegration(QObject):
         self.settings_dialog: SettingsDialog | None = None
         self.tray = TrayIcon(controller.store, controller.bridge, show_window=self.show_window,
                              show_project=self.show_project, add_project=self.add_project,
-                             open_settings=self.open_settings, quit=self.quit)
+                             open_settings=self.open_settings, quit=self.quit, backup=self.backup_project)
         self.notifier = Notifier(controller.bridge, controller.store, controller.settings, self.tray.show_message)
         self.tray.icon.messageClicked.connect(self._message_clicked)
         self.window.model.modelReset.connect(self.tray.refresh)  # projects added, edited or removed
@@ -125,6 +128,28 @@ class DesktopIntegration(QObject):
                 self.settings.save(self.controller.paths.settings_file)
             except OSError as exc:
                 logger.warning("could not save the settings: %s", exc)
+
+    # ----- database backup ----------------------------------------------------------------------------------
+
+    def backup_project(self, project_id: int) -> None:
+        """The tray's "Back up database": runs in the background; a notification says where the dump went
+        (or why there is none)."""
+        task: asyncio.Task[Path] = self.controller.bridge.run(self.controller.orchestrator.backup(project_id))
+        task.add_done_callback(lambda t: self._backup_done(project_id, t))
+
+    def _backup_done(self, project_id: int, task: asyncio.Task[Path]) -> None:
+        if task.cancelled():
+            return
+        try:
+            name = self.controller.store.get(project_id).name
+        except (KeyError, StoreError):
+            name = "The project"
+        error = task.exception()
+        if error is None:
+            self.tray.show_message(f"{name}: database backed up", f"Saved to {task.result()}",
+                                   QSystemTrayIcon.MessageIcon.Information)
+        else:
+            self.tray.show_message(f"{name}: backup failed", str(error), QSystemTrayIcon.MessageIcon.Critical)
 
     # ----- settings -----------------------------------------------------------------------------------------
 

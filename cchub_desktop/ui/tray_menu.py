@@ -68,6 +68,7 @@ class TrayCallbacks:
     add_project: Callable[[], None]
     open_settings: Callable[[], None]
     quit: Callable[[], None]
+    backup: Callable[[int], None] | None = None  # "Back up database" (pg_dump to the backups folder)
 
 
 def tray_state(statuses: Iterable[ProjectStatus]) -> TrayState:
@@ -169,6 +170,9 @@ class TrayMenuBuilder:
             open_action = sub.addAction("Open in browser")
             open_action.setToolTip(entry.url)
             open_action.triggered.connect(lambda: cb.open_in_browser(pid))
+        backup = cb.backup
+        if backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
+            sub.addAction("Back up database").triggered.connect(lambda: backup(pid))
         if entry.status == S.ERROR and entry.message:
             sub.menuAction().setToolTip(entry.message)
         sub.addAction("Show in window").triggered.connect(lambda: cb.show_project(pid))
