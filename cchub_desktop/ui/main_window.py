@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in ((Column.NAME, 140), (Column.FOLDER, 230), (Column.STATUS, 230), (Column.PORTS, 250)):
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 210), (Column.STATUS, 240), (Column.PORTS, 260)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())
@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         action.setShortcuts(shortcuts)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setAutoRepeat(False)  # a held key is one request, not a start/stop every repeat
         action.setToolTip(f"{tip} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})")
         self.addAction(action)
         return action
