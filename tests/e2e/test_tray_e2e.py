@@ -18,7 +18,7 @@ from cchub_desktop import ports
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStore
-from tests.e2e.conftest import SCREEN, LineReader, VirtualDesktop, Window, wait_until
+from tests.e2e.virtual_desktop import SCREEN, LineReader, VirtualDesktop, Window, wait_until
 from tests.fake_dagger import fixtures as fake_fixtures
 from tests.fake_dagger.fixtures import FakeDagger, free_port_block
 
