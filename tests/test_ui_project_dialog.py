@@ -197,3 +197,42 @@ def test_editing_a_stopped_project_changes_only_what_was_edited(qtbot: QtBot, st
     saved = store.get(project.id or 0)
     assert (saved.path, saved.frontend_port, saved.expose_db) == (str(other), ports.block(n + 1).frontend, True)
     assert saved.backend_port == project.backend_port
+
+
+def test_one_save_shows_every_broken_rule(qtbot: QtBot, store: ProjectStore, block: ports.PortBlock) -> None:
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, " ", "projects/acme", block)
+    dialog.port_spins["redis_port"].setValue(80)
+    click_save(dialog, qtbot)
+    assert dialog.error_text("name") == "Name is required."
+    assert "must be an absolute path" in dialog.error_text("path")
+    assert "out of range" in dialog.error_text("redis_port")
+    assert store.list() == []
+
+
+@pytest.mark.parametrize("typed", ["  '{dir}'  ", '"{dir}"', "file://{dir}", "{dir}/"])
+def test_a_pasted_folder_is_taken_as_people_paste_it(qtbot: QtBot, store: ProjectStore, project_dir: Path,
+                                                     block: ports.PortBlock, typed: str) -> None:
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, "pasted", typed.format(dir=project_dir), block)
+    click_save(dialog, qtbot)
+    assert dialog.error_text("path") == ""
+    assert [p.path for p in store.list()] == [str(project_dir)]
+
+
+def test_editing_to_the_home_folder_needs_the_confirmation_too(qtbot: QtBot, store: ProjectStore,
+                                                               project_dir: Path, block: ports.PortBlock,
+                                                               tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    project = store.add("alpha", project_dir, **{f"{k}_port": v for k, v in block.as_dict().items()})
+    dialog = make_dialog(qtbot, store, project=project)
+    dialog.path_edit.setText(str(home))
+    click_save(dialog, qtbot)
+    assert "home folder" in dialog.error_text("path") and dialog.broad_ok.isVisible()
+    dialog.broad_ok.setChecked(True)
+    click_save(dialog, qtbot)
+    assert dialog.error_text("general") == ""
+    assert store.get(project.id or 0).path == str(home.resolve())

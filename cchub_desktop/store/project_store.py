@@ -157,7 +157,7 @@ class ProjectStore:
                                              "machine; choose another port or stop that program.")
 
     def update(self, project_id: int, **changes: Any) -> Project:
-        unknown = set(changes) - EDITABLE_FIELDS
+        unknown = set(changes) - EDITABLE_FIELDS - {"allow_broad_path"}
         if unknown:
             raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
         project = self.get(project_id)

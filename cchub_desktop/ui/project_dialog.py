@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,13 +24,23 @@ from PySide6.QtWidgets import (
 
 from cchub_desktop import ports
 from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
-from cchub_desktop.store.validation import broad_path_warning
+from cchub_desktop.store.validation import broad_path_warning, clean_name, clean_path, clean_ports
 
 PORT_TITLES = {"frontend_port": "Frontend port", "backend_port": "Backend port",
                "postgres_port": "PostgreSQL port", "redis_port": "Redis port"}
 EXPOSE_WARNING = ("Tunnels listen on all network interfaces: the database ports become reachable from "
                   "your local network (password protected).")
 ERROR_STYLE = "color: #b91c1c;"
+
+
+def typed_path(text: str) -> str:
+    """A folder as people paste it: without surrounding blanks or quotes, a file:// URL as its local path."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    if text.startswith("file://"):
+        text = QUrl(text).toLocalFile() or text
+    return text
 
 
 def _error_label(name: str) -> QLabel:
@@ -81,7 +92,7 @@ class ProjectDialog(QDialog):
         self.expose_db.setAccessibleName("Expose database ports")
         self.expose_warning = QLabel(EXPOSE_WARNING)
         self.expose_warning.setWordWrap(True)
-        self.expose_warning.setStyleSheet("color: #92400e;")
+        self.expose_db.toggled.connect(self._expose_toggled)
         self.runtime_note = QLabel("Stop the project to change its folder, ports or database exposure.")
         self.runtime_note.setWordWrap(True)
         self.runtime_note.setVisible(not editable_runtime)
@@ -89,6 +100,7 @@ class ProjectDialog(QDialog):
         self.errors: dict[str, QLabel] = {f: _error_label(f) for f in ("name", "path", *PORT_FIELDS)}
         self.general_error = _error_label("general")
         self._fill(project)
+        self._expose_toggled(self.expose_db.isChecked())
         self._layout(editable_runtime)
         self.name_edit.textEdited.connect(lambda _t: self._clear_error("name"))
         self.path_edit.textEdited.connect(lambda _t: self._path_edited())
@@ -158,7 +170,7 @@ class ProjectDialog(QDialog):
             self._path_edited()
 
     def values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {"name": self.name_edit.text(), "path": self.path_edit.text(),
+        values: dict[str, Any] = {"name": self.name_edit.text(), "path": typed_path(self.path_edit.text()),
                                   "expose_db": self.expose_db.isChecked()}
         values.update({f: spin.value() for f, spin in self.port_spins.items()})
         return values
@@ -169,6 +181,11 @@ class ProjectDialog(QDialog):
             self._clear_error(field)
         self._clear_error("general")
         values = self.values()
+        problems = self._precheck(values)
+        if problems:
+            for field, message in problems.items():
+                self._show_error(field, message)
+            return
         try:
             if self._project is None:
                 project = self._store.add(values.pop("name"), values.pop("path"),
@@ -186,11 +203,32 @@ class ProjectDialog(QDialog):
         self.saved.emit(project)
         self.accept()
 
+    def _precheck(self, values: dict[str, Any]) -> dict[str, str]:
+        """Every field's rule at once (the store stops at the first), so one Save shows all that is wrong."""
+        problems: dict[str, str] = {}
+        checks: list[Callable[[], object]] = [lambda: clean_name(values["name"])]
+        if self.path_edit.isEnabled():
+            checks.append(lambda: clean_path(values["path"], allow_broad=self._broad_allowed()))
+            checks.append(lambda: clean_ports({f: values[f] for f in PORT_FIELDS}, self._owners()))
+        for check in checks:
+            try:
+                check()
+            except ValidationError as exc:
+                problems[exc.field] = exc.message
+            except StoreError as exc:
+                problems["general"] = str(exc)
+        return problems
+
+    def _owners(self) -> dict[int, str]:
+        """Port -> name of the other project using it."""
+        return {getattr(p, f): p.name for p in self._store.list()
+                if self._project is None or p.id != self._project.id for f in PORT_FIELDS}
+
     def _changes(self, values: dict[str, Any]) -> dict[str, Any]:
         assert self._project is not None
         current = self._project
         changes = {k: v for k, v in values.items() if k != "path" and getattr(current, k) != v}
-        if values["path"].strip() != current.path:
+        if values["path"] != current.path:
             changes["path"] = values["path"]
             if self._broad_allowed():
                 changes["allow_broad_path"] = True
@@ -198,6 +236,9 @@ class ProjectDialog(QDialog):
 
     def _broad_allowed(self) -> bool:
         return not self.broad_ok.isHidden() and self.broad_ok.isChecked()
+
+    def _expose_toggled(self, exposed: bool) -> None:
+        self.expose_warning.setStyleSheet("color: #92400e;" if exposed else "color: palette(mid);")
 
     def _path_edited(self) -> None:
         self._clear_error("path")
@@ -208,7 +249,7 @@ class ProjectDialog(QDialog):
         label = self.errors.get(field, self.general_error)
         label.setText(message)
         label.show()
-        if field == "path" and self._is_broad(self.path_edit.text()):
+        if field == "path" and self._is_broad(typed_path(self.path_edit.text())):
             self.broad_ok.show()
         focus = {"name": self.name_edit, "path": self.path_edit, **self.port_spins}.get(field)
         if focus is not None and focus.isEnabled():
