@@ -236,3 +236,16 @@ def test_editing_to_the_home_folder_needs_the_confirmation_too(qtbot: QtBot, sto
     click_save(dialog, qtbot)
     assert dialog.error_text("general") == ""
     assert store.get(project.id or 0).path == str(home.resolve())
+
+
+def test_a_typed_port_beyond_65535_is_refused_not_silently_cut(qtbot: QtBot, store: ProjectStore,
+                                                                project_dir: Path, block: ports.PortBlock) -> None:
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, "ok", str(project_dir), block)
+    spin = dialog.port_spins["backend_port"]
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "99999")
+    assert spin.value() == 99999
+    click_save(dialog, qtbot)
+    assert "99999 is out of range" in dialog.error_text("backend_port")
+    assert store.list() == []

@@ -84,7 +84,7 @@ class ProjectDialog(QDialog):
         self.port_spins: dict[str, QSpinBox] = {}
         for field in ("frontend_port", "backend_port", "postgres_port", "redis_port"):
             spin = QSpinBox()
-            spin.setRange(1, 65535)
+            spin.setRange(0, 999_999)  # out-of-range numbers reach the store rule, which says why
             spin.setAccessibleName(PORT_TITLES[field])
             spin.setObjectName(field)
             self.port_spins[field] = spin
