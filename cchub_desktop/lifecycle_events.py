@@ -9,15 +9,15 @@ from cchub_desktop.store import ProjectStatus
 
 ACTIVE = frozenset({ProjectStatus.STARTING, ProjectStatus.RUNNING, ProjectStatus.STOPPING})
 PHASE_TEXT: dict[str, str] = {
-    "engine": "connecting to the Dagger engine",
-    "source": "fetching the CommandCenter source",
+    "engine": "connecting to Dagger",
+    "source": "fetching the source",
     "backend_build": "building the backend",
     "frontend_build": "building the frontend",
     "postgres": "starting PostgreSQL",
     "redis": "starting Redis",
     "backend": "starting the backend",
     "frontend": "starting the frontend",
-    "tunnels": "opening the host ports",
+    "tunnels": "opening the ports",
     "healthy": "healthy",
 }
 

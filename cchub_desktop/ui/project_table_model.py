@@ -72,7 +72,7 @@ class ProjectRow:
         p = self.project
         text = f"web {p.frontend_port} · api {p.backend_port}"
         if p.expose_db:
-            text += f" · pg {p.postgres_port} · redis {p.redis_port}"
+            text += f" · db {p.postgres_port}, {p.redis_port}"
         return text
 
     def ports_tooltip(self) -> str:
