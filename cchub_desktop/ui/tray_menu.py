@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu
 
 from cchub_desktop import APP_NAME
@@ -93,12 +93,18 @@ def summary(statuses: Iterable[ProjectStatus]) -> str:
 
 
 class TrayMenuBuilder:
-    """Fills a QMenu from entries. Keeps the submenus it made so the next rebuild can delete them."""
+    """Fills a QMenu from entries. Keeps the submenus it made so the next rebuild can delete them.
+
+    Actions carry (what, project id) as their data and the root menu's `triggered` (which Qt also emits for
+    actions of its submenus) dispatches them: one connection per menu instead of one per action keeps a
+    500-project rebuild cheap.
+    """
 
     def __init__(self, callbacks: TrayCallbacks) -> None:
         self.callbacks = callbacks
         self._submenus: list[QMenu] = []
         self._icons: dict[ProjectStatus, QIcon] = {}
+        self._attached: list[QMenu] = []
 
     def icon(self, status: ProjectStatus) -> QIcon:
         icon = self._icons.get(status)
@@ -108,7 +114,9 @@ class TrayMenuBuilder:
 
     def rebuild(self, menu: QMenu, entries: Sequence[TrayEntry]) -> None:
         self.clear(menu)
-        cb = self.callbacks
+        if not any(m is menu for m in self._attached):
+            menu.triggered.connect(self.dispatch)
+            self._attached.append(menu)
         header = menu.addAction(f"{APP_NAME}: {summary(e.status for e in entries)}")
         header.setEnabled(False)
         header.setObjectName("tray_summary")
@@ -116,7 +124,7 @@ class TrayMenuBuilder:
         if not entries:
             none = menu.addAction("No projects yet")
             none.setEnabled(False)
-            menu.addAction("Add a project…").triggered.connect(lambda: cb.add_project())
+            _add(menu, "Add a project…", "add_project")
         elif len(entries) <= MAX_INLINE_PROJECTS:
             for entry in entries:
                 self._add_project_menu(menu, entry)
@@ -129,18 +137,31 @@ class TrayMenuBuilder:
             for entry in ordered:
                 self._add_project_menu(overflow, entry)
         menu.addSeparator()
-        can_start = any(e.status in (S.STOPPED, S.ERROR) for e in entries)
-        can_stop = any(e.status in (S.STARTING, S.RUNNING) for e in entries)
-        start_all = menu.addAction("Start all")
-        start_all.setEnabled(can_start)
-        start_all.triggered.connect(lambda: cb.start_all())
-        stop_all = menu.addAction("Stop all")
-        stop_all.setEnabled(can_stop)
-        stop_all.triggered.connect(lambda: cb.stop_all())
+        _add(menu, "Start all", "start_all").setEnabled(any(e.status in (S.STOPPED, S.ERROR) for e in entries))
+        _add(menu, "Stop all", "stop_all").setEnabled(any(e.status in (S.STARTING, S.RUNNING) for e in entries))
         menu.addSeparator()
-        menu.addAction("Show window").triggered.connect(lambda: cb.show_window())
-        menu.addAction("Settings…").triggered.connect(lambda: cb.open_settings())
-        menu.addAction("Quit").triggered.connect(lambda: cb.quit())
+        _add(menu, "Show window", "show_window")
+        _add(menu, "Settings…", "open_settings")
+        _add(menu, "Quit", "quit")
+
+    def dispatch(self, action: QAction) -> None:
+        """Run what a triggered action stands for."""
+        data = action.data()
+        if not (isinstance(data, tuple) and len(data) == 2):
+            return
+        what, pid = data
+        cb = self.callbacks
+        per_project: dict[str, Callable[[int], None] | None] = {
+            "start": cb.start, "stop": cb.stop, "open": cb.open_in_browser, "show": cb.show_project,
+            "backup": cb.backup}
+        if pid is not None:
+            handler = per_project.get(what)
+            if handler is not None:
+                handler(pid)
+            return
+        plain: Callable[[], None] | None = getattr(cb, what, None)
+        if plain is not None:
+            plain()
 
     def clear(self, menu: QMenu) -> None:
         menu.clear()
@@ -155,24 +176,25 @@ class TrayMenuBuilder:
         return sub
 
     def _add_project_menu(self, parent: QMenu, entry: TrayEntry) -> None:
-        cb = self.callbacks
         pid = entry.project_id
         sub = self._submenu(parent, entry.label())
         sub.menuAction().setIcon(self.icon(entry.status))
         if entry.status in (S.STOPPED, S.ERROR):
-            sub.addAction("Start").triggered.connect(lambda: cb.start(pid))
+            _add(sub, "Start", "start", pid)
         elif entry.status in (S.STARTING, S.RUNNING):
-            sub.addAction("Stop").triggered.connect(lambda: cb.stop(pid))
+            _add(sub, "Stop", "stop", pid)
         else:
-            stopping = sub.addAction("Stopping…")
-            stopping.setEnabled(False)
+            sub.addAction("Stopping…").setEnabled(False)
         if entry.status == S.RUNNING:
-            open_action = sub.addAction("Open in browser")
-            open_action.setToolTip(entry.url)
-            open_action.triggered.connect(lambda: cb.open_in_browser(pid))
-        backup = cb.backup
-        if backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
-            sub.addAction("Back up database").triggered.connect(lambda: backup(pid))
+            _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
+        if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
+            _add(sub, "Back up database", "backup", pid)
         if entry.status == S.ERROR and entry.message:
             sub.menuAction().setToolTip(entry.message)
-        sub.addAction("Show in window").triggered.connect(lambda: cb.show_project(pid))
+        _add(sub, "Show in window", "show", pid)
+
+
+def _add(menu: QMenu, text: str, what: str, project_id: int | None = None) -> QAction:
+    action = menu.addAction(text)
+    action.setData((what, project_id))
+    return action
