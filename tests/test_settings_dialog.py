@@ -97,7 +97,7 @@ def test_cancel_changes_nothing(qtbot: QtBot, settings_file: Path) -> None:
     ("source_git_url", "", "repository's URL"),
     ("source_git_ref", "feature branch", "not a valid branch"),
     ("source_git_ref", "", "branch, tag or commit"),
-    ("postgres_image", "Postgres 15", "not an image reference"),
+    ("postgres_image", "Postgres 15", "Not an image reference"),
     ("node_image", "", "image reference"),
 ])
 def test_bad_values_are_shown_next_to_their_field_and_nothing_is_saved(

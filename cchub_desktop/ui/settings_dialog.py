@@ -35,6 +35,7 @@ from cchub_desktop import autostart
 from cchub_desktop.settings import AppSettings
 
 ERROR_STYLE = "color: #b91c1c;"
+LABEL_WIDTH = 150
 RUNNER_SCHEMES = ("tcp", "unix", "ssh", "kube-pod", "image", "container", "docker-image", "docker-container",
                   "podman-image", "podman-container", "nerdctl-image", "nerdctl-container")
 _GIT_URL = re.compile(r"^(?:(?:https?|ssh|git)://[^\s/@]+(?:@[^\s/]+)?(?::\d+)?/\S+|[\w.-]+@[\w.-]+:\S+)$")
@@ -126,8 +127,15 @@ def check_image(value: str) -> str | None:
     if not text:
         return "Give an image reference, e.g. postgres:15-alpine."
     if not _IMAGE.match(text):
-        return "This is not an image reference (name[:tag][@sha256:digest], lowercase, no spaces)."
+        return "Not an image reference: use name:tag, lowercase, no spaces."
     return None
+
+
+def _row(form: QFormLayout, title: str, field: QWidget) -> None:
+    """A form row whose label column has the same width in every group, so the fields line up."""
+    label = QLabel(title)
+    label.setMinimumWidth(LABEL_WIDTH)
+    form.addRow(label, field)
 
 
 def _error_label(name: str) -> QLabel:
@@ -151,7 +159,7 @@ class SettingsDialog(QDialog):
         self.settings_file = settings_file
         self.setWindowTitle("Settings")
         self.setObjectName("settings_dialog")
-        self.setMinimumWidth(580)
+        self.setMinimumWidth(640)
         self.errors: dict[str, QLabel] = {}
         self.edits: dict[str, QLineEdit] = {}
         self.checks: dict[str, QCheckBox] = {}
@@ -227,9 +235,9 @@ class SettingsDialog(QDialog):
         browse = QPushButton("Browse…")
         browse.setObjectName("browse_cli")
         browse.clicked.connect(self.choose_cli)
-        form.addRow("Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
-        runner = self._edit("runner_host", "Empty: the engine runs in Docker/Podman here; e.g. tcp://buildbox:1234")
-        form.addRow("Remote engine", self._with_error("runner_host", runner))
+        _row(form, "Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
+        runner = self._edit("runner_host", "Empty: Docker or Podman here. Remote: tcp://host:1234")
+        _row(form, "Remote engine", self._with_error("runner_host", runner))
         return group
 
     def _source_group(self) -> QGroupBox:
@@ -249,13 +257,13 @@ class SettingsDialog(QDialog):
         row.addWidget(self.use_local)
         row.addStretch(1)
         form.addRow(row)
-        form.addRow("Repository URL", self._with_error("source_git_url", self._edit("source_git_url")))
-        form.addRow("Branch, tag or commit", self._with_error("source_git_ref", self._edit("source_git_ref")))
-        folder = self._edit("source_local_dir", "A CommandCenter checkout (with backend/ and frontend/)")
+        _row(form, "Repository URL", self._with_error("source_git_url", self._edit("source_git_url")))
+        _row(form, "Branch, tag or commit", self._with_error("source_git_ref", self._edit("source_git_ref")))
+        folder = self._edit("source_local_dir", "A checkout with backend/ and frontend/")
         browse = QPushButton("Browse…")
         browse.setObjectName("browse_source")
         browse.clicked.connect(self.choose_source)
-        form.addRow("Local folder", self._with_error("source_local_dir", folder, browse))
+        _row(form, "Local folder", self._with_error("source_local_dir", folder, browse))
         self.use_git.toggled.connect(lambda _v: self._source_mode_changed())
         self._source_mode_changed()
         return group
@@ -268,7 +276,7 @@ class SettingsDialog(QDialog):
         reset = QPushButton("Restore default images")
         reset.setObjectName("restore_images")
         reset.clicked.connect(self.restore_default_images)
-        form.addRow("", reset)
+        _row(form, "", reset)
         return group
 
     # ----- actions --------------------------------------------------------------------------------------------
@@ -354,9 +362,17 @@ class SettingsDialog(QDialog):
         label = self.general_error if field == "general" else self.errors[field]
         label.setText(message)
         label.show()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow (or shrink back) to the messages shown: layouts do not size wrapped labels by themselves."""
+        self.layout().activate()
+        self.resize(self.width(), self.heightForWidth(self.width()) if self.hasHeightForWidth()
+                    else self.sizeHint().height())
 
     def _clear(self, field: str) -> None:
         label = self.general_error if field == "general" else self.errors.get(field)
-        if label is not None:
+        if label is not None and not label.isHidden():
             label.clear()
             label.hide()
+            self._fit()
