@@ -1,0 +1,98 @@
+"""The settings dialog's rules, one per field: a message saying what is wrong and what to write, or None.
+
+Plain functions (no Qt), so the rules can be read and tested on their own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+RUNNER_SCHEMES = ("tcp", "unix", "ssh", "kube-pod", "image", "container", "docker-image", "docker-container",
+                  "podman-image", "podman-container", "nerdctl-image", "nerdctl-container")
+_GIT_URL = re.compile(r"^(?:(?:https?|ssh|git)://[^\s/@]+(?:@[^\s/]+)?(?::\d+)?/\S+|[\w.-]+@[\w.-]+:\S+)$")
+_GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)[^\s~^:?*\[\\]+$")
+_IMAGE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+                    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+
+
+def check_cli_path(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        found = shutil.which(text)
+        if found is None:
+            return f"No program named {text!r} on your PATH. Give the full path to the dagger executable."
+        path = Path(found)
+    if not path.exists():
+        return f"{path} does not exist. Pick the dagger executable, or leave this empty to download it."
+    if not path.is_file():
+        return f"{path} is not a file. Pick the dagger executable itself."
+    if not os.access(path, os.X_OK):
+        return f"{path} is not executable. Make it executable (chmod +x) or pick another file."
+    return None
+
+
+def check_runner_host(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    scheme, sep, rest = text.partition("://")
+    if not sep or not rest.strip() or " " in text:
+        return "Write the engine's address as scheme://address, e.g. tcp://buildbox:1234."
+    if scheme not in RUNNER_SCHEMES:
+        return f"Unknown kind of engine address {scheme!r}. Use one of: {', '.join(s + '://' for s in RUNNER_SCHEMES)}."
+    if scheme == "tcp" and not re.fullmatch(r"[^\s:/]+:\d{1,5}/?", rest):
+        return "A tcp:// address needs a host and a port, e.g. tcp://buildbox:1234."
+    if scheme == "unix" and not rest.startswith("/"):
+        return "A unix:// address needs an absolute socket path, e.g. unix:///run/dagger/engine.sock."
+    return None
+
+
+def check_git_url(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give the CommandCenter repository's URL, or choose a local folder."
+    if not _GIT_URL.match(text):
+        return "This is not a git URL. Use https://host/owner/repo (or ssh://… or git@host:owner/repo)."
+    return None
+
+
+def check_git_ref(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give a branch, tag or commit (e.g. main)."
+    if not _GIT_REF.match(text):
+        return "This is not a valid branch, tag or commit name."
+    return None
+
+
+def check_local_source(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Choose the folder of a CommandCenter checkout, or use the git repository."
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        return "Give the folder's full path (or use Browse…)."
+    if not path.exists():
+        return f"{path} does not exist."
+    if not path.is_dir():
+        return f"{path} is not a folder."
+    missing = [sub for sub in ("backend", "frontend") if not (path / sub).is_dir()]
+    if missing:
+        return (f"{path} does not look like a CommandCenter checkout: it has no "
+                f"{' and no '.join(m + '/' for m in missing)} folder.")
+    return None
+
+
+def check_image(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return "Give an image reference, e.g. postgres:15-alpine."
+    if not _IMAGE.match(text):
+        return "Not an image reference: use name:tag, lowercase, no spaces."
+    return None
