@@ -155,3 +155,47 @@ def test_tray_start_stop_and_quit(virtual_desktop: VirtualDesktop, fake_dagger_e
     fake_dagger_env.sessions_exited()
     assert [s for s in fake_dagger_env.journal.sessions() if not s.ended_cleanly] == []
     assert not desk.tray_icons(APP)  # the icon left with the app
+
+
+def test_quit_from_the_tray_asks_once_even_with_the_window_hidden(virtual_desktop: VirtualDesktop,
+                                                                  fake_dagger_env: FakeDagger,
+                                                                  tmp_path: Path) -> None:
+    desk = virtual_desktop
+    paths = app_paths()
+    paths.ensure()
+    AppSettings(start_minimized=True, notify_running=False).save(paths.settings_file)
+    store = ProjectStore(paths.db_file)
+    (tmp_path / "alpha").mkdir()
+    block = free_port_block()
+    store.add("alpha", tmp_path / "alpha", backend_port=block.backend, frontend_port=block.frontend,
+              postgres_port=block.postgres, redis_port=block.redis)
+    store.close()
+
+    app = launch(desk, fake_dagger_env, "--start", "alpha")
+    assert app.stderr is not None
+    log = LineReader(app.stderr)
+    try:
+        wait_until(lambda: bool(desk.tray_icons(APP)) or app.poll() is not None, 60, "the tray icon to dock")
+        wait_until(lambda: answers(block.frontend), 60, "alpha's frontend to answer")
+        [icon] = desk.tray_icons(APP)
+        tray = TrayDriver(desk, icon)
+        tray.open_menu()
+        desk.key("Up", "Return")  # Quit
+        # the question shows although the window stays hidden in the tray
+        wait_until(lambda: any(w.y > 100 and w.width < 600 for w in desk.visible(APP)), 20, "the question")
+        desk.screenshot("tray-quit-question.png")
+        assert answers(block.frontend)  # nothing stopped before the answer
+        desk.key("Return")  # "Stop and quit" is the default button
+        code = app.wait(timeout=60)
+    except BaseException:
+        desk.screenshot("failure-quit.png")
+        raise
+    finally:
+        if app.poll() is None:
+            app.terminate()
+            app.wait(timeout=60)
+        log.join()
+    assert code == 0, log.text()
+    assert all(ports.is_port_free(p) for p in block.as_dict().values())
+    fake_dagger_env.sessions_exited()
+    assert fake_dagger_env.journal.running_services() == []
