@@ -16,6 +16,7 @@ from cchub_desktop.orchestrator import Orchestrator, OrchestratorEvent
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.tray import frontend_url
 
 S = ProjectStatus
 MessageIcon = QSystemTrayIcon.MessageIcon
@@ -84,8 +85,4 @@ class Notifier(QObject):
             project = self.store.get(project_id)
         except (KeyError, StoreError):
             return "A project", ""
-        stack = self.orchestrator.stack(project_id)
-        url = getattr(stack, "frontend_url", None) if stack is not None else None
-        if not isinstance(url, str) or not url:
-            url = f"http://localhost:{project.frontend_port}"
-        return project.name, url
+        return project.name, frontend_url(self.orchestrator, project_id, project.frontend_port)

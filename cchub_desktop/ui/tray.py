@@ -14,7 +14,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from cchub_desktop import APP_NAME
-from cchub_desktop.orchestrator import OrchestratorEvent
+from cchub_desktop.orchestrator import Orchestrator, OrchestratorEvent
 from cchub_desktop.resources import TrayState
 from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
@@ -23,6 +23,13 @@ from cchub_desktop.ui.tray_menu import TrayCallbacks, TrayEntry, TrayMenuBuilder
 
 logger = logging.getLogger(__name__)
 S = ProjectStatus
+
+
+def frontend_url(orchestrator: Orchestrator, project_id: int, frontend_port: int) -> str:
+    """The address the browser opens: the running stack's own, else localhost on the project's port."""
+    stack = orchestrator.stack(project_id)
+    url = getattr(stack, "frontend_url", None) if stack is not None else None
+    return url if isinstance(url, str) and url else f"http://localhost:{frontend_port}"
 
 
 def tray_available() -> bool:
@@ -79,9 +86,7 @@ class TrayIcon(QObject):
         return entries
 
     def frontend_url(self, project_id: int, frontend_port: int) -> str:
-        stack = self.orchestrator.stack(project_id)
-        url = getattr(stack, "frontend_url", None) if stack is not None else None
-        return url if isinstance(url, str) and url else f"http://localhost:{frontend_port}"
+        return frontend_url(self.orchestrator, project_id, frontend_port)
 
     def refresh(self) -> None:
         """Re-read every project (after projects were added or removed) and update icon and tooltip."""
