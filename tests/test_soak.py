@@ -142,6 +142,7 @@ class Soak:
                     dump = await self.orch.backup(picked[1])
                 except StackError as exc:        # it started, stopped or died meanwhile: said, not crashed
                     assert exc.user_message and "Unexpected error" not in exc.user_message, exc.user_message
+                    self.tally["backups refused"] += 1
                     return
                 assert "PostgreSQL database dump" in dump.read_text()
                 self.tally["backups"] += 1
