@@ -35,3 +35,4 @@ class OrchestratorEvent:
     status: ProjectStatus
     phase: str | None
     message: str | None
+    health: str | None = None  # while running: "healthy" or what does not answer (health_monitor.py)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from cchub_desktop import ports
+from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
@@ -49,12 +49,12 @@ class Orchestrator:
         self._stacks: dict[int, CommandCenterStack] = {}
         self._start_tasks: dict[int, asyncio.Task[None]] = {}
         self._stop_tasks: dict[int, asyncio.Task[None]] = {}
-        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._watchers: dict[int, list[asyncio.Task[None]]] = {}
+        self._health: dict[int, str] = {}
+        self.health_interval = HEALTH_INTERVAL
         self._tasks: set[asyncio.Task[Any]] = set()
         self._removing: set[int] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._status_writer = StatusWriter(store, self.spawn)
-        self._loop_thread: int | None = None
 
     # ----- events and queries -------------------------------------------------------------------------
 
@@ -75,6 +75,10 @@ class Orchestrator:
 
     def phase(self, project_id: int) -> str | None:
         return self._phases.get(project_id)
+
+    def health(self, project_id: int) -> str | None:
+        """While running: 'healthy' or what does not answer; else None."""
+        return self._health.get(project_id) if self.state(project_id) == ProjectStatus.RUNNING else None
 
     def message(self, project_id: int) -> str | None:
         """The last error text (or None) as the user should read it."""
@@ -130,7 +134,6 @@ class Orchestrator:
         while the project is starting, running or stopping. Must be called on the loop's thread."""
         if self.state(project_id) in ACTIVE or project_id in self._removing:
             return None
-        self._remember_loop()
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
         task = self.spawn(self._run_start(project_id))
         self._start_tasks[project_id] = task
@@ -144,7 +147,6 @@ class Orchestrator:
             return existing
         if self.state(project_id) not in (ProjectStatus.STARTING, ProjectStatus.RUNNING):
             return None
-        self._remember_loop()
         self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
         task = self.spawn(self._run_stop(project_id))
         self._stop_tasks[project_id] = task
@@ -227,11 +229,11 @@ class Orchestrator:
         log = self.log(project_id)
         try:
             project = await asyncio.to_thread(self._store.get, project_id)
-            conflicts = await asyncio.to_thread(ports.find_conflicts, _ports_to_bind(project))
+            config = CommandCenterConfig.from_project(project, self.settings, self._paths)
+            conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())
             if conflicts:
                 raise StackError(" ".join(c.message() for c in conflicts),
                                  detail="port check before start", step="ports")
-            config = CommandCenterConfig.from_project(project, self.settings, self._paths)
             stack = self._factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
             self._stacks[project_id] = stack
@@ -257,8 +259,13 @@ class Orchestrator:
             self._start_tasks.pop(project_id, None)
         assert stack is not None
         log.note(f"[hub] {project.name} is running at {stack.frontend_url}")
+        self._health[project_id] = HEALTHY
         self._set_state(project_id, ProjectStatus.RUNNING, phase=StackPhase.HEALTHY.value, message=None)
-        self._watchers[project_id] = self.spawn(self._watch_session(project_id, stack))
+        self._watchers[project_id] = [
+            self.spawn(self._watch_session(project_id, stack)),
+            self.spawn(watch_health(project.backend_port, project.frontend_port,
+                                    lambda verdict: self._on_health(project_id, verdict), self.health_interval)),
+        ]
 
     async def _run_stop(self, project_id: int) -> None:
         try:
@@ -267,9 +274,7 @@ class Orchestrator:
                 start.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await start
-            watcher = self._watchers.pop(project_id, None)
-            if watcher is not None:
-                watcher.cancel()
+            self._cancel_watchers(project_id)
             stack = self._stacks.pop(project_id, None)
             if stack is not None:
                 try:
@@ -293,7 +298,7 @@ class Orchestrator:
         if self._stacks.get(project_id) is not stack or self.state(project_id) != ProjectStatus.RUNNING:
             return  # a stop closed it
         self._stacks.pop(project_id, None)
-        self._watchers.pop(project_id, None)
+        self._cancel_watchers(project_id, keep=asyncio.current_task())
         with contextlib.suppress(Exception):
             await stack.stop()
         reason = getattr(stack, "closed_reason", None)
@@ -316,6 +321,18 @@ class Orchestrator:
         except Exception:
             self.log(project_id).note(f"[hub] cleanup after a failed start failed:\n{traceback.format_exc()}")
 
+    def _cancel_watchers(self, project_id: int, keep: asyncio.Task[Any] | None = None) -> None:
+        for task in self._watchers.pop(project_id, []):
+            if task is not keep:
+                task.cancel()
+
+    def _on_health(self, project_id: int, verdict: str) -> None:
+        if self.state(project_id) != ProjectStatus.RUNNING:
+            return
+        self._health[project_id] = verdict
+        self.log(project_id).note(f"[hub] health: {verdict}")
+        self._emit(OrchestratorEvent(project_id, ProjectStatus.RUNNING, self.phase(project_id), None, verdict))
+
     def _fail(self, project_id: int, message: str, detail: str | None) -> None:
         log = self.log(project_id)
         log.note(f"[hub] error: {message}")
@@ -324,9 +341,6 @@ class Orchestrator:
         self._set_state(project_id, ProjectStatus.ERROR, phase=None, message=message)
 
     def _on_phase(self, project_id: int, phase: StackPhase | str) -> None:
-        if self._loop is not None and threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(self._on_phase, project_id, phase)
-            return
         if self.state(project_id) != ProjectStatus.STARTING:
             return
         value = phase.value if isinstance(phase, StackPhase) else str(phase)
@@ -339,7 +353,7 @@ class Orchestrator:
         self._phases[project_id] = phase
         self._messages[project_id] = message
         self._status_writer.record(project_id, status, message)
-        self._emit(OrchestratorEvent(project_id, status, phase, message))
+        self._emit(OrchestratorEvent(project_id, status, phase, message, self.health(project_id)))
 
     async def flush(self) -> None:
         """Wait until every state change so far is in the store."""
@@ -351,11 +365,6 @@ class Orchestrator:
                 cb(event)
             except Exception:
                 logger.exception("an orchestrator event subscriber failed")
-
-    def _remember_loop(self) -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-            self._loop_thread = threading.get_ident()
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -369,9 +378,3 @@ def _status_of(project: Project) -> ProjectStatus:
     except ValueError:
         return ProjectStatus.STOPPED
 
-
-def _ports_to_bind(project: Project) -> dict[str, int]:
-    wanted = {"backend": project.backend_port, "frontend": project.frontend_port}
-    if project.expose_db:
-        wanted.update(postgres=project.postgres_port, redis=project.redis_port)
-    return wanted

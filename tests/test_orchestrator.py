@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import Callable, Coroutine, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +97,7 @@ class Hub:
         self.orch = Orchestrator(self.store, AppSettings(), paths, stack_factory=self.factory)
         self.events: list[OrchestratorEvent] = []
         self.orch.subscribe(self.events.append)
-        self._block = free_block_number(start=random.randint(200, 4000), count=3)
+        self._block = free_block_number(start=random.randint(200, 4000), count=len(S))
 
     def add(self, name: str, n: int = 0) -> int:
         b = ports.block(self._block + n)
@@ -347,3 +349,56 @@ def test_remove_refuses_an_active_project_and_keeps_data_unless_asked(hub: Hub) 
     assert hub.store.list() == []
     assert secrets.exists()  # created by the start, kept: the data volumes were not deleted either
     assert hub.folder.is_dir() and (hub.folder / "README.md").exists()
+
+
+class _Answer(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve(port: int, status: int) -> ThreadingHTTPServer:
+    handler = type("Answer", (_Answer,), {"status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_health_of_a_running_stack_is_probed_and_reported_on_change(hub: Hub) -> None:
+    pid = hub.add("alpha")
+    project = hub.store.get(pid)
+    hub.orch.health_interval = 0.05
+    servers: list[ThreadingHTTPServer] = []
+
+    async def scenario() -> None:
+        start = asyncio.create_task(hub.orch.start(pid))
+        await until(lambda: bool(hub.factory.stacks) and hub.factory.stacks[0].in_start.is_set())
+        # the stub's "services" answer on the project's ports once it runs (after the port check)
+        servers.extend([serve(project.backend_port, 500), serve(project.frontend_port, 200)])
+        hub.factory.stacks[0].finish_start()
+        await start
+        assert hub.orch.health(pid) == "healthy"
+        await until(lambda: hub.orch.health(pid) == "backend answers HTTP 500")
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        await until(lambda: hub.orch.health(pid) == "backend not answering; frontend not answering")
+        servers[:] = [serve(project.backend_port, 200), serve(project.frontend_port, 200)]
+        await until(lambda: hub.orch.health(pid) == "healthy")
+        await hub.orch.stop(pid)
+
+    try:
+        run(scenario())
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    verdicts = [e.health for e in hub.events if e.status == S.RUNNING]
+    assert verdicts[:1] == ["healthy"] and "backend answers HTTP 500" in verdicts
+    assert hub.orch.health(pid) is None  # stopped

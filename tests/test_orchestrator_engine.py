@@ -123,6 +123,7 @@ def test_an_engine_that_dies_turns_the_running_project_into_an_error(hub: Engine
         await hub.orch.start(pid)
         assert hub.orch.state(pid) == S.RUNNING, hub.orch.message(pid)
         await until(lambda: hub.orch.state(pid) == S.ERROR, timeout=40)
+        await hub.orch.flush()
 
     run(scenario())
     assert "ended unexpectedly" in (hub.orch.message(pid) or "")

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         for p in projects:
             assert p.id is not None
             rows.append(ProjectRow(p, self.orchestrator.state(p.id), self.orchestrator.phase(p.id),
-                                   self.orchestrator.message(p.id)))
+                                   self.orchestrator.message(p.id), self.orchestrator.health(p.id)))
         self.model.set_rows(rows)
         self.empty_hint.setVisible(not rows)
         row = self.model.row_of(keep) if keep is not None else None

@@ -47,6 +47,7 @@ class ProjectRow:
     status: ProjectStatus
     phase: str | None = None
     message: str | None = None
+    health: str | None = None
 
     @property
     def project_id(self) -> int:
@@ -63,7 +64,7 @@ class ProjectRow:
 
     def health_text(self) -> str:
         if self.status == ProjectStatus.RUNNING:
-            return phase_text(self.phase) or "healthy"
+            return self.health or "healthy"
         if self.status == ProjectStatus.ERROR:
             return self.message or "failed"
         return "—"
@@ -112,7 +113,8 @@ class ProjectTableModel(QAbstractTableModel):
         if row is None:
             return
         old = self._rows[row]
-        self._rows[row] = replace(old, status=event.status, phase=event.phase, message=event.message)
+        self._rows[row] = replace(old, status=event.status, phase=event.phase, message=event.message,
+                                  health=event.health)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     # ----- lookups ----------------------------------------------------------------------------------------
@@ -161,6 +163,8 @@ class ProjectTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col in (Column.STATUS, Column.HEALTH):
             if col == Column.HEALTH and r.status not in (ProjectStatus.RUNNING, ProjectStatus.ERROR):
                 return None
+            if col == Column.HEALTH and r.status == ProjectStatus.RUNNING and r.health not in (None, "healthy"):
+                return QBrush(QColor(STATUS_COLOURS[ProjectStatus.STARTING]))  # running, but not answering
             return QBrush(QColor(STATUS_COLOURS[r.status]))
         if role == Qt.ItemDataRole.UserRole:
             return r.project_id
