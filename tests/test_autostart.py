@@ -122,3 +122,10 @@ def test_other_systems_are_told_where_to_set_it(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(autostart.AutostartError, match=hint):
         autostart.enable()
     assert not (xdg_config / "autostart").exists()
+
+
+def test_autostart_imports_no_qt() -> None:
+    """Start at login is core code: it works from `cchub` and without a display."""
+    code = ("import sys, cchub_desktop.autostart; "
+            "sys.exit(1 if any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
