@@ -275,3 +275,25 @@ def test_the_app_refuses_a_backup_while_the_project_starts(fake_dagger_env: Fake
     finally:
         hub.store.close()
     assert list_backups(app_paths().backups_dir, "demo") == []
+
+
+def test_quitting_during_a_backup_leaves_no_session_and_no_partial_file(
+        fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    from tests.test_reliability_faults import Hub, run, until
+
+    fake_dagger_env.set(start_delay=30)   # PostgreSQL takes its time to come up for the dump
+    hub = Hub(fake_dagger_env, project_dir)
+    pid = hub.add("Demo")
+
+    async def scenario() -> None:
+        backup = hub.orch.spawn(hub.orch.backup(pid))     # as the window and tray run it
+        await until(lambda: "starting PostgreSQL on the project's data volume" in hub.orch.log(pid).text())
+        await hub.orch.aclose()                            # the app quits
+        assert backup.cancelled()
+
+    try:
+        run(scenario())
+    finally:
+        hub.store.close()
+    assert_nothing_left(fake_dagger_env)
+    assert list(app_paths().backups_dir.iterdir()) == []
