@@ -112,9 +112,42 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if project.status in BUSY:
         raise CliError(f"'{project.name}' is {project.status}; stop it first")
     assert project.id is not None
+    if args.delete_data:
+        _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
+                 "This cannot be undone. [y/N] ", args.yes)
+        _delete_data(project)
     store.remove(project.id)
-    print(f"Removed '{project.name}'. Its folder {project.path} was not touched.")
+    kept = "" if args.delete_data else (f" Its database and passwords are kept: a project added again as "
+                                        f"'{project.name}' uses them (--delete-data deletes them).")
+    print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
     return 0
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError("deleting a project's data needs --yes when not run from a terminal; nothing was removed")
+    if input(question).strip().lower() not in ("y", "yes"):
+        raise CliError("not confirmed; nothing was removed")
+
+
+def _delete_data(project: Project) -> None:
+    """Empty the project's data volumes (an engine session), then delete its secrets and logs."""
+    import asyncio
+
+    from cchub_desktop.project_data import delete_project_data
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.stack import StackError, StackLog
+
+    paths = app_paths()
+    log = StackLog(paths.logs_dir / f"{project.slug}.log")
+    try:
+        asyncio.run(delete_project_data(project, AppSettings.load(paths.settings_file), paths, log))
+    except StackError as exc:
+        raise CliError(exc.user_message) from exc
+    finally:
+        log.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", help="remove a project (its folder is never touched)")
     p.add_argument("project")
+    p.add_argument("--delete-data", action="store_true",
+                   help="also delete its database (data volumes) and passwords; asks first")
+    p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
     p.set_defaults(handler=cmd_remove)
 
     _register_stack_commands(sub)
