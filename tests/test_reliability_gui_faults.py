@@ -50,7 +50,7 @@ def test_an_engine_dying_under_a_running_project_shows_in_window_and_tray(deskto
     assert "ended unexpectedly" in tooltip
     box = desktop.window.error_box
     assert isinstance(box, QMessageBox) and box.isVisible()
-    assert box.windowTitle() == "victim: the stack failed" and "ended unexpectedly" in box.text()
+    assert box.windowTitle() == "victim stopped unexpectedly" and "ended unexpectedly" in box.text()
     assert "start the project again" in box.text()
 
     # the tray: the icon turns to the error state, the tooltip and the menu line say it failed
