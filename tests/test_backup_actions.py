@@ -51,3 +51,30 @@ def test_no_backup_entry_while_a_project_starts(desktop: Desktop) -> None:
     desktop.qtbot.waitUntil(lambda: desktop.status(pid) == S.STARTING)
     line = desktop.label("alpha")
     assert "Back up database" not in [a.text() for a in desktop.submenu(line).actions()]
+
+
+def test_backing_up_from_the_window(desktop: Desktop) -> None:
+    pid = desktop.add_project("alpha")
+    window = desktop.window
+    window.select_project(pid)
+    assert window.backup_action.isEnabled()
+    window.backup_action.trigger()
+    desktop.qtbot.waitUntil(lambda: "database saved to" in window.statusBar().currentMessage(), timeout=30000)
+    (dump,) = list_backups(app_paths().backups_dir, "alpha")
+    assert window.statusBar().currentMessage() == f"alpha: database saved to {dump}"
+    assert f"database saved to {dump}" in desktop.controller.orchestrator.log(pid).text()   # the log pane too
+
+    desktop.fake.set(image_missing="postgres:15-alpine")
+    window.backup_action.trigger()
+    desktop.qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=30000)
+    assert window.error_box.windowTitle() == "alpha: the database was not backed up"
+    assert "could not be pulled" in window.error_box.text() and "postgres:15-alpine" in window.error_box.text()
+
+
+def test_the_window_offers_no_backup_while_a_project_starts(desktop: Desktop) -> None:
+    desktop.fake.set(start_delay=30)
+    pid = desktop.add_project("alpha")
+    desktop.window.select_project(pid)
+    desktop.window.toggle_action.trigger()
+    desktop.qtbot.waitUntil(lambda: desktop.status(pid) == S.STARTING)
+    assert not desktop.window.backup_action.isEnabled()

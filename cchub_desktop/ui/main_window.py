@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -117,6 +119,9 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("Open", [key("Ctrl+O")], "Open the frontend in the browser")
         self.edit_action = self._action("Edit…", [key("Ctrl+E")], "Edit the selected project")
         self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
+        self.backup_action = self._action("Back up database", [key("Ctrl+B")],
+                                          "Dump the selected project's database into the backups folder")
+        self.backup_action.triggered.connect(self.backup_selected)
         self.add_action.triggered.connect(self.add_project)
         self.toggle_action.triggered.connect(self.toggle_selected)
         self.open_action.triggered.connect(self.open_selected)
@@ -127,7 +132,7 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.add_action, self.toggle_action, self.open_action, self.edit_action,
-                       self.remove_action):
+                       self.remove_action, self.backup_action):
             toolbar.addAction(action)
             button = toolbar.widgetForAction(action)
             button.setAccessibleName(action.text().rstrip("…"))
@@ -214,6 +219,8 @@ class MainWindow(QMainWindow):
         self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
         self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
                                       else "Stop the project before removing it")
+        self.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
+                                                         ProjectStatus.ERROR))
 
     # ----- actions -------------------------------------------------------------------------------------------
 
@@ -291,6 +298,27 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(f"Removed {name}.", 5000)
         self.reload()
+
+    def backup_selected(self) -> None:
+        """pg_dump the selected project's database (in its running session, or alone when stopped); the
+        status bar names the file, an error box says why there is none."""
+        row = self.selected_row()
+        if row is None or row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
+            return
+        name = row.project.name
+        self.statusBar().showMessage(f"Backing up the database of {name}…")
+        task = self.bridge.run(self.orchestrator.backup(row.project_id))
+        task.add_done_callback(lambda t: self._backed_up(name, t))
+
+    def _backed_up(self, name: str, task: asyncio.Task[Path]) -> None:
+        self.statusBar().clearMessage()
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.show_error(f"{name}: the database was not backed up", str(error))
+        else:
+            self.statusBar().showMessage(f"{name}: database saved to {task.result()}", 20000)
 
     def show_error(self, title: str, message: str) -> None:
         """A non-blocking message box; the log has the technical detail."""
