@@ -207,7 +207,8 @@ class CommandCenterStack:
         self._services.extend((s.name, graph.services[s.name]) for s in specs)
         try:
             for spec in specs:
-                async with self._step(spec.phase, f"starting {spec.title}"):
+                the = "" if spec.title[:1].isupper() else "the "   # "starting PostgreSQL", "starting the backend"
+                async with self._step(spec.phase, f"starting {the}{spec.title}"):
                     started = await tasks[spec.name]
                 self._replace_service(spec.name, started)
         finally:
