@@ -237,3 +237,15 @@ def test_the_app_launches_on_a_damaged_database_after_the_choice(
     main.close()                                            # no tray offscreen: closing quits
     assert qt_async.wait(launch, timeout=30) == 0
 
+
+
+def test_cchub_on_a_damaged_database_says_where_to_repair_it_and_changes_nothing(
+        paths: AppPaths, capsys: pytest.CaptureFixture[str]) -> None:
+    from cchub_desktop.cli import main as cchub
+
+    damaged = damage(paths.db_file)
+    assert cchub(["list"]) == 1
+    err = capsys.readouterr().err
+    assert "is damaged. Restore a backup or start with a fresh database" in err
+    assert "Open the CommandCenter Hub app: it offers both." in err and "Traceback" not in err
+    assert paths.db_file.read_bytes() == damaged and kept_files(paths) == []
