@@ -11,8 +11,10 @@ The dialog is a QMessageBox opened without blocking; the launch awaits the user'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from cchub_desktop import APP_NAME
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.store import ProjectStore, StoreError
+from cchub_desktop.store.project_store import describe_db_error
 from cchub_desktop.store.recovery import list_backups, restore_backup, start_fresh
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,22 @@ def read_only(db_file: Path) -> bool:
     """True when the database (or its folder, where SQLite keeps its journal) cannot be written by us."""
     folder_ok = os.access(db_file.parent, os.W_OK)
     return not folder_ok or (db_file.exists() and not os.access(db_file, os.W_OK))
+
+
+def locked_now(db_file: Path, wait: float = 1.0) -> bool:
+    """True when another program holds the database locked for longer than `wait` seconds (a `cchub`
+    command writing holds it for milliseconds). Any other problem is left to the store to describe."""
+    if not db_file.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{db_file.as_uri()}?mode=ro", uri=True, timeout=wait)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    except sqlite3.Error:
+        return False
+    return False
 
 
 def problem_for(error: StoreError | None, db_file: Path) -> Problem:
@@ -97,6 +116,8 @@ async def open_store_with_recovery(paths: AppPaths) -> ProjectStore | None:
     while True:
         try:
             paths.ensure()
+            if locked_now(paths.db_file):   # say so at once, not after SQLite's 10 s busy timeout
+                raise describe_db_error(paths.db_file, sqlite3.OperationalError("database is locked"))
             store = ProjectStore(paths.db_file)
         except StoreError as exc:
             logger.error("the project database cannot be used: %s", exc)
