@@ -86,13 +86,18 @@ def print_rows(rows: Iterable[Row], as_json: bool) -> None:
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    head = "| benchmark | figure (median) | spread (min–max) | baseline | ratio | bar | verdict |"
+    head = "| benchmark | figure (median) | spread | baseline | ratio | bar | verdict |"
     lines = [head, "|---|---|---|---|---|---|---|"]
+    notes = []
     for r in rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
         name = f"{r.name} ({r.runs} runs)" if r.runs > 1 else r.name
+        if r.note:
+            notes.append(r.note)
+            name += f" [{len(notes)}]"
         lines.append(f"| {name} | {fmt(r.value)} {r.unit} | {r.spread} | {r.baseline} | {ratio} | {r.bar} "
                      f"| {r.verdict()} |")
+    lines += [""] + [f"[{i}] {note}" for i, note in enumerate(notes, 1)] if notes else []
     return "\n".join(lines)
 
 
@@ -202,15 +207,12 @@ def seed_home(home: Path, projects: int, folders: Path | None) -> None:
 
 def pycache_dir() -> Path:
     """Where benchmarked processes keep their byte code (PYTHONPYCACHEPREFIX): an installed app has .pyc
-    files for every module, so the runs must too, also where PYTHONDONTWRITEBYTECODE is set (as on CI).
-    One folder per benchmark process tree; a warm-up run fills it."""
-    global _pycache
-    if _pycache is None:
-        _pycache = Path(tempfile.mkdtemp(prefix="cchub-bench-pycache-"))
-    return _pycache
-
-
-_pycache: Path | None = None
+    files for every module, so the measured runs must have them too, also where PYTHONDONTWRITEBYTECODE is
+    set (as on CI). One folder per user in the temp dir, reused by later runs; warm-up runs fill it."""
+    given = os.environ.get("PYTHONPYCACHEPREFIX")
+    folder = Path(given) if given else Path(tempfile.gettempdir()) / f"cchub-bench-pycache-{os.getuid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def bench_env(home: Path, **extra: str) -> dict[str, str]:

@@ -1,0 +1,274 @@
+"""Event-loop lag of the app while 10 stacks start and stop concurrently against the fake engine (each session
+its own process, as with the real CLI) and one more project streams 2,000 log lines/s into the log view.
+
+    .venv/bin/python -m benchmarks.loop_lag [--cycles N] [--json]
+
+The app is built as app.py builds it (AppController, DesktopIntegration, MainWindow, offscreen Qt, qasync loop)
+on a fresh app home with 11 projects on free ports. The "stream" project starts first with the fake engine's
+log knobs at 25 lines × 4 services every 50 ms and is selected in the window, so its log view takes the flood;
+the 10 others then start together (as "Start all" does) and stop together, `--cycles` times, with the engine's
+default log rate. A LagMonitor (10 ms precise timer) records the loop's lateness over the start/stop cycles;
+a bare QApplication running only the same monitor (lag_probe.py) records next to it as the machine's baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import PYTHON, REPO, Row, app_home, bench_env, fmt, median, print_rows, spread
+
+CYCLING = 10
+LOG_KNOBS = {"FAKE_DAGGER_LOG_INTERVAL": "0.05", "FAKE_DAGGER_LOG_LINES": "25"}  # 4 services: 2,000 lines/s
+P99_BAR, MAX_BAR = 16.0, 50.0
+PORT_RANGE = (10000, 19999)
+
+
+def free_ports(n: int, taken: set[int]) -> list[int]:
+    from cchub_desktop.ports import is_port_free
+
+    rng = random.Random()
+    picked: list[int] = []
+    while len(picked) < n:
+        port = rng.randrange(*PORT_RANGE)
+        if port not in taken and port not in picked and is_port_free(port):
+            picked.append(port)
+    taken.update(picked)
+    return picked
+
+
+async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> float:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while not cond():
+        if loop.time() - start > timeout:
+            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
+        await asyncio.sleep(0.02)
+    return loop.time() - start
+
+
+class BareProbe:
+    """lag_probe.py in a subprocess, recording while the app is measured."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([PYTHON, "-m", "benchmarks.lag_probe"], env=env, cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the bare lag probe did not start")
+
+    def finish(self) -> dict[str, float]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"the bare lag probe exited with {self.proc.returncode}")
+        summary: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+        return summary
+
+
+@dataclass
+class Options:
+    cycles: int = 3
+    flood: bool = True
+    hold: float = 0.0
+    nice_engine: bool = False
+    stalls: bool = False
+
+
+@dataclass
+class LagResult:
+    app: dict[str, float]
+    idle: dict[str, float]
+    bare: dict[str, float]
+    lines_per_s: float
+    wall_s: float
+    cpu_s: float
+    start_s: list[float]
+    stop_s: list[float]
+    failures: list[str]
+    stream_ok: bool
+    shown_blocks: int
+    exit_code: int
+
+
+async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagResult:
+    from PySide6.QtWidgets import QApplication
+
+    from benchmarks.lag_monitor import LagMonitor
+    from cchub_desktop.app import AppController
+    from cchub_desktop.paths import app_paths
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.store import ProjectStatus, ProjectStore
+    from cchub_desktop.ui.tray_integration import DesktopIntegration
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    paths = app_paths()
+    paths.ensure()
+    store = ProjectStore(paths.db_file)
+    taken: set[int] = set()
+    ids: list[int] = []
+    for name in ["stream", *(f"cycle-{i:02d}" for i in range(CYCLING))]:
+        folder = home.parent / "projects" / name
+        folder.mkdir(parents=True)
+        (folder / "README.md").write_text(f"{name}\n")
+        backend, frontend, postgres, redis = free_ports(4, taken)
+        project = store.add(name, folder, backend_port=backend, frontend_port=frontend, postgres_port=postgres,
+                            redis_port=redis)
+        assert project.id is not None
+        ids.append(project.id)
+    stream, cycling = ids[0], ids[1:]
+
+    controller = AppController(app, paths, store, AppSettings.load(paths.settings_file))
+    desktop = DesktopIntegration(controller, None)
+    orch = controller.orchestrator
+    window = controller.window
+    controller.show_window()
+    window.select_project(stream)
+    monitor = LagMonitor()
+    monitor.start()
+    sampler = None
+    if opts.stalls:
+        from benchmarks.stall_sampler import StallSampler
+
+        sampler = StallSampler(monitor)
+        sampler.start()
+    S = ProjectStatus
+
+    def all_in(pids: list[int], states: set[ProjectStatus]) -> Callable[[], bool]:
+        return lambda: all(orch.state(p) in states for p in pids)
+
+    # reference: the window shown, nothing running
+    monitor.recording = True
+    await asyncio.sleep(2.0)
+    monitor.recording = False
+    idle = monitor.summary()
+    monitor.samples.clear()
+
+    if opts.flood:
+        os.environ.update(LOG_KNOBS)  # read by the session process when it starts: this project only
+    controller.bridge.start(stream)
+    await wait_until(all_in([stream], {S.RUNNING, S.ERROR}), 120, "the stream project running")
+    for knob in LOG_KNOBS:
+        os.environ.pop(knob, None)
+    if orch.state(stream) != S.RUNNING:
+        raise RuntimeError(f"the stream project failed: {orch.message(stream)}")
+    log = orch.log(stream)
+    await asyncio.sleep(1.0)  # the flood is on
+
+    probe = await asyncio.to_thread(BareProbe, probe_env)
+    await asyncio.sleep(0.1)  # the monitor ticks again before recording starts
+    cursor0, t0, cpu0 = log.lines()[0], time.perf_counter(), time.process_time()
+    monitor.recording = True
+    start_s: list[float] = []
+    stop_s: list[float] = []
+    failures: list[str] = []
+    await asyncio.sleep(opts.hold)
+    for _ in range(opts.cycles):
+        for pid in cycling:
+            controller.bridge.start(pid)
+        start_s.append(await wait_until(all_in(cycling, {S.RUNNING, S.ERROR}), 300, "10 stacks running"))
+        failures += [f"{p}: {orch.message(p)}" for p in cycling if orch.state(p) == S.ERROR]
+        for pid in cycling:
+            controller.bridge.stop(pid)
+        stop_s.append(await wait_until(all_in(cycling, {S.STOPPED, S.ERROR}), 120, "10 stacks stopped"))
+    monitor.recording = False
+    if sampler is not None:
+        sampler.stop()
+        print(sampler.report(), file=sys.stderr)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    lines = log.lines()[0] - cursor0
+    bare = await asyncio.to_thread(probe.finish)
+    shown_blocks = window.log_view.text.blockCount()
+    stream_ok = orch.state(stream) == S.RUNNING
+
+    monitor.stop()
+    await controller.begin_quit(0)
+    code = await controller.wait_done()
+    desktop.close()
+    store.close()
+    return LagResult(monitor.summary(), idle, bare, lines / wall, wall, cpu, start_s, stop_s, failures, stream_ok,
+                     shown_blocks, code)
+
+
+def run(opts: Options) -> LagResult:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    with app_home(0, with_folders=False) as home:
+        env = bench_env(home)
+        os.environ.update(env)  # this process is the app: its home, offscreen Qt, the fake engine as the CLI
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        if opts.nice_engine:
+            os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"] = str(REPO / "benchmarks" / "nice_dagger")
+        os.environ["FAKE_DAGGER_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="cchub-bench-journal-")
+        (home.parent / "projects").mkdir(exist_ok=True)
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            return runner.run(scenario(opts, home, env))
+
+
+def rows(r: LagResult, opts: Options) -> list[Row]:
+    app, bare, idle = r.app, r.bare, r.idle
+    section = "event loop" + (", engine at nice 19" if opts.nice_engine else "")
+    what = "10 stacks start+stop concurrently" + (", 2,000 lines/s into the log view" if opts.flood else "")
+    late = (f"{int(app['over_16'])} samples > 16 ms, {int(app['over_50'])} > 50 ms; in late ticks the loop's "
+            f"thread ran {100 * app['late_busy_share']:.0f}% of the time, waited the rest (GIL, CPU)")
+    rows = [
+        Row(section, f"event-loop lag p99: {what}", app["p99"], "ms", 1, f"p50 {fmt(app['p50'])} ms",
+            f"bare Qt loop, same moments: p99 {fmt(bare['p99'])} ms", bar=f"≤ {P99_BAR:g} ms",
+            met=app["p99"] <= P99_BAR, note=f"{int(app['samples'])} samples of a 10 ms timer"),
+        Row(section, "event-loop lag max (same run)", app["max"], "ms", 1, late,
+            f"bare Qt loop: max {fmt(bare['max'])} ms", bar=f"≤ {MAX_BAR:g} ms", met=app["max"] <= MAX_BAR),
+    ]
+    if opts.nice_engine:
+        return rows
+    return [
+        *rows,
+        Row(section, "event-loop lag with the window idle (p99 / max)", idle["p99"], "ms", 1,
+            f"max {fmt(idle['max'])} ms"),
+        Row(section, "log lines/s into the selected project's log view", r.lines_per_s, "lines/s", 1,
+            f"view holds {r.shown_blocks} lines (bounded)"),
+        Row(section, "10 concurrent starts until all running", median(r.start_s), "s", len(r.start_s),
+            spread(r.start_s)),
+        Row(section, "10 concurrent stops until all stopped", median(r.stop_s), "s", len(r.stop_s),
+            spread(r.stop_s)),
+        Row(section, "app process CPU during the cycles (all its threads)", 100 * r.cpu_s / r.wall_s,
+            "% of one core", 1, f"over {r.wall_s:.1f} s"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stalls", action="store_true",
+                        help="print where the loop's thread was while the loop was late, and GC pauses")
+    parser.add_argument("--no-flood", action="store_true", help="the stream project logs at the default rate")
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds to record before the cycles")
+    parser.add_argument("--nice-engine", action="store_true",
+                        help="run the fake engine's processes at nice 19 (the app's own lag, CPUs not saturated)")
+    args = parser.parse_args(argv)
+    opts = Options(args.cycles, not args.no_flood, args.hold, args.nice_engine, args.stalls)
+    result = run(opts)
+    if result.failures or not result.stream_ok or result.exit_code != 0:
+        print(f"run not valid: failed starts {result.failures}, stream running: {result.stream_ok}, "
+              f"app exit code {result.exit_code}", file=sys.stderr)
+        return 1
+    print_rows(rows(result, opts), args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
