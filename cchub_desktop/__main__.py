@@ -6,6 +6,10 @@ import sys
 
 
 def main() -> int:
+    # The Qt-free core (SQLAlchemy, SQLModel, the stack) before PySide6: once PySide6 is imported, its import
+    # hook reads the source of every module imported after it and keeps it in linecache, which costs ~70 ms
+    # and ~18 MB at launch when the core comes second (benchmarks/README.md, start-up).
+    import cchub_desktop.orchestrator  # noqa: F401
     from cchub_desktop.app import main as app_main
 
     return app_main()
