@@ -2,89 +2,140 @@
 
 The same wrapper starts both programs, so both are observed the same way and nothing in the product changes:
 
-- `app`:  imports the app's entry point (`cchub_desktop.app.main`, what `cchub-desktop` runs), creates the
-          QApplication itself (main() uses an existing one), installs the observer, calls main([]).
-- `bare`: creates the QApplication, installs the observer, shows a plain QMainWindow of the app window's size,
-          runs app.exec().
+- `app`:  runs the app's entry point, `cchub_desktop.__main__.main()` (what `cchub-desktop` and
+          `python -m cchub_desktop` run), with no arguments: it imports what it imports in its own order;
+- `bare`: imports PySide6.QtWidgets, creates a QApplication, shows a plain QMainWindow of the app window's
+          size and runs app.exec().
 
-The observer is an event filter on the QApplication (it sees every event of every widget). "First paint" is
-the first QEvent.Paint delivered to a QMainWindow; "painted" is the first zero-timer after it, i.e. when that
-whole paint pass (the window and its children, flushed to the backing store) has finished. After `--idle`
-seconds more the wrapper reads its own VmRSS/VmHWM/Pss, prints one JSON line and quits the program the way
-a user's session would end it: SIGTERM for the app (its handler stops everything and exits 0), quit() for
-the bare window. Times are time.monotonic(), which on Linux is one clock for every process, so the parent
-can subtract the moment it spawned this process.
+The observer is attached without touching either program: a meta-path hook notices when PySide6.QtWidgets
+has been imported (by whoever imports it) and replaces its QApplication by a subclass that, once constructed,
+installs an event filter on itself (it sees every event of every widget). "First paint" is the first
+QEvent.Paint delivered to a QMainWindow; "painted" is the first zero-timer after it, i.e. when that paint
+pass (the window and its children, flushed to the backing store) has finished. `--idle` seconds later the
+wrapper reads its own VmRSS/VmHWM/Pss, prints one JSON line and ends the program the way a session would:
+SIGTERM for the app (its handler stops everything and exits 0), quit() for the bare window. Times are
+time.monotonic(), one clock for every process on Linux, so the parent can subtract when it spawned this one.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import sys
 import time
 
 T_START = time.monotonic()
 
-from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: E402
+import importlib.abc  # noqa: E402
+import importlib.machinery  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
 WINDOW_SIZE = (1080, 680)  # the app's main window size (MainWindow.resize)
 
 
 def _status_kb(key: str, path: str = "/proc/self/status") -> int:
-    with open(path) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
-class FirstPaintObserver(QObject):
-    def __init__(self, idle_s: float, finish: object) -> None:
-        super().__init__()
-        self.idle_ms = int(idle_s * 1000)
-        self.finish = finish
-        self.t_paint: float | None = None
-        self.t_painted: float | None = None
-        self.t_qapp = time.monotonic()
+class AfterImport(importlib.abc.MetaPathFinder):
+    """Calls `callback(module)` right after the module `name` has been executed, whoever imports it."""
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (self.t_paint is None and event.type() == QEvent.Type.Paint
-                and isinstance(watched, QMainWindow)):
-            self.t_paint = time.monotonic()
-            QTimer.singleShot(0, self._painted)
-        return False
+    def __init__(self, name: str, callback: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.callback = callback
 
-    def _painted(self) -> None:
-        self.t_painted = time.monotonic()
-        QTimer.singleShot(self.idle_ms, self._report)
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        real, callback = spec.loader, self.callback
 
-    def _report(self) -> None:
-        try:
-            pss = _status_kb("Pss", "/proc/self/smaps_rollup")
-        except OSError:
-            pss = 0
-        print(json.dumps({"t_start": T_START, "t_qapp": self.t_qapp, "t_paint": self.t_paint,
-                          "t_painted": self.t_painted, "rss_kb": _status_kb("VmRSS"),
-                          "hwm_kb": _status_kb("VmHWM"), "pss_kb": pss}), flush=True)
-        self.finish()  # type: ignore[operator]
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+                return real.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                real.exec_module(module)
+                callback(module)
+
+        spec.loader = Loader()
+        return spec
+
+
+def observe(finish: Callable[[Any], None], idle_s: float) -> None:
+    """Arrange for the first QApplication to carry the first-paint observer."""
+
+    def patch(widgets: ModuleType) -> None:
+        from PySide6.QtCore import QEvent, QObject, QTimer
+
+        class FirstPaintObserver(QObject):
+            def __init__(self, app: Any) -> None:
+                super().__init__()
+                self.app = app
+                self.t_qapp = time.monotonic()
+                self.t_paint: float | None = None
+                self.t_painted: float | None = None
+
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if (self.t_paint is None and event.type() == QEvent.Type.Paint
+                        and isinstance(watched, widgets.QMainWindow)):
+                    self.t_paint = time.monotonic()
+                    QTimer.singleShot(0, self._painted)
+                return False
+
+            def _painted(self) -> None:
+                self.t_painted = time.monotonic()
+                QTimer.singleShot(int(idle_s * 1000), self._report)
+
+            def _report(self) -> None:
+                print(json.dumps({"t_start": T_START, "t_qapp": self.t_qapp, "t_paint": self.t_paint,
+                                  "t_painted": self.t_painted, "rss_kb": _status_kb("VmRSS"),
+                                  "hwm_kb": _status_kb("VmHWM"), "pss_kb": _status_kb("Pss", "/proc/self/smaps_rollup"),
+                                  "modules": len(sys.modules)}), flush=True)
+                finish(self.app)
+
+        base = widgets.QApplication
+
+        class ObservedApplication(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any) -> None:
+                super().__init__(*args)
+                self._first_paint_observer = FirstPaintObserver(self)
+                self.installEventFilter(self._first_paint_observer)
+
+        setattr(widgets, "QApplication", ObservedApplication)  # noqa: B010
+
+    sys.meta_path.insert(0, AfterImport("PySide6.QtWidgets", patch))
 
 
 def main(argv: list[str]) -> int:
     target = argv[0] if argv else "app"
     idle = float(argv[argv.index("--idle") + 1]) if "--idle" in argv else 2.0
+    sys.argv = sys.argv[:1]
     if target == "app":
-        from cchub_desktop.app import main as app_main
+        observe(lambda _app: os.kill(os.getpid(), signal.SIGTERM), idle)
+        from cchub_desktop.__main__ import main as entry
+
+        return entry()
+    if target == "bare":
+        observe(lambda app: app.quit(), idle)
+        from PySide6.QtWidgets import QApplication, QMainWindow
 
         qapp = QApplication(sys.argv[:1])
-        observer = FirstPaintObserver(idle, lambda: os.kill(os.getpid(), signal.SIGTERM))
-        qapp.installEventFilter(observer)
-        return app_main([])
-    if target == "bare":
-        qapp = QApplication(sys.argv[:1])
-        observer = FirstPaintObserver(idle, qapp.quit)
-        qapp.installEventFilter(observer)
         window = QMainWindow()
         window.setWindowTitle("CommandCenter Hub")
         window.resize(*WINDOW_SIZE)
