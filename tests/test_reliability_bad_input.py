@@ -82,7 +82,7 @@ ROWS = [
     Row("bidi override in name", "name", "invisible or control character (U+202E)", name="be\u202eta"),
     Row("port below 1024", "backend_port", "Backend port 80 is out of range; use 1024–65535.",
         ports=lambda w: {"backend_port": 80}),
-    Row("port above 65535", "frontend_port", "Frontend port 70000 is out of range", cli_only=True,
+    Row("port above 65535", "frontend_port", "Frontend port 70000 is out of range",
         ports=lambda w: {"frontend_port": 70000}),
     Row("port not a number", "redis_port", "Redis port must be a whole number", cli_only=True,
         ports=lambda w: {"redis_port": "sixty"}),
