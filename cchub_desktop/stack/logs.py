@@ -17,8 +17,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cchub_desktop.stack.errors import scrub
 
@@ -35,8 +35,9 @@ LOG_ROW = re.compile(r"^(?:\[[^\]]*\] )?\|(?: |$)")  # "[1.2s] | output of the s
 HUB_PREFIX = re.compile(r"^\[hub\]")
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
+    """One line as readers get it."""
+
     service: str
     text: str
     ts: float
@@ -113,7 +114,10 @@ class StackLog:
     def __init__(self, log_file: Path | None = None, *, capacity: int = DEFAULT_CAPACITY,
                  max_bytes: int = DEFAULT_MAX_BYTES, backup_count: int = DEFAULT_BACKUPS) -> None:
         self._lock = threading.Lock()
-        self._buffer: deque[LogLine] = deque(maxlen=capacity)
+        # Plain (service, text, ts) tuples: the garbage collector stops tracking a tuple of strings and
+        # floats, so full buffers (DEFAULT_CAPACITY lines per project) add nothing to its pauses, which stop
+        # every thread, the UI's too (benchmarks/README.md, event loop).
+        self._buffer: deque[tuple[str, str, float]] = deque(maxlen=capacity)
         self._written = 0          # lines ever stored; the cursor of the next line
         self._partial = ""
         self._secrets: set[str] = set()
@@ -179,9 +183,9 @@ class StackLog:
         with self._lock:
             first = self._written - len(self._buffer)
             wanted = self._written - max(since, first)
-            items = list(itertools.islice(reversed(self._buffer), wanted)) if wanted > 0 else []
-            items.reverse()   # O(new lines), not O(buffer): the UI polls this often
-            return self._written, items
+            rows = list(itertools.islice(reversed(self._buffer), wanted)) if wanted > 0 else []
+            rows.reverse()   # O(new lines), not O(buffer): the UI polls this often
+            return self._written, [LogLine._make(row) for row in rows]
 
     def text(self, service: str | None = None) -> str:
         _, items = self.lines()
@@ -209,8 +213,9 @@ class StackLog:
         if "\r" in line:
             line = line.rsplit("\r", 1)[-1]  # a progress line redrawn in place: keep what was shown last
         line = scrub(line, self._secrets)
-        item = LogLine(service or self._router.route(line), line, time.time())
-        self._buffer.append(item)
+        row = (service or self._router.route(line), line, time.time())
+        self._buffer.append(row)
+        item = LogLine._make(row)
         self._written += 1
         if self._handler is not None:
             record = logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO",
