@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
 def main() -> int:
+    # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
+    gc.disable()
     # The Qt-free core (SQLAlchemy, SQLModel, the stack) before PySide6: once PySide6 is imported, its import
     # hook reads the source of every module imported after it and keeps it in linecache, which costs ~70 ms
     # and ~18 MB at launch when the core comes second (benchmarks/README.md, start-up).

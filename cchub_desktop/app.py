@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -35,6 +36,7 @@ from cchub_desktop.ui.tray_integration import DesktopIntegration
 
 logger = logging.getLogger("cchub_desktop")
 READY_LOG = "window shown"
+GC_SETTLE_DELAY = 2.0  # seconds after the window is shown
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -240,11 +242,22 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         if not args.no_engine_check:
             controller.window.engine_status.recheck()
         controller.start_projects(args.start)
+        asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector)
         return await controller.wait_done()
     finally:
         controller.remove_signal_handlers()
         desktop.close()
         store.close()
+
+
+def settle_garbage_collector() -> None:
+    """Once the app is up: keep what start-up built out of the collector's scans (gc.freeze) and collect the
+    young generation less often, so the Dagger SDK's many short-lived objects die young instead of reaching
+    the old generation, whose full collections stop every thread, the UI's too, for 100-250 ms while stacks
+    start (benchmarks/README.md, event loop). __main__ turns the collector off during start-up."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    gc.enable()
 
 
 async def self_test(controller: AppController) -> int:
