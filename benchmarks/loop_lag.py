@@ -102,39 +102,50 @@ class LagResult:
     exit_code: int
 
 
-async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagResult:
-    from PySide6.QtWidgets import QApplication
-
-    from benchmarks.lag_monitor import LagMonitor
-    from cchub_desktop.app import AppController
+def seed_projects(home: Path) -> None:
+    """The stream project and the 10 cycling ones, on free ports, each with a small folder."""
     from cchub_desktop.paths import app_paths
-    from cchub_desktop.settings import AppSettings
-    from cchub_desktop.store import ProjectStatus, ProjectStore
-    from cchub_desktop.ui.tray_integration import DesktopIntegration
+    from cchub_desktop.store import ProjectStore
 
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
     paths = app_paths()
     paths.ensure()
     store = ProjectStore(paths.db_file)
     taken: set[int] = set()
-    ids: list[int] = []
     for name in ["stream", *(f"cycle-{i:02d}" for i in range(CYCLING))]:
         folder = home.parent / "projects" / name
         folder.mkdir(parents=True)
         (folder / "README.md").write_text(f"{name}\n")
         backend, frontend, postgres, redis = free_ports(4, taken)
-        project = store.add(name, folder, backend_port=backend, frontend_port=frontend, postgres_port=postgres,
-                            redis_port=redis)
-        assert project.id is not None
-        ids.append(project.id)
-    stream, cycling = ids[0], ids[1:]
+        store.add(name, folder, backend_port=backend, frontend_port=frontend, postgres_port=postgres,
+                  redis_port=redis)
+    store.close()
 
-    controller = AppController(app, paths, store, AppSettings.load(paths.settings_file))
-    desktop = DesktopIntegration(controller, None)
-    orch = controller.orchestrator
-    window = controller.window
-    controller.show_window()
+
+async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
+    """The app as launched (app.run_app: single instance, database, window, tray, engine check, settling),
+    driven through its window's bridge like the toolbar and the tray menu do; quit by SIGTERM."""
+    from PySide6.QtWidgets import QApplication
+
+    from benchmarks.lag_monitor import LagMonitor
+    from cchub_desktop.app import parse_args, run_app
+    from cchub_desktop.store import ProjectStatus
+    from cchub_desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app_task = asyncio.ensure_future(run_app(app, parse_args([])))
+
+    def shown_window() -> MainWindow | None:
+        found = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        return found[0] if found else None
+
+    await wait_until(lambda: shown_window() is not None or app_task.done(), 60, "the main window shown")
+    window = shown_window()
+    if window is None:
+        raise RuntimeError(f"the app ended before its window showed: {app_task.result()}")
+    orch, bridge = window.orchestrator, window.bridge
+    ids = {row.project.name: row.project_id for row in window.model.rows()}
+    stream, cycling = ids["stream"], [pid for name, pid in ids.items() if name != "stream"]
     window.select_project(stream)
     monitor = LagMonitor()
     monitor.start()
@@ -149,7 +160,8 @@ async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagR
     def all_in(pids: list[int], states: set[ProjectStatus]) -> Callable[[], bool]:
         return lambda: all(orch.state(p) in states for p in pids)
 
-    # reference: the window shown, nothing running
+    # reference: the window shown, nothing running (after the app has settled)
+    await asyncio.sleep(2.5)
     monitor.recording = True
     await asyncio.sleep(2.0)
     monitor.recording = False
@@ -158,7 +170,7 @@ async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagR
 
     if opts.flood:
         os.environ.update(LOG_KNOBS)  # read by the session process when it starts: this project only
-    controller.bridge.start(stream)
+    bridge.start(stream)
     await wait_until(all_in([stream], {S.RUNNING, S.ERROR}), 120, "the stream project running")
     for knob in LOG_KNOBS:
         os.environ.pop(knob, None)
@@ -177,11 +189,11 @@ async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagR
     await asyncio.sleep(opts.hold)
     for _ in range(opts.cycles):
         for pid in cycling:
-            controller.bridge.start(pid)
+            bridge.start(pid)
         start_s.append(await wait_until(all_in(cycling, {S.RUNNING, S.ERROR}), 300, "10 stacks running"))
         failures += [f"{p}: {orch.message(p)}" for p in cycling if orch.state(p) == S.ERROR]
         for pid in cycling:
-            controller.bridge.stop(pid)
+            bridge.stop(pid)
         stop_s.append(await wait_until(all_in(cycling, {S.STOPPED, S.ERROR}), 120, "10 stacks stopped"))
     monitor.recording = False
     if sampler is not None:
@@ -194,10 +206,8 @@ async def scenario(opts: Options, home: Path, probe_env: dict[str, str]) -> LagR
     stream_ok = orch.state(stream) == S.RUNNING
 
     monitor.stop()
-    await controller.begin_quit(0)
-    code = await controller.wait_done()
-    desktop.close()
-    store.close()
+    os.kill(os.getpid(), signal.SIGTERM)  # quit as a session end does: every stack stops, exit code 0
+    code = await app_task
     return LagResult(monitor.summary(), idle, bare, lines / wall, wall, cpu, start_s, stop_s, failures, stream_ok,
                      shown_blocks, code)
 
@@ -213,10 +223,10 @@ def run(opts: Options) -> LagResult:
         if opts.nice_engine:
             os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"] = str(REPO / "benchmarks" / "nice_dagger")
         os.environ["FAKE_DAGGER_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="cchub-bench-journal-")
-        (home.parent / "projects").mkdir(exist_ok=True)
+        seed_projects(home)
         app = QApplication.instance() or QApplication(sys.argv[:1])
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            return runner.run(scenario(opts, home, env))
+            return runner.run(scenario(opts, env))
 
 
 def rows(r: LagResult, opts: Options) -> list[Row]:
