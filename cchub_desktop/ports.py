@@ -6,6 +6,7 @@ lowest block none of whose ports is used by another project or bound on this mac
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -51,19 +52,29 @@ def max_block() -> int:
     return (MAX_PORT - max(BASE_PORTS.values())) // BLOCK_STEP
 
 
-def is_port_free(port: int) -> bool:
-    """True when a listener could bind the port on both 127.0.0.1 and 0.0.0.0 right now."""
-    for host in ("127.0.0.1", "0.0.0.0"):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            # Servers set SO_REUSEADDR, so a port with only TIME_WAIT leftovers counts as free;
-            # Linux still refuses the bind when another socket is listening on it.
-            if sys.platform != "win32":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, port))
-            except OSError:
-                return False
+def _bind_ok(family: socket.AddressFamily, host: str, port: int) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # Servers set SO_REUSEADDR, so a port with only TIME_WAIT leftovers counts as free;
+        # Linux still refuses the bind when another socket is listening on it.
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            # no IPv6 on this machine: nothing can listen there either
+            return family == socket.AF_INET6 and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
     return True
+
+
+def is_port_free(port: int) -> bool:
+    """True when a listener could bind the port on 127.0.0.1, 0.0.0.0 and, where the machine has IPv6, ::1
+    and :: — a browser asked for http://localhost:PORT may try ::1 first and reach another program there."""
+    checks = [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "0.0.0.0")]
+    if socket.has_ipv6:
+        checks += [(socket.AF_INET6, "::1"), (socket.AF_INET6, "::")]
+    return all(_bind_ok(family, host, port) for family, host in checks)
 
 
 def next_free_block(taken: Iterable[int], expose_db: bool = False, live_check: bool = True) -> PortBlock:

@@ -96,3 +96,20 @@ def test_block_out_of_range() -> None:
     with pytest.raises(ValueError):
         ports.block(-1)
     assert ports.block(ports.max_block()).redis <= 65535
+
+
+def test_a_listener_on_ipv6_loopback_counts_as_taken() -> None:
+    import socket
+
+    port = ports.block(free_block_number()).frontend
+    try:
+        sock = socket.socket(socket.AF_INET6)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(("::1", port))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    sock.listen()
+    with sock:
+        # the browser may resolve localhost to ::1 and reach this program instead of the stack
+        assert not ports.is_port_free(port)
+    assert ports.is_port_free(port)
