@@ -84,6 +84,7 @@ class Options:
     hold: float = 0.0
     nice_engine: bool = False
     stalls: bool = False
+    sessions_off_loop: bool = False
 
 
 @dataclass
@@ -133,6 +134,10 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
+    if opts.sessions_off_loop:
+        from benchmarks.sessions_off_loop import install
+
+        install()
     app_task = asyncio.ensure_future(run_app(app, parse_args([])))
 
     def shown_window() -> MainWindow | None:
@@ -231,7 +236,8 @@ def run(opts: Options) -> LagResult:
 
 def rows(r: LagResult, opts: Options) -> list[Row]:
     app, bare, idle = r.app, r.bare, r.idle
-    section = "event loop" + (", engine at nice 19" if opts.nice_engine else "")
+    section = ("event loop" + (", engine at nice 19" if opts.nice_engine else "")
+               + (", EXPERIMENT: sessions off the UI thread" if opts.sessions_off_loop else ""))
     what = "10 stacks start+stop concurrently" + (", 2,000 lines/s into the log view" if opts.flood else "")
     late = (f"{int(app['over_16'])} samples > 16 ms, {int(app['over_50'])} > 50 ms; in late ticks the loop's "
             f"thread ran {100 * app['late_busy_share']:.0f}% of the time, waited the rest (GIL, CPU)")
@@ -242,7 +248,7 @@ def rows(r: LagResult, opts: Options) -> list[Row]:
         Row(section, "event-loop lag max (same run)", app["max"], "ms", 1, late,
             f"bare Qt loop: max {fmt(bare['max'])} ms", bar=f"≤ {MAX_BAR:g} ms", met=app["max"] <= MAX_BAR),
     ]
-    if opts.nice_engine:
+    if opts.nice_engine or opts.sessions_off_loop:
         return rows
     return [
         *rows,
@@ -269,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=0.0, help="seconds to record before the cycles")
     parser.add_argument("--nice-engine", action="store_true",
                         help="run the fake engine's processes at nice 19 (the app's own lag, CPUs not saturated)")
+    parser.add_argument("--sessions-off-loop", action="store_true",
+                        help="experiment: run every Dagger session on a worker thread (sessions_off_loop.py)")
     args = parser.parse_args(argv)
-    opts = Options(args.cycles, not args.no_flood, args.hold, args.nice_engine, args.stalls)
+    opts = Options(args.cycles, not args.no_flood, args.hold, args.nice_engine, args.stalls, args.sessions_off_loop)
     result = run(opts)
     if result.failures or not result.stream_ok or result.exit_code != 0:
         print(f"run not valid: failed starts {result.failures}, stream running: {result.stream_ok}, "
