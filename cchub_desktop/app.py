@@ -57,13 +57,15 @@ class AppController:
     """Owns everything with a lifetime: store, orchestrator, bridge, main window. Add-ons (tray, single
     instance) attach here and hook `quit()` through `before_quit` callbacks."""
 
-    def __init__(self, app: QApplication, paths: AppPaths, store: ProjectStore, settings: AppSettings) -> None:
+    def __init__(self, app: QApplication, paths: AppPaths, store: ProjectStore, settings: AppSettings,
+                 *, reconcile: bool = True) -> None:
         self.app = app
         self.paths = paths
         self.store = store
         self.settings = settings
         self.orchestrator = Orchestrator(store, settings, paths)
-        self.orchestrator.reconcile_on_launch()
+        if reconcile:
+            self.orchestrator.reconcile_on_launch()
         self.bridge = OrchestratorBridge(self.orchestrator)
         self.window = MainWindow(store, self.bridge, engine_check=self.check_engine)
         self.window.intercept_close = True
@@ -231,7 +233,8 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
             instance.release()
         return 1
     settings = AppSettings.load(paths.settings_file)
-    controller = AppController(app, paths, store, settings)
+    # the self-test may run beside a live app on the same database: it must not reset that app's states
+    controller = AppController(app, paths, store, settings, reconcile=not args.self_test)
     desktop = DesktopIntegration(controller, instance)
     try:
         controller.install_signal_handlers()

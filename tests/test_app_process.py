@@ -87,6 +87,22 @@ def test_self_test_builds_the_window_and_exits_0(command: list[str], cchub_home:
     assert (cchub_home / "data" / "projects.sqlite3").is_file()
 
 
+def test_self_test_leaves_a_live_apps_states_alone(cchub_home: Path, project_dir: Path) -> None:
+    """Run beside a live app on the same database, the self-test must not reset 'running' to 'stopped'."""
+    from cchub_desktop.store import ProjectStatus
+
+    add_project("alpha", project_dir)
+    store = ProjectStore(app_paths().db_file)
+    try:
+        store.set_status(store.get_by_name("alpha").id, ProjectStatus.RUNNING)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    result = subprocess.run([sys.executable, "-m", "cchub_desktop", "--self-test"], env=app_env(cchub_home),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert status_in_store("alpha") == "running"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_every_stack_and_exits_0(sig: signal.Signals, cchub_home: Path, project_dir: Path,
                                                  tmp_path: Path, fake_dagger_env: FakeDagger) -> None:
