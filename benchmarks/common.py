@@ -89,7 +89,11 @@ def markdown_table(rows: Sequence[Row]) -> str:
     head = "| benchmark | figure (median) | spread | baseline | ratio | bar | verdict |"
     lines = [head, "|---|---|---|---|---|---|---|"]
     notes = []
+    section = None
     for r in rows:
+        if r.section != section:
+            section = r.section
+            lines.append(f"| **{section}** |  |  |  |  |  |  |")
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
         name = f"{r.name} ({r.runs} runs)" if r.runs > 1 else r.name
         if r.note:

@@ -76,6 +76,7 @@ async def measure(runs: int, home: Path, journal_dir: Path) -> dict[str, object]
     fields: Counter[str] = Counter()
     for run in range(runs + 1):
         seen = {s.pid for s in journal.sessions()}
+        app_rss0 = proc_status_kb("self", "VmRSS") / 1024
         child0, cpu0, wall0, t0 = children_cpu(), time.process_time(), time.time(), time.perf_counter()
         await orch.start(pid)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -83,6 +84,7 @@ async def measure(runs: int, home: Path, journal_dir: Path) -> dict[str, object]
             raise RuntimeError(f"the stack did not start: {orch.message(pid)}")
         session = next(s.pid for s in journal.sessions() if s.pid not in seen)
         rss, pss = proc_status_kb(session, "VmRSS") / 1024, pss_kb(session) / 1024
+        app_rss = proc_status_kb("self", "VmRSS") / 1024 - app_rss0
         requests = [q for q in journal.requests(pid=session) if q["ts"] <= wall0 + wall]
         first = min(q["ts"] - q["ms"] / 1000 for q in requests)
         engine_busy = union_seconds([(q["ts"] - q["ms"] / 1000, q["ts"]) for q in requests])
@@ -90,13 +92,13 @@ async def measure(runs: int, home: Path, journal_dir: Path) -> dict[str, object]
         journal.wait_sessions_exited(10, [session])
         child_cpu = children_cpu() - child0
         if run == 0:
-            cold = {"wall": wall, "cpu": cpu}
+            cold = {"wall": wall, "cpu": cpu, "app_rss": app_rss}
             continue
         fields.update(field for q in requests for field in q["fields"])
         session_start = first - wall0
         per_run.append({"wall": wall * 1000, "cpu": cpu * 1000, "engine": (engine_busy + session_start) * 1000,
                         "session_start": session_start * 1000, "requests": float(len(requests)),
-                        "engine_cpu": child_cpu * 1000, "rss": rss, "pss": pss})
+                        "engine_cpu": child_cpu * 1000, "rss": rss, "pss": pss, "app_rss": app_rss})
     await orch.aclose()
     store.close()
     return {"runs": per_run, "cold": cold, "fields": dict(fields)}
@@ -131,6 +133,9 @@ def rows(r: dict[str, object]) -> list[Row]:
             spread(col("engine_cpu"))),
         Row("session", "one running stack's Dagger session process, RSS (fake CLI: a lower bound)",
             median(col("rss")), "MB", n, spread(col("rss")), f"PSS {median(col('pss')):.0f} MB"),
+        Row("session", "the app's own RSS growth while one stack runs (SDK already loaded)", median(col("app_rss")),
+            "MB", n, spread(col("app_rss")),
+            f"first start, loading the SDK: +{float(cold['app_rss']):.0f} MB"),
     ]
 
 
