@@ -127,7 +127,9 @@ class CommandCenterStack:
         client = self._require_client()
         from cchub_desktop.stack.dagger_graph import build_graph
 
-        graph = build_graph(client, self.recipe, self._values)
+        # Building the graph talks to nobody but costs ~30 ms of SDK work (a converter per chained call):
+        # off the event loop, which is the UI's (benchmarks/README.md, event loop).
+        graph = await asyncio.to_thread(build_graph, client, self.recipe, self._values)
         async with self._step(StackPhase.SOURCE, f"fetching the CommandCenter source ({cfg.source.describe()})"):
             await graph.source.sync()
         await self._build(graph)
