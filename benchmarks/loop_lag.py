@@ -21,7 +21,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,7 +226,7 @@ def run(opts: Options) -> LagResult:
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         if opts.nice_engine:
             os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"] = str(REPO / "benchmarks" / "nice_dagger")
-        os.environ["FAKE_DAGGER_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="cchub-bench-journal-")
+        os.environ["FAKE_DAGGER_JOURNAL_DIR"] = str(home.parent / "journal")  # removed with the home
         seed_projects(home)
         app = QApplication.instance() or QApplication(sys.argv[:1])
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:

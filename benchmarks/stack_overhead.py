@@ -25,7 +25,6 @@ import asyncio
 import os
 import resource
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     with app_home(0, with_folders=False) as home:
         os.environ.update(bench_env(home))
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        journal_dir = Path(tempfile.mkdtemp(prefix="cchub-bench-journal-"))
+        journal_dir = home.parent / "journal"  # removed with the home
         os.environ["FAKE_DAGGER_JOURNAL_DIR"] = str(journal_dir)
         result = asyncio.run(measure(args.runs, home, journal_dir))
     print_rows(rows(result), args.json)
