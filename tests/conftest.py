@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.fake_dagger.fixtures import fake_dagger_env, port_block  # noqa: F401  (the fake Dagger engine)
+from fake_dagger.fixtures import fake_dagger_env, port_block  # noqa: F401  (the fake Dagger engine)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The product must never talk to a real engine or download a CLI from a test.

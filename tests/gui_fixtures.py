@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import qasync
+from fake_dagger.fixtures import FakeDagger
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -37,7 +38,6 @@ from cchub_desktop.stack import DoctorReport, run_doctor
 from cchub_desktop.store import ProjectStore
 from cchub_desktop.ui.bridge import OrchestratorBridge
 from cchub_desktop.ui.main_window import MainWindow
-from tests.fake_dagger.fixtures import FakeDagger
 from tests.helpers import free_block_number
 
 

@@ -17,7 +17,8 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus, ProjectStore
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
+
     from tests.gui_fixtures import QtAsync
 
 pytest_plugins = ["tests.gui_fixtures"]
@@ -41,7 +42,7 @@ def controller(qt_async: QtAsync, qapp: QApplication, fake_dagger_env: FakeDagge
 
 
 def add(ctl: AppController, name: str, folder: Path) -> int:
-    from tests.fake_dagger.fixtures import free_port_block
+    from fake_dagger.fixtures import free_port_block
 
     b = free_port_block()
     project = ctl.store.add(name, folder, backend_port=b.backend, frontend_port=b.frontend,

@@ -20,7 +20,7 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.store import ProjectStore
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
 
 
 def app_env(cchub_home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,7 +50,7 @@ def answers_http(port: int) -> bool:
 
 
 def add_project(name: str, folder: Path) -> ports.PortBlock:
-    from tests.fake_dagger.fixtures import free_port_block
+    from fake_dagger.fixtures import free_port_block
 
     b = free_port_block()
     paths = app_paths()

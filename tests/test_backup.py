@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -25,8 +24,6 @@ from cchub_desktop.store import ProjectStatus, ProjectStore
 from tests.helpers import listen_on
 from tests.test_stack import make_config
 
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
-port_block = fake_fixtures.port_block
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
 DUMP_NAME = re.compile(r"^demo-\d{8}-\d{6}\.sql$")
 

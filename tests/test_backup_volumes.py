@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger
 
 from cchub_desktop.cli import main as cchub
@@ -17,7 +16,6 @@ from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import ProjectStatus
 from tests.test_reliability_faults import Hub, run
 
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
 S = ProjectStatus
 
 

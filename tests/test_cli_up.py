@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -20,9 +19,6 @@ from cchub_desktop.cli import main as cchub
 from cchub_desktop.paths import app_paths
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from tests.helpers import wait_for
-
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
-port_block = fake_fixtures.port_block
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 

@@ -18,7 +18,7 @@ from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 from cchub_desktop.store import ProjectStatus, ProjectStore
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
 
 
 S = ProjectStatus
@@ -35,7 +35,7 @@ class EngineHub:
         self.folder = folder
 
     def add(self, name: str) -> int:
-        from tests.fake_dagger.fixtures import free_port_block  # a plugin module: imported once pytest has
+        from fake_dagger.fixtures import free_port_block  # a plugin module: imported once pytest has
 
         b = free_port_block()
         project = self.store.add(name, self.folder, backend_port=b.backend, frontend_port=b.frontend,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock, free_port_block
 from fake_dagger.sdk_helpers import http_get
 
@@ -27,7 +26,6 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from tests.helpers import listen_on
 
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
 S = ProjectStatus
 TIMEOUT = 60.0
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fake_dagger.fixtures import FakeDagger, free_port_block
 from fake_dagger.sdk_helpers import http_get
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -19,7 +20,6 @@ from cchub_desktop.resources import TrayState
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from cchub_desktop.ui.project_table_model import Column
 from tests import tray_fixtures
-from tests.fake_dagger.fixtures import FakeDagger, free_port_block
 from tests.helpers import wait_for
 from tests.tray_fixtures import Desktop
 

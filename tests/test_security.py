@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -21,7 +20,6 @@ from tests import tray_fixtures
 from tests.test_reliability_faults import Hub, run
 from tests.tray_fixtures import Desktop
 
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
 desktop, qt_async = tray_fixtures.desktop, tray_fixtures.qt_async
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
 S = ProjectStatus

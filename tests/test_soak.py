@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock, free_port_block
 from fake_dagger.sdk_helpers import http_get
 
@@ -37,7 +36,6 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterStack, StackError
 from cchub_desktop.store import ProjectStatus, ProjectStore, ValidationError
 
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
 S = ProjectStatus
 NAMES = ("alpha", "beta", "gamma", "delta", "epsilon")
 AT_REST = (S.STOPPED, S.RUNNING, S.ERROR)

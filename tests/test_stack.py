@@ -9,7 +9,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -18,9 +17,6 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackLog, StackPhase, build_plan
 from cchub_desktop.stack.recipe import secret_values
 from cchub_desktop.store import ProjectStore
-
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
-port_block = fake_fixtures.port_block
 
 
 def make_config(project_dir: Path, block: FreePortBlock, name: str = "Demo", expose_db: bool = False,

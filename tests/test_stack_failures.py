@@ -8,7 +8,6 @@ import socket
 from pathlib import Path
 
 import pytest
-from fake_dagger import fixtures as fake_fixtures
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -16,9 +15,6 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
 from tests.helpers import listen_on
 from tests.test_stack import make_config
-
-fake_dagger_env = fake_fixtures.fake_dagger_env   # the fake engine's pytest fixtures
-port_block = fake_fixtures.port_block
 
 
 def start_expecting_error(config: CommandCenterConfig, settings: AppSettings | None = None,

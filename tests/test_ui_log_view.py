@@ -14,7 +14,8 @@ from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.log_view import ALL_SERVICES, LogView
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
+
     from tests.gui_fixtures import GuiHub
 
 pytest_plugins = ["tests.gui_fixtures"]

@@ -16,7 +16,8 @@ from cchub_desktop import ports
 from cchub_desktop.store import ProjectStatus
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
+
     from tests.gui_fixtures import GuiHub
 
 pytest_plugins = ["tests.gui_fixtures"]

@@ -17,7 +17,8 @@ from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import STATUS_COLOURS, Column
 
 if TYPE_CHECKING:
-    from tests.fake_dagger.fixtures import FakeDagger
+    from fake_dagger.fixtures import FakeDagger
+
     from tests.gui_fixtures import GuiHub
 
 pytest_plugins = ["tests.gui_fixtures"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_dagger.fixtures import FakeDagger, fake_dagger_env, free_port_block
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
@@ -26,7 +27,6 @@ from cchub_desktop.store import ProjectStatus, ProjectStore
 from cchub_desktop.ui import tray as tray_module
 from cchub_desktop.ui import tray_integration
 from cchub_desktop.ui.tray_integration import DesktopIntegration
-from tests.fake_dagger.fixtures import FakeDagger, fake_dagger_env, free_port_block
 from tests.gui_fixtures import QtAsync, qt_async
 
 __all__ = ["Desktop", "desktop", "fake_dagger_env", "qt_async"]

@@ -13,17 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fake_dagger.fixtures import FakeDagger, free_port_block
 
 from cchub_desktop import ports
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStore
 from tests.e2e.virtual_desktop import SCREEN, LineReader, VirtualDesktop, Window, wait_until
-from tests.fake_dagger import fixtures as fake_fixtures
-from tests.fake_dagger.fixtures import FakeDagger, free_port_block
 
 pytestmark = pytest.mark.e2e
-fake_dagger_env = fake_fixtures.fake_dagger_env
 APP = "cchub-desktop"
 ENTRY_POINT = Path(sys.executable).with_name(APP)
 
