@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 from cchub_desktop import ports
 from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
 from cchub_desktop.store.validation import broad_path_warning, clean_name, clean_path, clean_ports
+from cchub_desktop.ui.form_errors import error_label
 
 PORT_TITLES = {"frontend_port": "Frontend port", "backend_port": "Backend port",
                "postgres_port": "PostgreSQL port", "redis_port": "Redis port"}
 EXPOSE_WARNING = ("Tunnels listen on all network interfaces: the database ports become reachable from "
                   "your local network (password protected).")
-ERROR_STYLE = "color: #b91c1c;"
 
 
 def typed_path(text: str) -> str:
@@ -41,16 +41,6 @@ def typed_path(text: str) -> str:
     if text.startswith("file://"):
         text = QUrl(text).toLocalFile() or text
     return text
-
-
-def _error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(f"{name}_error")
-    label.setStyleSheet(ERROR_STYLE)
-    label.setWordWrap(True)
-    label.setAccessibleName(f"{name} error")
-    label.hide()
-    return label
 
 
 class ProjectDialog(QDialog):
@@ -97,8 +87,8 @@ class ProjectDialog(QDialog):
         self.runtime_note.setWordWrap(True)
         self.runtime_note.setVisible(not editable_runtime)
 
-        self.errors: dict[str, QLabel] = {f: _error_label(f) for f in ("name", "path", *PORT_FIELDS)}
-        self.general_error = _error_label("general")
+        self.errors: dict[str, QLabel] = {f: error_label(f) for f in ("name", "path", *PORT_FIELDS)}
+        self.general_error = error_label("general")
         self._fill(project)
         self._expose_toggled(self.expose_db.isChecked())
         self._layout(editable_runtime)

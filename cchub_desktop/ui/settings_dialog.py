@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from cchub_desktop import autostart
 from cchub_desktop.settings import AppSettings
+from cchub_desktop.ui.form_errors import error_label
 from cchub_desktop.ui.settings_rules import (
     check_cli_path,
     check_git_ref,
@@ -39,7 +40,6 @@ from cchub_desktop.ui.settings_rules import (
     check_runner_host,
 )
 
-ERROR_STYLE = "color: #b91c1c;"
 LABEL_WIDTH = 150
 IMAGE_FIELDS = {"postgres_image": "PostgreSQL image", "redis_image": "Redis image",
                 "python_image": "Python image (backend)", "node_image": "Node image (frontend)"}
@@ -53,16 +53,6 @@ def _row(form: QFormLayout, title: str, field: QWidget) -> None:
     label = QLabel(title)
     label.setMinimumWidth(LABEL_WIDTH)
     form.addRow(label, field)
-
-
-def _error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(f"{name}_error")
-    label.setStyleSheet(ERROR_STYLE)
-    label.setWordWrap(True)
-    label.setAccessibleName(f"{name} error")
-    label.hide()
-    return label
 
 
 class SettingsDialog(QDialog):
@@ -87,7 +77,7 @@ class SettingsDialog(QDialog):
         outer.addWidget(self._source_group())
         outer.addWidget(self._images_group())
         outer.addWidget(QLabel("Engine, source and images apply to stacks started after saving."))
-        self.general_error = _error_label("general")
+        self.general_error = error_label("general")
         outer.addWidget(self.general_error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
@@ -121,7 +111,7 @@ class SettingsDialog(QDialog):
         for widget in widgets:
             row.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
         layout.addLayout(row)
-        self.errors[field] = _error_label(field)
+        self.errors[field] = error_label(field)
         layout.addWidget(self.errors[field])
         return box
 
