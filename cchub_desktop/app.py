@@ -29,6 +29,7 @@ from cchub_desktop.stack import DoctorReport, run_doctor
 from cchub_desktop.store import ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
 from cchub_desktop.ui.db_recovery import open_store_with_recovery
+from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
@@ -236,6 +237,7 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
     # the self-test may run beside a live app on the same database: it must not reset that app's states
     controller = AppController(app, paths, store, settings, reconcile=not args.self_test)
     desktop = DesktopIntegration(controller, instance)
+    collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
         if args.self_test:
@@ -245,22 +247,24 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         if not args.no_engine_check:
             controller.window.engine_status.recheck()
         controller.start_projects(args.start)
-        asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector)
+        asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector, collector)
         return await controller.wait_done()
     finally:
+        collector.stop()
         controller.remove_signal_handlers()
         desktop.close()
         store.close()
 
 
-def settle_garbage_collector() -> None:
-    """Once the app is up: keep what start-up built out of the collector's scans (gc.freeze) and collect the
-    young generation less often, so the Dagger SDK's many short-lived objects die young instead of reaching
-    the old generation, whose full collections stop every thread, the UI's too, for 100-250 ms while stacks
-    start (benchmarks/README.md, event loop). __main__ turns the collector off during start-up."""
+def settle_garbage_collector(collector: GuiThreadGarbageCollector) -> None:
+    """Once the app is up: keep what start-up built out of the collector's scans (gc.freeze), then collect on
+    the GUI thread only (ui/gc_guard.py: a collection in a worker thread can free a Qt object there and crash
+    the GUI thread's timers), with a 10,000-object young generation so the Dagger SDK's many short-lived
+    objects die young instead of reaching the old generation, whose full collections stopped every thread,
+    the UI's too, for 100-250 ms while stacks started (benchmarks/README.md, event loop). __main__ turns the
+    collector off during start-up."""
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-    gc.enable()
+    collector.start()
 
 
 async def self_test(controller: AppController) -> int:

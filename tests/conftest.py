@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,3 +28,19 @@ def project_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "README.md").write_text("a user's project\n")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """As the app does (ui/gc_guard.py): no automatic collection, which may run in a worker thread and free
+    Qt objects there — a crash in the GUI thread's timers later. Each test's garbage is collected after it,
+    on the main thread."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()
