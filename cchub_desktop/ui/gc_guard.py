@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer
 class GuiThreadGarbageCollector(QObject):
     """Checks the collector's counts every `interval_ms` on the GUI thread and collects what is due."""
 
-    def __init__(self, interval_ms: int = 500, thresholds: tuple[int, int, int] = (10_000, 10, 10),
+    def __init__(self, interval_ms: int = 100, thresholds: tuple[int, int, int] = (10_000, 10, 10),
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thresholds = thresholds
