@@ -210,6 +210,25 @@ def test_one_save_shows_every_broken_rule(qtbot: QtBot, store: ProjectStore, blo
     assert store.list() == []
 
 
+def test_one_save_shows_a_duplicate_name_beside_the_other_broken_rules(qtbot: QtBot, store: ProjectStore,
+                                                                      project_dir: Path,
+                                                                      block: ports.PortBlock) -> None:
+    """Seen under Xvfb: a name differing only in case from an existing project, with a relative folder,
+    showed only the folder's message; the name's appeared after fixing the folder."""
+    other = ports.block(free_block_number(start=(block.backend - 8000) // 10 + 2))  # past the fixture's two
+    store.add("Acme web", str(project_dir), backend_port=other.backend, frontend_port=other.frontend,
+              postgres_port=other.postgres, redis_port=other.redis)
+    before = [p.model_dump() for p in store.list()]
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, "acme WEB", "relative/folder", block)
+    dialog.port_spins["frontend_port"].setValue(other.frontend)
+    click_save(dialog, qtbot)
+    assert dialog.error_text("name") == "A project named 'acme WEB' already exists; choose another name."
+    assert "must be an absolute path" in dialog.error_text("path")
+    assert dialog.error_text("frontend_port") == f"Frontend port {other.frontend} is used by project 'Acme web'."
+    assert [p.model_dump() for p in store.list()] == before
+
+
 @pytest.mark.parametrize("typed", ["  '{dir}'  ", '"{dir}"', "file://{dir}", "{dir}/"])
 def test_a_pasted_folder_is_taken_as_people_paste_it(qtbot: QtBot, store: ProjectStore, project_dir: Path,
                                                      block: ports.PortBlock, typed: str) -> None:

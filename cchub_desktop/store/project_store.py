@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,14 +115,44 @@ class ProjectStore:
                     owners[getattr(p, field)] = p.name
         return owners
 
+    def _available_name(self, name: object, project_id: int | None) -> str:
+        clean = clean_name(name)
+        if any(p.name_key == clean.casefold() and p.id != project_id for p in self.list()):
+            raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
+        return clean
+
+    def problems(self, name: object, path: object, ports: Mapping[str, object], *, expose_db: bool = False,
+                 allow_broad_path: bool = False, project_id: int | None = None,
+                 check_path: bool = True, check_ports: bool = True) -> dict[str, str]:
+        """Every broken rule at once, field -> message (add and update stop at the first): for forms that
+        show each message next to its field. Writes nothing."""
+        found: dict[str, str] = {}
+
+        def attempt(check: Callable[[], object]) -> None:
+            try:
+                check()
+            except ValidationError as exc:
+                found.setdefault(exc.field, exc.message)
+
+        def ports_ok() -> None:
+            clean = clean_ports(ports, self._port_owners(project_id))
+            current = self.get(project_id).ports() if project_id is not None else {}
+            changed = {f: v for f, v in clean.items() if current.get(f.removesuffix("_port")) != v}
+            self._check_live(changed, expose_db)
+
+        attempt(lambda: self._available_name(name, project_id))
+        if check_path:
+            attempt(lambda: clean_path(path, allow_broad=allow_broad_path))
+        if check_ports:
+            attempt(ports_ok)
+        return found
+
     # -- writing -----------------------------------------------------------------------------------
     def add(self, name: str, path: str | Path, *, backend_port: int | None = None,
             frontend_port: int | None = None, postgres_port: int | None = None,
             redis_port: int | None = None, expose_db: bool = False, allow_broad_path: bool = False) -> Project:
-        clean = clean_name(name)
+        clean = self._available_name(name, None)
         existing = self.list()
-        if any(p.name_key == clean.casefold() for p in existing):
-            raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
         folder = clean_path(path, allow_broad=allow_broad_path)
         given = {"backend_port": backend_port, "frontend_port": frontend_port,
                  "postgres_port": postgres_port, "redis_port": redis_port}
@@ -162,10 +192,7 @@ class ProjectStore:
             raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
         project = self.get(project_id)
         if "name" in changes:
-            clean = clean_name(changes["name"])
-            clash = [p for p in self.list() if p.name_key == clean.casefold() and p.id != project_id]
-            if clash:
-                raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
+            clean = self._available_name(changes["name"], project_id)
             project.name, project.name_key = clean, clean.casefold()
         if "path" in changes:
             project.path = clean_path(changes["path"], allow_broad=bool(changes.get("allow_broad_path")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from cchub_desktop import ports
 from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
-from cchub_desktop.store.validation import broad_path_warning, clean_name, clean_path, clean_ports
+from cchub_desktop.store.validation import broad_path_warning
 from cchub_desktop.ui.form_errors import error_label
 
 PORT_TITLES = {"frontend_port": "Frontend port", "backend_port": "Backend port",
@@ -194,25 +193,15 @@ class ProjectDialog(QDialog):
         self.accept()
 
     def _precheck(self, values: dict[str, Any]) -> dict[str, str]:
-        """Every field's rule at once (the store stops at the first), so one Save shows all that is wrong."""
-        problems: dict[str, str] = {}
-        checks: list[Callable[[], object]] = [lambda: clean_name(values["name"])]
-        if self.path_edit.isEnabled():
-            checks.append(lambda: clean_path(values["path"], allow_broad=self._broad_allowed()))
-            checks.append(lambda: clean_ports({f: values[f] for f in PORT_FIELDS}, self._owners()))
-        for check in checks:
-            try:
-                check()
-            except ValidationError as exc:
-                problems[exc.field] = exc.message
-            except StoreError as exc:
-                problems["general"] = str(exc)
-        return problems
-
-    def _owners(self) -> dict[int, str]:
-        """Port -> name of the other project using it."""
-        return {getattr(p, f): p.name for p in self._store.list()
-                if self._project is None or p.id != self._project.id for f in PORT_FIELDS}
+        """Every field's rule at once (add/update stop at the first), so one Save shows all that is wrong."""
+        editable = self.path_edit.isEnabled()
+        try:
+            return self._store.problems(
+                values["name"], values["path"], {f: values[f] for f in PORT_FIELDS}, expose_db=values["expose_db"],
+                allow_broad_path=self._broad_allowed(), project_id=self._project.id if self._project else None,
+                check_path=editable, check_ports=editable)
+        except StoreError as exc:
+            return {"general": str(exc)}
 
     def _changes(self, values: dict[str, Any]) -> dict[str, Any]:
         assert self._project is not None
