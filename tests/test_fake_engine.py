@@ -20,9 +20,9 @@ from pathlib import Path
 import anyio
 import dagger
 import pytest
-from fake_dagger.fixtures import FakeDagger, fake_dagger_env, free_ports  # noqa: F401
+from fake_dagger.fixtures import FakeDagger, fake_dagger_env, free_ports, port_is_free  # noqa: F401
 from fake_dagger.journal import Journal
-from fake_dagger.sdk_helpers import LogCapture, eventually, http_get, lan_address, port_is_free, run
+from fake_dagger.sdk_helpers import LogCapture, eventually, http_get, lan_address, run
 from fake_dagger.sdk_helpers import sdk_config as config
 
 SECRET = "pg-s3cret-Value-42"

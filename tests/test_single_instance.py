@@ -7,10 +7,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
-from typing import IO
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,6 +20,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.single_instance import LOCK_NAME, SingleInstance, server_name
 from tests import tray_fixtures
+from tests.helpers import LineReader
 from tests.tray_fixtures import Desktop
 
 desktop, qt_async, fake_dagger_env = tray_fixtures.desktop, tray_fixtures.qt_async, tray_fixtures.fake_dagger_env
@@ -31,29 +30,6 @@ ENTRY_POINT = Path(sys.executable).with_name("cchub-desktop")
 def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([str(ENTRY_POINT), "--no-engine-check", *args], env=env or dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-class LineReader:
-    """Collects a process's stderr lines in a thread, so waiting never blocks on a silent process."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stderr is not None
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line)
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in list(self.lines))
-
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
 
 
 def finish(proc: subprocess.Popen[str], qtbot: QtBot, timeout: float = 30.0) -> tuple[int, str]:
@@ -116,7 +92,7 @@ def test_the_real_app_launched_twice_leaves_one_process(tmp_path: Path, qtbot: Q
     paths = app_paths()
     AppSettings(start_minimized=True).save(paths.settings_file)  # no tray: starts minimized
     first = launch("--log-level", "INFO")
-    log = LineReader(first)
+    log = LineReader(first.stderr)
     try:
         qtbot.waitUntil(lambda: log.has("window shown") or first.poll() is not None, timeout=60000)
         assert log.has("window shown"), log.text()

@@ -19,7 +19,8 @@ from cchub_desktop import ports
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStore
-from tests.e2e.virtual_desktop import SCREEN, LineReader, VirtualDesktop, Window, wait_until
+from tests.e2e.virtual_desktop import SCREEN, VirtualDesktop, Window, wait_until
+from tests.helpers import LineReader
 
 pytestmark = pytest.mark.e2e
 APP = "cchub-desktop"

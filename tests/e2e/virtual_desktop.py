@@ -15,12 +15,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -129,28 +127,6 @@ class VirtualDesktop:
             args += ["-crop", f"{w}x{h}+{x}+{y}", "+repage"]
         self.run(*args, str(path), timeout=30)
         return path
-
-
-class LineReader:
-    """A process's output lines, collected by a thread so that waiting never blocks on a silent process."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line)
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in list(self.lines))
-
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
 
 
 def _display_free(number: int) -> bool:

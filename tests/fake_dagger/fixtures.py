@@ -84,7 +84,8 @@ _ports_lock = threading.Lock()
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999), above common services
 
 
-def _bindable(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """A new listener could bind the port (no SO_REUSEADDR), on loopback and on all interfaces."""
     for host in ("127.0.0.1", "0.0.0.0"):
         with socket.socket() as s:
             try:
@@ -101,7 +102,7 @@ def free_ports(n: int) -> list[int]:
     with _ports_lock:
         for _ in range(5000):
             port = rng.randrange(*PORT_RANGE)
-            if port in _handed_out or port in picked or not _bindable(port):
+            if port in _handed_out or port in picked or not port_is_free(port):
                 continue
             picked.append(port)
             if len(picked) == n:

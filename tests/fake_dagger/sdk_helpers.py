@@ -57,15 +57,6 @@ def http_get(port: int, path: str = "/", host: str = "127.0.0.1") -> tuple[int, 
         return e.code, e.read()
 
 
-def port_is_free(port: int) -> bool:
-    """A new listener could bind the port (no SO_REUSEADDR), on loopback and on all interfaces."""
-    for host in ("127.0.0.1", "0.0.0.0"):
-        with socket.socket() as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                return False
-    return True
 
 
 def lan_address() -> str | None:

@@ -11,8 +11,8 @@ import anyio
 import dagger
 import pytest
 
-from .fixtures import FakeDagger, fake_dagger_env, free_ports  # noqa: F401
-from .sdk_helpers import LogCapture, eventually, http_get, port_is_free, run
+from .fixtures import FakeDagger, fake_dagger_env, free_ports, port_is_free  # noqa: F401
+from .sdk_helpers import LogCapture, eventually, http_get, run
 from .sdk_helpers import sdk_config as config
 
 SECRET = "token-s3cret-Value-7"
