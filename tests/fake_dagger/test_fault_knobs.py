@@ -65,6 +65,15 @@ def test_missing_image_fails_like_a_pull_error(fake_dagger_env: FakeDagger) -> N
     run(body)
 
 
+def wait_for_log(log: LogCapture, text: str, timeout: float = 5.0) -> str:
+    """The captured log once `text` is in it (the SDK forwards the CLI's stderr from a thread), or at the
+    deadline, for the caller's assertion to report."""
+    deadline = time.monotonic() + timeout
+    while text not in log.text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return log.text()
+
+
 def test_engine_that_cannot_start_fails_the_connection(fake_dagger_env: FakeDagger) -> None:
     fake_dagger_env.set(exit_at_start=1)
     log = LogCapture()
@@ -76,10 +85,7 @@ def test_engine_that_cannot_start_fails_the_connection(fake_dagger_env: FakeDagg
 
     run(body)
     # The SDK's message varies ("No connection params" or the exit status); the reason reaches the log.
-    deadline = time.monotonic() + 5
-    while "Is the docker daemon running?" not in log.text() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert "Is the docker daemon running?" in log.text()
+    assert "Is the docker daemon running?" in wait_for_log(log, "Is the docker daemon running?")
     assert fake_dagger_env.journal.sessions() == []  # it never served a session
 
 
@@ -93,10 +99,7 @@ def test_malformed_knob_fails_fast_naming_the_variable(fake_dagger_env: FakeDagg
                 pass
 
     run(body)
-    deadline = time.monotonic() + 5
-    while "FAKE_DAGGER_START_DELAY" not in log.text() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert "FAKE_DAGGER_START_DELAY='soon'" in log.text()
+    assert "FAKE_DAGGER_START_DELAY='soon'" in wait_for_log(log, "FAKE_DAGGER_START_DELAY")
 
 
 def test_engine_crash_after_start_fails_calls_and_the_close(fake_dagger_env: FakeDagger) -> None:
