@@ -209,12 +209,14 @@ def test_migration_copies_database_first(tmp_path: Path, project_dir: Path,
     def v2(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE project ADD COLUMN note VARCHAR")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (2, "note", v2)])
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+    nxt = LATEST_VERSION + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (nxt, "note", v2)])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", nxt)
     store = ProjectStore(db, live_port_check=False)
-    assert store.migration_backup is not None and store.migration_backup.name.startswith("projects.sqlite3.v1-")
+    assert store.migration_backup is not None
+    assert store.migration_backup.name.startswith(f"projects.sqlite3.v{LATEST_VERSION}-")
     copy = sqlite3.connect(store.migration_backup)
-    assert copy.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert copy.execute("SELECT version FROM schema_version").fetchone()[0] == LATEST_VERSION
     assert copy.execute("SELECT name FROM project").fetchall() == [("keep me",)]
     copy.close()
     assert [p.name for p in store.list()] == ["keep me"]
@@ -231,12 +233,13 @@ def test_failed_migration_leaves_database_as_it_was(tmp_path: Path, project_dir:
         conn.execute("ALTER TABLE project ADD COLUMN half VARCHAR")
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (2, "broken", broken)])
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+    nxt = LATEST_VERSION + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (nxt, "broken", broken)])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", nxt)
     with pytest.raises(StoreError):
         ProjectStore(db, live_port_check=False)
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == LATEST_VERSION
     assert "half" not in [r[1] for r in conn.execute("PRAGMA table_info(project)")]
     conn.close()
 
@@ -272,9 +275,10 @@ def test_corrupt_database_can_be_restored_from_pre_migration_backup(tmp_path: Pa
 
     db = tmp_path / "projects.sqlite3"
     ProjectStore(db, live_port_check=False).add("keep me", str(project_dir))
+    nxt = LATEST_VERSION + 1
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS,
-                                                   (2, "noop", lambda c: c.execute("SELECT 1"))])
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+                                                   (nxt, "noop", lambda c: c.execute("SELECT 1"))])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", nxt)
     ProjectStore(db, live_port_check=False).close()  # migrates, leaving a v1 backup
     damaged = db.read_bytes()[:4096] + b"\x00garbage" * 512
     db.write_bytes(damaged)
@@ -338,3 +342,30 @@ def test_locked_database_gives_a_clear_error(tmp_path: Path, project_dir: Path) 
         other.execute("ROLLBACK")
         other.close()
     assert store.add("q", str(project_dir)).name == "q"
+
+
+def test_schema_1_database_keeps_its_data_names_and_database_image(tmp_path: Path, project_dir: Path) -> None:
+    """A database from the first release: its projects keep the volume names they had (data_key = slug), and a
+    project that was ever started is recorded as initialised by PostgreSQL 15."""
+    from cchub_desktop.store import migrations
+
+    db = tmp_path / "projects.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    migrations._v1_projects(conn)
+    now = "2026-11-01 10:00:00"
+    for i, (name, started) in enumerate([("Old App", now), ("Never Run", None)]):
+        conn.execute(
+            "INSERT INTO project (name, name_key, slug, path, backend_port, frontend_port, postgres_port, "
+            "redis_port, created_at, updated_at, last_started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (name, name.casefold(), name.lower().replace(" ", "-"), str(project_dir), 8000 + 10 * i,
+             3000 + 10 * i, 5432 + 10 * i, 6379 + 10 * i, now, now, started))
+    conn.commit()
+    conn.close()
+    store = ProjectStore(db, live_port_check=False)
+    old, never = store.get_by_name("Old App"), store.get_by_name("Never Run")
+    assert (old.data_key, old.db_image, old.db_major) == ("old-app", "postgres:15-alpine", 15)
+    assert (never.data_key, never.db_image, never.db_major) == ("never-run", None, None)
+    fresh = store.add("old app 2", str(project_dir))
+    assert fresh.data_key not in {old.data_key, never.data_key, fresh.slug}

@@ -36,9 +36,48 @@ def _v1_projects(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2_identity_source_database(conn: sqlite3.Connection) -> None:
+    """Columns for data identity (data_key), secrets bookkeeping, the pinned source commit and the database
+    image that initialised a project's volume; a table of data left behind by removed projects.
+
+    Existing projects keep their data under the names they had: data_key = slug. A project that has been
+    started was initialised by the only image versions before this one knew (PostgreSQL 15)."""
+    for column in (
+        "data_key VARCHAR",
+        "secrets_fingerprint VARCHAR",
+        "secrets_created_at DATETIME",
+        "source_url VARCHAR",
+        "source_ref VARCHAR",
+        "source_commit VARCHAR",
+        "source_commit_date DATETIME",
+        "db_image VARCHAR",
+        "db_major INTEGER",
+    ):
+        conn.execute(f"ALTER TABLE project ADD COLUMN {column}")
+    conn.execute("UPDATE project SET data_key = slug")
+    conn.execute("UPDATE project SET db_image = 'postgres:15-alpine', db_major = 15 "
+                 "WHERE last_started_at IS NOT NULL")
+    conn.execute("CREATE UNIQUE INDEX ix_project_data_key ON project (data_key)")
+    conn.execute(
+        """
+        CREATE TABLE retired_data (
+            data_key VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            name_key VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            removed_at DATETIME NOT NULL,
+            secrets_fingerprint VARCHAR,
+            db_image VARCHAR,
+            db_major INTEGER
+        )
+        """
+    )
+
+
 # (version, description, function); versions are consecutive from 1 and never renumbered.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "projects table", _v1_projects),
+    (2, "data identity, secrets, pinned source, database image; retired data", _v2_identity_source_database),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -18,6 +19,11 @@ class ProjectStatus(StrEnum):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_data_key() -> str:
+    """A name for a new project's data that no project had before (random, not derived from its name)."""
+    return f"p{secrets.token_hex(6)}"
 
 
 PORT_FIELDS = ("backend_port", "frontend_port", "postgres_port", "redis_port")
@@ -44,6 +50,20 @@ class Project(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     last_started_at: datetime | None = None
     last_stopped_at: datetime | None = None
+    # fixed at creation and never reused: Dagger volumes and the secrets file are named after it
+    # (projects from schema 1 have data_key == slug, so they keep their volumes)
+    data_key: str = Field(default_factory=lambda: new_data_key(), unique=True)
+    # set once, at the first start that created the secrets: a digest of the secrets file's values
+    secrets_fingerprint: str | None = None
+    secrets_created_at: datetime | None = None
+    # the CommandCenter source this project builds from, pinned at its first start
+    source_url: str | None = None
+    source_ref: str | None = None
+    source_commit: str | None = None
+    source_commit_date: datetime | None = None
+    # the PostgreSQL image (and its major version) that initialised the project's data volume
+    db_image: str | None = None
+    db_major: int | None = None
 
     def ports(self) -> dict[str, int]:
         return {"backend": self.backend_port, "frontend": self.frontend_port,
@@ -57,3 +77,18 @@ class Project(SQLModel, table=True):
             "postgres_port": self.postgres_port, "redis_port": self.redis_port,
             "expose_db": self.expose_db, "status": self.status, "last_error": self.last_error,
         }
+
+
+class RetiredData(SQLModel, table=True):
+    """Data a removed project left behind (its volumes and secrets were kept): offered for adoption only
+    when the user asks, never handed to a new project by name."""
+    __tablename__ = "retired_data"
+
+    data_key: str = Field(primary_key=True)
+    name: str
+    name_key: str
+    path: str
+    removed_at: datetime = Field(default_factory=utcnow)
+    secrets_fingerprint: str | None = None
+    db_image: str | None = None
+    db_major: int | None = None
