@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import IO
 
+import pytest
+
 from cchub_desktop import ports
+
+
+def in_ci() -> bool:
+    """True in CI (CI=true, as CI services and .ci/run set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_unless_tools(*tools: str, package: str) -> None:
+    """Skip a test that needs programs this machine lacks, except in CI: CI installs them (.ci/run), so a
+    missing one there is a failure, never a check silently dropped."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if not missing:
+        return
+    message = f"{', '.join(missing)} not installed (Debian packages: {package})"
+    if in_ci():
+        pytest.fail(f"{message}, and CI installs them: .ci/run is incomplete or failed")
+    pytest.skip(message)
 
 
 def listen_on(port: int, host: str = "127.0.0.1") -> socket.socket:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cchub_desktop import __version__
+from cchub_desktop import __version__, ports
 from cchub_desktop.cli import main
 from cchub_desktop.paths import app_paths
+from tests.helpers import free_block_number
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -30,23 +31,34 @@ def db_bytes() -> bytes:
     return b"|".join(f.read_bytes() if f.exists() else b"" for f in files)
 
 
+def free_default_blocks() -> tuple[ports.PortBlock, ports.PortBlock]:
+    """The blocks `cchub add` gives the first two projects (the second with its databases exposed) right now:
+    block 0 (3000/8000) unless another program holds one of its ports, as a developer's own Vite often does."""
+    first = ports.next_free_block([])
+    return first, ports.next_free_block(first.as_dict().values(), expose_db=True)
+
+
 def test_add_list_json_edit_remove(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    first, second = free_default_blocks()
+    typed = ports.block(free_block_number())  # ports a person types: free on this machine now
     code, out, _ = run(capsys, "add", "Alpha", str(project_dir))
-    assert code == 0 and "http://localhost:3000" in out
-    code, out, _ = run(capsys, "add", "Beta", str(project_dir), "--expose-db", "--backend-port", "9100")
+    assert code == 0 and f"http://localhost:{first.frontend}" in out
+    code, out, _ = run(capsys, "add", "Beta", str(project_dir), "--expose-db", "--backend-port", str(typed.backend))
     assert code == 0
     code, out, _ = run(capsys, "list", "--json")
     data = json.loads(out)
     assert [p["name"] for p in data] == ["Alpha", "Beta"]
     assert set(data[0]) == {"name", "slug", "path", "backend_port", "frontend_port", "postgres_port",
                             "redis_port", "expose_db", "status", "last_error"}
-    assert data[1]["backend_port"] == 9100 and data[1]["frontend_port"] == 3010 and data[1]["expose_db"] is True
+    assert data[1]["backend_port"] == typed.backend and data[1]["frontend_port"] == second.frontend
+    assert data[1]["expose_db"] is True
     code, out, _ = run(capsys, "list")
-    assert "Alpha" in out and "stopped" in out and "5432 (internal)" in out
-    code, _, _ = run(capsys, "edit", "alpha", "--name", "Alpha 2", "--frontend-port", "3100", "--expose-db")
+    assert "Alpha" in out and "stopped" in out and f"{first.postgres} (internal)" in out
+    code, _, _ = run(capsys, "edit", "alpha", "--name", "Alpha 2", "--frontend-port", str(typed.frontend),
+                     "--expose-db")
     assert code == 0
     (alpha,) = [p for p in json.loads(run(capsys, "list", "--json")[1]) if p["slug"] == "alpha"]
-    assert alpha["name"] == "Alpha 2" and alpha["frontend_port"] == 3100 and alpha["expose_db"] is True
+    assert alpha["name"] == "Alpha 2" and alpha["frontend_port"] == typed.frontend and alpha["expose_db"] is True
     code, out, _ = run(capsys, "remove", "Alpha 2")
     assert code == 0 and "was not touched" in out and project_dir.is_dir()
     assert [p["name"] for p in json.loads(run(capsys, "list", "--json")[1])] == ["Beta"]
@@ -70,8 +82,8 @@ def test_list_when_empty(capsys: pytest.CaptureFixture[str]) -> None:
         (["add", "New", "/"], "Pass --allow-broad-path to confirm."),
         (["add", "New", "PROJECT", "--backend-port", "abc"], "cchub: backend_port: Backend port must be a whole"),
         (["add", "New", "PROJECT", "--redis-port", "99999"], "cchub: redis_port: Redis port 99999 is out of range"),
-        (["add", "New", "PROJECT", "--backend-port", "3000"], "cchub: backend_port: Backend port 3000 is used by "
-                                                              "project 'Alpha'."),
+        (["add", "New", "PROJECT", "--backend-port", "ALPHA_FRONTEND"],
+         "cchub: backend_port: Backend port ALPHA_FRONTEND is used by project 'Alpha'."),
         (["add", "New", "PROJECT", "--backend-port", "9000", "--frontend-port", "9000"],
          "cchub: frontend_port: Frontend port 9000 is already this project's backend port."),
         (["edit", "Nope", "--name", "x"], "cchub: no project named 'Nope'"),
@@ -85,11 +97,12 @@ def test_invalid_input_is_one_line_exit_1_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], project_dir: Path, argv: list[str], expected: str
 ) -> None:
     assert run(capsys, "add", "Alpha", str(project_dir))[0] == 0
+    alpha_frontend = str(json.loads(run(capsys, "list", "--json")[1])[0]["frontend_port"])
     before = db_bytes()
-    argv = [str(project_dir) if a == "PROJECT" else a for a in argv]
+    argv = [{"PROJECT": str(project_dir), "ALPHA_FRONTEND": alpha_frontend}.get(a, a) for a in argv]
     code, _out, err = run(capsys, *argv)
     assert code == 1
-    assert expected in err
+    assert expected.replace("ALPHA_FRONTEND", alpha_frontend) in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert db_bytes() == before
 

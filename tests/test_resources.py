@@ -25,6 +25,7 @@ from cchub_desktop.resources import (
     ResourceNotFoundError,
     TrayState,
 )
+from tests.helpers import skip_unless_tools
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -213,11 +214,8 @@ def test_desktop_file_launches_the_gui_script_with_the_app_icon() -> None:
     assert entry["Comment"]
 
 
-@pytest.mark.skipif(
-    shutil.which("desktop-file-validate") is None,
-    reason="desktop-file-validate not installed (Debian package desktop-file-utils)",
-)
 def test_desktop_file_passes_desktop_file_validate() -> None:
+    skip_unless_tools("desktop-file-validate", package="desktop-file-utils")
     result = subprocess.run(
         ["desktop-file-validate", str(REPO / "resources" / f"{DESKTOP_FILE_ID}.desktop")],
         capture_output=True,

@@ -11,7 +11,6 @@ import os
 import random
 import re
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import skip_unless_tools
 
 REQUIRED = ("Xvfb", "openbox", "trayer", "xdotool", "xwininfo", "import")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -188,10 +189,7 @@ def _start_xvfb(log: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 @pytest.fixture(scope="module")
 def virtual_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop]:
-    missing = [tool for tool in REQUIRED if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"end-to-end tray tests need {', '.join(missing)} "
-                    "(Debian packages: xvfb openbox trayer xdotool x11-utils imagemagick)")
+    skip_unless_tools(*REQUIRED, package="xvfb openbox trayer xdotool x11-utils imagemagick")
     xvfb, display = _start_xvfb(tmp_path_factory.mktemp("xvfb") / "xvfb.log")
     desk = VirtualDesktop(display)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": desk.env}
