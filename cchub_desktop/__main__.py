@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Sequence
+
+
+def hand_over_to_running_app(argv: Sequence[str]) -> bool:
+    """A second launch: ask the running app to raise its window (and start the --start projects), with the
+    stdlib only, before Qt, SQLModel and the SDK are imported. True when the running app confirmed."""
+    if any(a in ("--self-test", "--version", "-h", "--help") for a in argv):
+        return False
+    import argparse
+
+    from cchub_desktop.instance_handover import hand_over_early
+    from cchub_desktop.paths import app_paths
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--start", action="append", default=[])
+    known, _rest = parser.parse_known_args(argv)
+    if not hand_over_early(app_paths(), known.start):
+        return False
+    from cchub_desktop import APP_NAME
+
+    print(f"{APP_NAME} is already running: its window was raised", file=sys.stderr)
+    return True
 
 
 def main() -> int:
+    if hand_over_to_running_app(sys.argv[1:]):
+        return 0
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
     gc.disable()
     # The Qt-free core (SQLAlchemy, SQLModel, the stack) before PySide6: once PySide6 is imported, its import

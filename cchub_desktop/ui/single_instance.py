@@ -6,41 +6,26 @@ and the data folder, so two CCHUB_HOME folders are two independent apps. A stale
 removed before listening: only the lock holder ever listens.
 
 A later launch fails to take the lock, connects, sends one JSON line (`{"action": "show", "start": [...]}`)
-and waits for "ok": the running app raises its window (and starts the projects named with --start).
+and waits for "ok": the running app raises its window (and starts the projects named with --start). The name
+and the request line are defined in instance_handover.py, whose Qt-free client __main__ tries first.
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import json
 import logging
-import re
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from cchub_desktop import APP_ID
+from cchub_desktop.instance_handover import MAX_MESSAGE, encode_request, parse_request, server_name
 from cchub_desktop.paths import AppPaths
 
 logger = logging.getLogger(__name__)
 LOCK_NAME = "instance.lock"
 HANDOVER_TIMEOUT_S = 10.0
-MAX_MESSAGE = 64 * 1024
-
-
-def server_name(paths: AppPaths) -> str:
-    """A local-socket name unique to this user and data folder (short enough for any platform)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid
-        user = "user"
-    safe_user = re.sub(r"[^A-Za-z0-9_.-]", "_", user)[:32] or "user"
-    digest = hashlib.sha256(f"{user}\0{paths.data_dir}".encode()).hexdigest()[:16]
-    return f"{APP_ID}-{safe_user}-{digest}"
+__all__ = ["LOCK_NAME", "SingleInstance", "server_name"]  # the name and the request: instance_handover.py
 
 
 class SingleInstance(QObject):
@@ -110,7 +95,7 @@ class SingleInstance(QObject):
             return
         line = data.split(b"\n", 1)[0]
         self._buffers[sock] = b""
-        request = _parse(line)
+        request = parse_request(line)
         sock.write(b"ok\n" if request is not None else b"error\n")
         sock.flush()
         sock.disconnectFromServer()
@@ -136,7 +121,7 @@ class SingleInstance(QObject):
     def hand_over(self, start: Sequence[str] = (), timeout_s: float = HANDOVER_TIMEOUT_S) -> bool:
         """Ask the running app to show its window; True once it confirmed. Retries while it is starting up
         (it holds the lock but may not listen yet)."""
-        message = json.dumps({"action": "show", "start": list(start)}).encode() + b"\n"
+        message = encode_request(start)
         deadline = time.monotonic() + timeout_s
         while True:
             if self._send(message, max(0.1, deadline - time.monotonic())):
@@ -162,15 +147,3 @@ class SingleInstance(QObject):
         finally:
             sock.abort()
 
-
-def _parse(line: bytes) -> list[str] | None:
-    try:
-        request: Any = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(request, dict) or request.get("action") != "show":
-        return None
-    start = request.get("start", [])
-    if not isinstance(start, list) or not all(isinstance(s, str) for s in start):
-        return None
-    return list(start)
