@@ -1,7 +1,7 @@
 """`cchub`: the command line for scripting CommandCenter Hub.
 
-Heavy modules (Dagger, the stack) are imported only by the commands that need them, so `cchub list`
-stays quick.
+Heavy modules (Dagger, the stack, SQLModel) are imported only by the commands that need them: `cchub list`
+reads the database with the stdlib (store/rows.py), so it stays quick.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
 from cchub_desktop.paths import app_paths
-from cchub_desktop.store import PORT_FIELDS, Project, ProjectStatus, ProjectStore, StoreError, ValidationError
+from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, ProjectStatus, StoreError, read_projects
+from cchub_desktop.store.validation import ValidationError
+
+if TYPE_CHECKING:  # SQLModel/SQLAlchemy load only for the commands that write (`cchub list` reads without)
+    from cchub_desktop.store import Project, ProjectStore
 
 Handler = Callable[[argparse.Namespace], int]
 BUSY = {ProjectStatus.RUNNING.value, ProjectStatus.STARTING.value, ProjectStatus.STOPPING.value}
@@ -30,6 +34,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def open_store() -> ProjectStore:
+    from cchub_desktop.store import ProjectStore
+
     paths = app_paths()
     paths.ensure()
     return ProjectStore(paths.db_file)
@@ -49,8 +55,15 @@ def _port_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=field, metavar="N", help=f"host {field.replace('_', ' ')}")
 
 
+def read_rows() -> list[ProjectRow] | list[Project]:
+    """The projects, by name: the quick stdlib read, or ProjectStore when the database is missing or has an
+    older schema (it creates or migrates it; the quick read then works the next time)."""
+    rows = read_projects(app_paths().db_file)
+    return rows if rows is not None else open_store().list()
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    projects = open_store().list()
+    projects = read_rows()
     if args.json:
         print(json.dumps([p.to_public_dict() for p in projects], indent=2, ensure_ascii=False))
         return 0
@@ -150,7 +163,10 @@ def _delete_data(project: Project) -> None:
         log.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
+QUICK_COMMANDS = ("list",)  # read-only commands that need neither the stack's nor SQLModel's imports
+
+
+def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.")
     parser.add_argument("--version", action="version", version=f"cchub {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -185,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
     p.set_defaults(handler=cmd_remove)
 
-    _register_stack_commands(sub)
+    if stack_commands:
+        _register_stack_commands(sub)
     return parser
 
 
@@ -199,7 +216,9 @@ def _register_stack_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = bool(argv) and argv[0] in QUICK_COMMANDS  # `cchub list`: parsed without importing the stack
+    args = build_parser(stack_commands=not quick).parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)

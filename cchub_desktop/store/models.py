@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from cchub_desktop.store.rows import PORT_FIELDS, ProjectStatus
 
-class ProjectStatus(StrEnum):
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    ERROR = "error"
+__all__ = ["PORT_FIELDS", "Project", "ProjectStatus", "RetiredData", "new_data_key", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -26,10 +21,8 @@ def new_data_key() -> str:
     return f"p{secrets.token_hex(6)}"
 
 
-PORT_FIELDS = ("backend_port", "frontend_port", "postgres_port", "redis_port")
-
-
 class Project(SQLModel, table=True):
+    """The columns are those of rows.ProjectRow, the quick read without SQLAlchemy (tests check they agree)."""
     __tablename__ = "project"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,6 +17,7 @@ from sqlmodel import Session, create_engine, select
 from cchub_desktop import ports as port_blocks
 from cchub_desktop.store.migrations import migrate
 from cchub_desktop.store.models import PORT_FIELDS, Project, ProjectStatus, utcnow
+from cchub_desktop.store.rows import StoreError, describe_db_error
 from cchub_desktop.store.validation import (
     PORT_LABELS,
     ValidationError,
@@ -27,30 +28,7 @@ from cchub_desktop.store.validation import (
 )
 
 EDITABLE_FIELDS = {"name", "path", "expose_db", *PORT_FIELDS}
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used: `kind` is one of locked, readonly, corrupt, newer, unavailable."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-def describe_db_error(db_file: Path, exc: BaseException) -> StoreError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return StoreError("locked", f"The project database {db_file} is locked by another program. "
-                                    "Close other CommandCenter Hub windows or `cchub` commands and try again.")
-    if "readonly" in text or "read-only" in text:
-        return StoreError("readonly", f"The project database {db_file} is read-only. "
-                                      "Check the file's permissions and the free disk space.")
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StoreError("corrupt", f"The project database {db_file} is damaged. Restore a backup "
-                                     "or start with a fresh database (the damaged file is kept).")
-    if "newer" in text:
-        return StoreError("newer", str(exc))
-    return StoreError("unavailable", f"The project database {db_file} cannot be opened: {exc}")
+__all__ = ["EDITABLE_FIELDS", "ProjectStore", "StoreError", "describe_db_error"]
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:

@@ -1,0 +1,126 @@
+"""The projects read with the stdlib's sqlite3 alone: what `cchub list` and a first paint need, without
+importing SQLAlchemy/SQLModel (~300-400 ms).
+
+One schema: the table is created by migrations.py; `ProjectRow` has exactly its columns, which is also
+exactly the fields of the SQLModel `Project` (models.py) — tests/test_store_rows.py checks all three agree.
+The quick read is used only when the database is at the schema this app writes; otherwise (no file yet, an
+older schema to migrate, a newer one to refuse) the caller opens `ProjectStore`, which migrates or explains.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from cchub_desktop.store.migrations import LATEST_VERSION, current_version
+
+PORT_FIELDS = ("backend_port", "frontend_port", "postgres_port", "redis_port")
+
+
+class ProjectStatus(StrEnum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    ERROR = "error"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used: `kind` is one of locked, readonly, corrupt, newer, unavailable."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def describe_db_error(db_file: Path, exc: BaseException) -> StoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError("locked", f"The project database {db_file} is locked by another program. "
+                                    "Close other CommandCenter Hub windows or `cchub` commands and try again.")
+    if "readonly" in text or "read-only" in text:
+        return StoreError("readonly", f"The project database {db_file} is read-only. "
+                                      "Check the file's permissions and the free disk space.")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError("corrupt", f"The project database {db_file} is damaged. Restore a backup "
+                                     "or start with a fresh database (the damaged file is kept).")
+    if "newer" in text:
+        return StoreError("newer", str(exc))
+    return StoreError("unavailable", f"The project database {db_file} cannot be opened: {exc}")
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """One row of the `project` table, every column, as stored."""
+
+    id: int
+    name: str
+    name_key: str
+    slug: str
+    path: str
+    backend_port: int
+    frontend_port: int
+    postgres_port: int
+    redis_port: int
+    expose_db: bool
+    status: str
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_started_at: datetime | None
+    last_stopped_at: datetime | None
+    data_key: str
+    secrets_fingerprint: str | None
+    secrets_created_at: datetime | None
+    source_url: str | None
+    source_ref: str | None
+    source_commit: str | None
+    source_commit_date: datetime | None
+    db_image: str | None
+    db_major: int | None
+
+    def to_public_dict(self) -> dict[str, object]:
+        """The fields `cchub list --json` prints (the same as Project.to_public_dict)."""
+        return {
+            "name": self.name, "slug": self.slug, "path": self.path,
+            "backend_port": self.backend_port, "frontend_port": self.frontend_port,
+            "postgres_port": self.postgres_port, "redis_port": self.redis_port,
+            "expose_db": self.expose_db, "status": self.status, "last_error": self.last_error,
+        }
+
+
+COLUMNS = tuple(f.name for f in fields(ProjectRow))
+_DATETIMES = frozenset(f.name for f in fields(ProjectRow) if "datetime" in str(f.type))
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM project ORDER BY name_key"
+
+
+def _row(values: sqlite3.Row | tuple[object, ...]) -> ProjectRow:
+    data = dict(zip(COLUMNS, values, strict=True))
+    for name in _DATETIMES:
+        value = data[name]
+        if isinstance(value, str):  # SQLAlchemy stores DATETIME as ISO text
+            data[name] = datetime.fromisoformat(value)
+    data["expose_db"] = bool(data["expose_db"])
+    return ProjectRow(**data)
+
+
+def read_projects(db_file: Path) -> list[ProjectRow] | None:
+    """Every project ordered by name (as ProjectStore.list), or None when the file is missing or not at this
+    app's schema (the caller then opens ProjectStore). Raises StoreError for a database that cannot be read."""
+    if not db_file.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(db_file, timeout=10)
+    except sqlite3.Error as exc:
+        raise describe_db_error(db_file, exc) from exc
+    try:
+        if current_version(conn) != LATEST_VERSION:
+            return None
+        return [_row(values) for values in conn.execute(_SELECT)]
+    except sqlite3.Error as exc:
+        raise describe_db_error(db_file, exc) from exc
+    finally:
+        conn.close()
