@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QTableView,
@@ -29,8 +31,11 @@ from cchub_desktop.ui.bridge import OrchestratorBridge
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_dialog import ProjectDialog
+from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
+from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
@@ -55,12 +60,16 @@ class MainWindow(QMainWindow):
         self.resize(1080, 680)
 
         self.model = ProjectTableModel(self)
+        self.proxy = ProjectFilterProxy(self.model, self)
         self.table = QTableView()
         self.table.setObjectName("projects_table")
         self.table.setAccessibleName("Projects")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.context_menu: QMenu | None = None
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
@@ -68,10 +77,17 @@ class MainWindow(QMainWindow):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((Column.NAME, 140), (Column.FOLDER, 210), (Column.STATUS, 240), (Column.PORTS, 260)):
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.HEALTH, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, 170), (Column.PORTS, 190),
+                              (Column.CONTROLS, 250)):
             self.table.setColumnWidth(column, width)
+        self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
+        self.filter_bar = FilterBar(self.proxy)
+        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self.toggle_project,
+                                               self.open_project, self.open_docs, self.open_project_folder)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        self.table.selectionModel().currentChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())
 
         self.empty_hint = QLabel(EMPTY_HINT)
@@ -85,6 +101,7 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.empty_hint)
+        top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
@@ -97,6 +114,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.engine_status)
         self.setCentralWidget(central)
 
+        self.attach_orchestrator()
+
+    def attach_orchestrator(self) -> None:
+        """Everything that needs the orchestrator: its events, and the first load of the rows."""
         self.bridge.project_event.connect(self.on_event)
         self.reload()
 
@@ -121,6 +142,18 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
         self.backup_action = self._action("Back up database", [key("Ctrl+B")],
                                           "Dump the selected project's database into the backups folder")
+        self.docs_action = self._action("Open API docs", [key("Ctrl+D")],
+                                        "Open the backend's API docs (/docs) in the browser")
+        self.folder_action = self._action("Open project folder", [key("Ctrl+Shift+O")],
+                                          "Show the project's folder in the file manager")
+        self.start_many_action = QAction("Start selected", self)
+        self.stop_many_action = QAction("Stop selected", self)
+        self.backup_many_action = QAction("Back up selected", self)
+        self.start_many_action.triggered.connect(self.start_selected)
+        self.stop_many_action.triggered.connect(self.stop_selected)
+        self.backup_many_action.triggered.connect(self.backup_all_selected)
+        self.docs_action.triggered.connect(lambda: self._on_selected(self.open_docs))
+        self.folder_action.triggered.connect(lambda: self._on_selected(self.open_project_folder))
         self.backup_action.triggered.connect(self.backup_selected)
         self.add_action.triggered.connect(self.add_project)
         self.toggle_action.triggered.connect(self.toggle_selected)
@@ -150,7 +183,7 @@ class MainWindow(QMainWindow):
         except StoreError as exc:
             self.show_error("The project list could not be read", exc.args[0] if exc.args else str(exc))
             projects = []
-        rows = []
+        rows: list[ProjectRow] = []
         for p in projects:
             assert p.id is not None
             rows.append(ProjectRow(p, self.orchestrator.state(p.id), self.orchestrator.phase(p.id),
@@ -166,10 +199,17 @@ class MainWindow(QMainWindow):
             self._selection_changed()
 
     def select_row(self, row: int) -> None:
-        index = self.model.index(row, 0)
-        self.table.selectionModel().select(
+        """Select the model's `row` (clearing a filter that hides it)."""
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid() and self.proxy.is_filtering():
+            self.filter_bar.text.clear()
+            self.filter_bar.status.setCurrentIndex(0)
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return
+        self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
         self._selection_changed()
 
     def select_project(self, project_id: int) -> None:
@@ -177,9 +217,20 @@ class MainWindow(QMainWindow):
         if row is not None:
             self.select_row(row)
 
+    def selected_rows(self) -> list[ProjectRow]:
+        """Every selected row, top to bottom."""
+        indexes = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        rows = (self.model.row_at(self.proxy.mapToSource(i).row()) for i in indexes)
+        return [r for r in rows if r is not None]
+
     def selected_row(self) -> ProjectRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        """The row the single-project actions act on: the current row if it is selected, else the first."""
+        selection = self.table.selectionModel()
+        current = selection.currentIndex()
+        if current.isValid() and selection.isRowSelected(current.row(), current.parent()):
+            return self.model.row_at(self.proxy.mapToSource(current).row())
+        rows = self.selected_rows()
+        return rows[0] if rows else None
 
     def selected_id(self) -> int | None:
         row = self.selected_row()
@@ -214,7 +265,17 @@ class MainWindow(QMainWindow):
         self.toggle_action.setText("Stop" if stop else "Start")
         toggle_button = self.toolbar.widgetForAction(self.toggle_action)
         toggle_button.setAccessibleName("Stop" if stop else "Start")
-        self.open_action.setEnabled(status == ProjectStatus.RUNNING)
+        self.open_action.setEnabled(row is not None and frontend_answers(row))
+        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+        self.folder_action.setEnabled(has)
+        many = self.selected_rows()
+        self.start_many_action.setText(f"Start {len(many)} selected")
+        self.stop_many_action.setText(f"Stop {len(many)} selected")
+        self.backup_many_action.setText(f"Back up {len(many)} selected")
+        self.start_many_action.setEnabled(any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many))
+        self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
+        self.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
+                                               and r.status != ProjectStatus.STOPPING for r in many))
         self.edit_action.setEnabled(has)
         self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
         self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
@@ -253,11 +314,14 @@ class MainWindow(QMainWindow):
         self.reload(select_id=project.id)
 
     def toggle_selected(self) -> None:
-        """Start or stop the selected project. A second click within the double-click interval is the
-        same request (a double-click on Start starts once; it does not start and then stop)."""
+        """Start or stop the selected project."""
         pid = self.selected_id()
-        if pid is None:
-            return
+        if pid is not None:
+            self.toggle_project(pid)
+
+    def toggle_project(self, pid: int) -> None:
+        """Start or stop one project. A second click within the double-click interval is the
+        same request (a double-click on Start starts once; it does not start and then stop)."""
         now = time.monotonic()
         last_pid, last_at = self._last_toggle
         if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
@@ -267,10 +331,56 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def open_selected(self) -> None:
-        row = self.selected_row()
-        if row is None or row.status != ProjectStatus.RUNNING:
-            return
-        QDesktopServices.openUrl(QUrl(f"http://localhost:{row.project.frontend_port}"))
+        self._on_selected(self.open_project)
+
+    def _on_selected(self, act: Callable[[int], None]) -> None:
+        pid = self.selected_id()
+        if pid is not None:
+            act(pid)
+
+    def open_project(self, pid: int) -> None:
+        """Open the project's frontend in the browser, if it answers."""
+        row = self.model.row_for(pid)
+        if row is not None and frontend_answers(row):
+            QDesktopServices.openUrl(frontend_url(row))
+
+    def open_docs(self, pid: int) -> None:
+        row = self.model.row_for(pid)
+        if row is not None and row.status == ProjectStatus.RUNNING:
+            QDesktopServices.openUrl(api_docs_url(row))
+
+    def open_project_folder(self, pid: int) -> None:
+        row = self.model.row_for(pid)
+        if row is not None and not open_folder(row):
+            self.show_error(f"The folder of {row.project.name} could not be opened",
+                            f"{row.project.path}: no file manager answered, or the folder is gone.")
+
+    def start_selected(self) -> None:
+        for row in self.selected_rows():
+            if row.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+                self.bridge.start(row.project_id)
+        self._update_actions()
+
+    def stop_selected(self) -> None:
+        for row in self.selected_rows():
+            if row.status in ACTIVE:
+                self.bridge.stop(row.project_id)
+        self._update_actions()
+
+    def backup_all_selected(self) -> None:
+        for row in self.selected_rows():
+            self._backup(row)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid() and not self.table.selectionModel().isRowSelected(index.row(), index.parent()):
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self._update_actions()
+        menu = build_project_menu(self, len(self.selected_rows()))
+        self.context_menu = menu
+        menu.aboutToHide.connect(lambda m=menu: setattr(self, "context_menu", None))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def remove_selected(self) -> None:
         row = self.selected_row()
@@ -303,7 +413,11 @@ class MainWindow(QMainWindow):
         """pg_dump the selected project's database (in its running session, or alone when stopped); the
         status bar names the file, an error box says why there is none."""
         row = self.selected_row()
-        if row is None or row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
+        if row is not None:
+            self._backup(row)
+
+    def _backup(self, row: ProjectRow) -> None:
+        if row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
             return
         name = row.project.name
         self.statusBar().showMessage(f"Backing up the database of {name}…")
