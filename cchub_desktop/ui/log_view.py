@@ -127,5 +127,12 @@ class LogView(QWidget):
         clipboard = QGuiApplication.clipboard()
         clipboard.setText(selected or self.text.toPlainText())
 
+    def show_end(self) -> None:
+        """Scroll to the newest line and put the keyboard focus on the log."""
+        self.poll()
+        self.text.moveCursor(QTextCursor.MoveOperation.End)
+        self.text.verticalScrollBar().setValue(self.text.verticalScrollBar().maximum())
+        self.text.setFocus()
+
     def shown_text(self) -> str:
         return self.text.toPlainText()

@@ -28,6 +28,7 @@ from cchub_desktop import APP_NAME
 from cchub_desktop.orchestrator import OrchestratorEvent
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_dialog import ProjectDialog
@@ -44,6 +45,7 @@ ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 
 class MainWindow(QMainWindow):
     close_requested = Signal()  # the user closed the window; the app decides (quit, or hide to the tray)
+    settings_requested = Signal()  # "Open Settings" on a failure; the tray integration opens the dialog
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
                  parent: QWidget | None = None) -> None:
@@ -94,6 +96,8 @@ class MainWindow(QMainWindow):
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setObjectName("empty_hint")
         self.log_view = LogView()
+        self.detail = DetailStrip()
+        self.detail.remedy.connect(self._remedy)
         self.engine_status = EngineStatusBar(engine_check)
         self._build_actions()
 
@@ -103,6 +107,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.empty_hint)
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.detail)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.log_view)
@@ -240,13 +245,19 @@ class MainWindow(QMainWindow):
         before = self.model.row_for(event.project_id)
         if before is None:
             return
+        if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
+            self.detail.note_started(event.project_id)
         self.model.apply_event(event)
-        if event.project_id == self.selected_id():
+        selected = event.project_id == self.selected_id()
+        if selected:
             self._update_actions()
         if event.status == ProjectStatus.ERROR and event.message and self.isVisible():
             what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
                     ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
-            self.show_error(f"{before.project.name} {what}", event.message)
+            if selected:
+                self.show_error(f"{before.project.name} {what}", event.message)
+            else:  # no box over what the user is looking at: the row turns red, the status bar says so
+                self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()
@@ -258,6 +269,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         row = self.selected_row()
+        self.detail.show_row(row)
         status = row.status if row else None
         has = row is not None
         self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
@@ -284,6 +296,17 @@ class MainWindow(QMainWindow):
                                                          ProjectStatus.ERROR))
 
     # ----- actions -------------------------------------------------------------------------------------------
+
+    def _remedy(self, what: str, pid: int) -> None:
+        """The detail strip's button for a failure."""
+        if what == OPEN_SETTINGS:
+            self.settings_requested.emit()
+        elif what == CHANGE_PORTS:
+            self.select_project(pid)
+            self.edit_project()
+        elif what == SHOW_LOG:
+            self.select_project(pid)
+            self.log_view.show_end()
 
     def add_project(self) -> None:
         dialog = ProjectDialog(self.store, parent=self)
