@@ -84,6 +84,7 @@ class Options:
     nice_engine: bool = False
     stalls: bool = False
     sessions_off_loop: bool = False
+    search: str = ""  # a term typed into the log pane's find bar (Ctrl+F) before the flood
 
 
 @dataclass
@@ -151,6 +152,10 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     ids = {row.project.name: row.project_id for row in window.model.rows()}
     stream, cycling = ids["stream"], [pid for name, pid in ids.items() if name != "stream"]
     window.select_project(stream)
+    if opts.search:
+        window.log_view.find_bar.open_bar()
+        window.log_view.find_bar.edit.setText(opts.search)  # every matching line of the flood is highlighted
+        window.log_view.follow.setChecked(True)  # keep following, as a user watching the flood would
     monitor = LagMonitor()
     monitor.start()
     sampler = None
@@ -236,6 +241,7 @@ def run(opts: Options) -> LagResult:
 def rows(r: LagResult, opts: Options) -> list[Row]:
     app, bare, idle = r.app, r.bare, r.idle
     section = ("event loop" + (", engine at nice 19" if opts.nice_engine else "")
+               + (f", log search for {opts.search!r} active" if opts.search else "")
                + (", EXPERIMENT: sessions off the UI thread" if opts.sessions_off_loop else ""))
     what = "10 stacks start+stop concurrently" + (", 2,000 lines/s into the log view" if opts.flood else "")
     late = (f"{int(app['over_16'])} samples > 16 ms, {int(app['over_50'])} > 50 ms; in late ticks the loop's "
@@ -247,7 +253,7 @@ def rows(r: LagResult, opts: Options) -> list[Row]:
         Row(section, "event-loop lag max (same run)", app["max"], "ms", 1, late,
             f"bare Qt loop: max {fmt(bare['max'])} ms", bar=f"≤ {MAX_BAR:g} ms", met=app["max"] <= MAX_BAR),
     ]
-    if opts.nice_engine or opts.sessions_off_loop:
+    if opts.nice_engine or opts.sessions_off_loop or opts.search:
         return rows
     return [
         *rows,
@@ -276,8 +282,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the fake engine's processes at nice 19 (the app's own lag, CPUs not saturated)")
     parser.add_argument("--sessions-off-loop", action="store_true",
                         help="experiment: run every Dagger session on a worker thread (sessions_off_loop.py)")
+    parser.add_argument("--search", default="", metavar="TEXT",
+                        help="type TEXT into the log pane's find bar first (matches highlighted as lines arrive)")
     args = parser.parse_args(argv)
-    opts = Options(args.cycles, not args.no_flood, args.hold, args.nice_engine, args.stalls, args.sessions_off_loop)
+    opts = Options(args.cycles, not args.no_flood, args.hold, args.nice_engine, args.stalls, args.sessions_off_loop,
+                   args.search)
     result = run(opts)
     if result.failures or not result.stream_ok or result.exit_code != 0:
         print(f"run not valid: failed starts {result.failures}, stream running: {result.stream_ok}, "

@@ -245,7 +245,7 @@ class Orchestrator:
             raise
         except StackError as exc:
             await self._close_stack(project_id, stack)
-            self._fail(project_id, exc.user_message, exc.detail)
+            self._fail(project_id, exc.user_message, exc.detail, logged=exc.logged)
             return
         except KeyError:
             self._fail(project_id, "This project no longer exists. Refresh the list.", None)
@@ -280,7 +280,7 @@ class Orchestrator:
                 try:
                     await stack.stop()
                 except StackError as exc:
-                    self._fail(project_id, exc.user_message, exc.detail)
+                    self._fail(project_id, exc.user_message, exc.detail, logged=exc.logged)
                     return
                 except Exception as exc:
                     self._fail(project_id, f"The stack did not stop cleanly: {exc}.", traceback.format_exc())
@@ -333,10 +333,12 @@ class Orchestrator:
         self.log(project_id).note(f"[hub] health: {verdict}")
         self._emit(OrchestratorEvent(project_id, ProjectStatus.RUNNING, self.phase(project_id), None, verdict))
 
-    def _fail(self, project_id: int, message: str, detail: str | None) -> None:
+    def _fail(self, project_id: int, message: str, detail: str | None, *, logged: bool = False) -> None:
+        """Record the failure. `logged`: the stack already wrote the detail (and the engine the output the
+        message quotes), so the log gets the message's first line only: every line once."""
         log = self.log(project_id)
-        log.note(f"[hub] error: {message}")
-        if detail:
+        log.note(f"[hub] error: {message.split(chr(10), 1)[0] if logged else message}")
+        if detail and not logged:
             log.note(f"[hub] detail: {detail.rstrip()}")
         self._set_state(project_id, ProjectStatus.ERROR, phase=None, message=message)
 

@@ -27,11 +27,16 @@ class ExecErrorLike(Protocol):
 class StackError(Exception):
     """A stack operation failed. `user_message` is for the user; `detail` is for the log."""
 
-    def __init__(self, user_message: str, detail: str = "", step: str | None = None) -> None:
+    def __init__(self, user_message: str, detail: str = "", step: str | None = None, *,
+                 log_detail: str | None = None) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.detail = detail
         self.step = step
+        # what the log gets: the detail without output the engine already streamed into the log under its
+        # own service (an exec's stdout/stderr); `logged` once the stack wrote it, so no one writes it again
+        self.log_detail = detail if log_detail is None else log_detail
+        self.logged = False
 
     def __str__(self) -> str:
         return self.user_message
@@ -142,9 +147,9 @@ def _exec_error(exc: ExecErrorLike, step: str | None, doing: str) -> StackError:
     message = f"{doing[:1].upper()}{doing[1:]} failed: `{_short(command)}` exited with code {exc.exit_code}."
     if last:
         message += f"\nLast output:\n{last}"
-    detail = (f"ExecError: {exc.message}\ncommand: {command}\nexit code: {exc.exit_code}\n"
-              f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}")
-    return StackError(message, detail, step)
+    header = f"ExecError: {exc.message}\ncommand: {command}\nexit code: {exc.exit_code}"
+    detail = f"{header}\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
+    return StackError(message, detail, step, log_detail=f"{header} (its output is above)")
 
 
 def _query_error(text: str, detail: str, step: str | None, doing: str,

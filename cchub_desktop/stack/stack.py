@@ -263,7 +263,8 @@ class CommandCenterStack:
             raise
         except Exception as exc:
             error = map_error(exc, phase.value, doing, secret_values=self._secrets, port_roles=port_roles)
-            self.log.note(f"[hub] failed while {doing}: {error.detail}")
+            self.log.note(f"[hub] failed while {doing}: {error.log_detail}")
+            error.logged = True
             raise error from exc
         if self._stop_requested:
             raise asyncio.CancelledError("the stack was stopped while starting")

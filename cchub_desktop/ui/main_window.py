@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QTableView,
@@ -26,11 +28,15 @@ from cchub_desktop import APP_NAME
 from cchub_desktop.orchestrator import OrchestratorEvent
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_dialog import ProjectDialog
+from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
+from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
@@ -39,6 +45,7 @@ ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 
 class MainWindow(QMainWindow):
     close_requested = Signal()  # the user closed the window; the app decides (quit, or hide to the tray)
+    settings_requested = Signal()  # "Open Settings" on a failure; the tray integration opens the dialog
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
                  parent: QWidget | None = None) -> None:
@@ -55,12 +62,16 @@ class MainWindow(QMainWindow):
         self.resize(1080, 680)
 
         self.model = ProjectTableModel(self)
+        self.proxy = ProjectFilterProxy(self.model, self)
         self.table = QTableView()
         self.table.setObjectName("projects_table")
         self.table.setAccessibleName("Projects")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.context_menu: QMenu | None = None
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
@@ -68,16 +79,25 @@ class MainWindow(QMainWindow):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((Column.NAME, 140), (Column.FOLDER, 210), (Column.STATUS, 240), (Column.PORTS, 260)):
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.HEALTH, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, 170), (Column.PORTS, 190),
+                              (Column.CONTROLS, 250)):
             self.table.setColumnWidth(column, width)
+        self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
+        self.filter_bar = FilterBar(self.proxy)
+        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self.toggle_project,
+                                               self.open_project, self.open_docs, self.open_project_folder)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        self.table.selectionModel().currentChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())
 
         self.empty_hint = QLabel(EMPTY_HINT)
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setObjectName("empty_hint")
         self.log_view = LogView()
+        self.detail = DetailStrip()
+        self.detail.remedy.connect(self._remedy)
         self.engine_status = EngineStatusBar(engine_check)
         self._build_actions()
 
@@ -85,7 +105,9 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.empty_hint)
+        top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.detail)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.log_view)
@@ -97,6 +119,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.engine_status)
         self.setCentralWidget(central)
 
+        self.attach_orchestrator()
+
+    def attach_orchestrator(self) -> None:
+        """Everything that needs the orchestrator: its events, and the first load of the rows."""
         self.bridge.project_event.connect(self.on_event)
         self.reload()
 
@@ -121,6 +147,18 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
         self.backup_action = self._action("Back up database", [key("Ctrl+B")],
                                           "Dump the selected project's database into the backups folder")
+        self.docs_action = self._action("Open API docs", [key("Ctrl+D")],
+                                        "Open the backend's API docs (/docs) in the browser")
+        self.folder_action = self._action("Open project folder", [key("Ctrl+Shift+O")],
+                                          "Show the project's folder in the file manager")
+        self.start_many_action = QAction("Start selected", self)
+        self.stop_many_action = QAction("Stop selected", self)
+        self.backup_many_action = QAction("Back up selected", self)
+        self.start_many_action.triggered.connect(self.start_selected)
+        self.stop_many_action.triggered.connect(self.stop_selected)
+        self.backup_many_action.triggered.connect(self.backup_all_selected)
+        self.docs_action.triggered.connect(lambda: self._on_selected(self.open_docs))
+        self.folder_action.triggered.connect(lambda: self._on_selected(self.open_project_folder))
         self.backup_action.triggered.connect(self.backup_selected)
         self.add_action.triggered.connect(self.add_project)
         self.toggle_action.triggered.connect(self.toggle_selected)
@@ -150,7 +188,7 @@ class MainWindow(QMainWindow):
         except StoreError as exc:
             self.show_error("The project list could not be read", exc.args[0] if exc.args else str(exc))
             projects = []
-        rows = []
+        rows: list[ProjectRow] = []
         for p in projects:
             assert p.id is not None
             rows.append(ProjectRow(p, self.orchestrator.state(p.id), self.orchestrator.phase(p.id),
@@ -166,10 +204,17 @@ class MainWindow(QMainWindow):
             self._selection_changed()
 
     def select_row(self, row: int) -> None:
-        index = self.model.index(row, 0)
-        self.table.selectionModel().select(
+        """Select the model's `row` (clearing a filter that hides it)."""
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid() and self.proxy.is_filtering():
+            self.filter_bar.text.clear()
+            self.filter_bar.status.setCurrentIndex(0)
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return
+        self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
         self._selection_changed()
 
     def select_project(self, project_id: int) -> None:
@@ -177,9 +222,20 @@ class MainWindow(QMainWindow):
         if row is not None:
             self.select_row(row)
 
+    def selected_rows(self) -> list[ProjectRow]:
+        """Every selected row, top to bottom."""
+        indexes = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        rows = (self.model.row_at(self.proxy.mapToSource(i).row()) for i in indexes)
+        return [r for r in rows if r is not None]
+
     def selected_row(self) -> ProjectRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row_at(rows[0].row()) if rows else None
+        """The row the single-project actions act on: the current row if it is selected, else the first."""
+        selection = self.table.selectionModel()
+        current = selection.currentIndex()
+        if current.isValid() and selection.isRowSelected(current.row(), current.parent()):
+            return self.model.row_at(self.proxy.mapToSource(current).row())
+        rows = self.selected_rows()
+        return rows[0] if rows else None
 
     def selected_id(self) -> int | None:
         row = self.selected_row()
@@ -189,13 +245,19 @@ class MainWindow(QMainWindow):
         before = self.model.row_for(event.project_id)
         if before is None:
             return
+        if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
+            self.detail.note_started(event.project_id)
         self.model.apply_event(event)
-        if event.project_id == self.selected_id():
+        selected = event.project_id == self.selected_id()
+        if selected:
             self._update_actions()
         if event.status == ProjectStatus.ERROR and event.message and self.isVisible():
             what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
                     ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
-            self.show_error(f"{before.project.name} {what}", event.message)
+            if selected:
+                self.show_error(f"{before.project.name} {what}", event.message)
+            else:  # no box over what the user is looking at: the row turns red, the status bar says so
+                self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()
@@ -207,6 +269,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         row = self.selected_row()
+        self.detail.show_row(row)
         status = row.status if row else None
         has = row is not None
         self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
@@ -214,7 +277,17 @@ class MainWindow(QMainWindow):
         self.toggle_action.setText("Stop" if stop else "Start")
         toggle_button = self.toolbar.widgetForAction(self.toggle_action)
         toggle_button.setAccessibleName("Stop" if stop else "Start")
-        self.open_action.setEnabled(status == ProjectStatus.RUNNING)
+        self.open_action.setEnabled(row is not None and frontend_answers(row))
+        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+        self.folder_action.setEnabled(has)
+        many = self.selected_rows()
+        self.start_many_action.setText(f"Start {len(many)} selected")
+        self.stop_many_action.setText(f"Stop {len(many)} selected")
+        self.backup_many_action.setText(f"Back up {len(many)} selected")
+        self.start_many_action.setEnabled(any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many))
+        self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
+        self.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
+                                               and r.status != ProjectStatus.STOPPING for r in many))
         self.edit_action.setEnabled(has)
         self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
         self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
@@ -223,6 +296,17 @@ class MainWindow(QMainWindow):
                                                          ProjectStatus.ERROR))
 
     # ----- actions -------------------------------------------------------------------------------------------
+
+    def _remedy(self, what: str, pid: int) -> None:
+        """The detail strip's button for a failure."""
+        if what == OPEN_SETTINGS:
+            self.settings_requested.emit()
+        elif what == CHANGE_PORTS:
+            self.select_project(pid)
+            self.edit_project()
+        elif what == SHOW_LOG:
+            self.select_project(pid)
+            self.log_view.show_end()
 
     def add_project(self) -> None:
         dialog = ProjectDialog(self.store, parent=self)
@@ -253,11 +337,14 @@ class MainWindow(QMainWindow):
         self.reload(select_id=project.id)
 
     def toggle_selected(self) -> None:
-        """Start or stop the selected project. A second click within the double-click interval is the
-        same request (a double-click on Start starts once; it does not start and then stop)."""
+        """Start or stop the selected project."""
         pid = self.selected_id()
-        if pid is None:
-            return
+        if pid is not None:
+            self.toggle_project(pid)
+
+    def toggle_project(self, pid: int) -> None:
+        """Start or stop one project. A second click within the double-click interval is the
+        same request (a double-click on Start starts once; it does not start and then stop)."""
         now = time.monotonic()
         last_pid, last_at = self._last_toggle
         if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
@@ -267,10 +354,56 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def open_selected(self) -> None:
-        row = self.selected_row()
-        if row is None or row.status != ProjectStatus.RUNNING:
-            return
-        QDesktopServices.openUrl(QUrl(f"http://localhost:{row.project.frontend_port}"))
+        self._on_selected(self.open_project)
+
+    def _on_selected(self, act: Callable[[int], None]) -> None:
+        pid = self.selected_id()
+        if pid is not None:
+            act(pid)
+
+    def open_project(self, pid: int) -> None:
+        """Open the project's frontend in the browser, if it answers."""
+        row = self.model.row_for(pid)
+        if row is not None and frontend_answers(row):
+            QDesktopServices.openUrl(frontend_url(row))
+
+    def open_docs(self, pid: int) -> None:
+        row = self.model.row_for(pid)
+        if row is not None and row.status == ProjectStatus.RUNNING:
+            QDesktopServices.openUrl(api_docs_url(row))
+
+    def open_project_folder(self, pid: int) -> None:
+        row = self.model.row_for(pid)
+        if row is not None and not open_folder(row):
+            self.show_error(f"The folder of {row.project.name} could not be opened",
+                            f"{row.project.path}: no file manager answered, or the folder is gone.")
+
+    def start_selected(self) -> None:
+        for row in self.selected_rows():
+            if row.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+                self.bridge.start(row.project_id)
+        self._update_actions()
+
+    def stop_selected(self) -> None:
+        for row in self.selected_rows():
+            if row.status in ACTIVE:
+                self.bridge.stop(row.project_id)
+        self._update_actions()
+
+    def backup_all_selected(self) -> None:
+        for row in self.selected_rows():
+            self._backup(row)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid() and not self.table.selectionModel().isRowSelected(index.row(), index.parent()):
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self._update_actions()
+        menu = build_project_menu(self, len(self.selected_rows()))
+        self.context_menu = menu
+        menu.aboutToHide.connect(lambda m=menu: setattr(self, "context_menu", None))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def remove_selected(self) -> None:
         row = self.selected_row()
@@ -303,7 +436,11 @@ class MainWindow(QMainWindow):
         """pg_dump the selected project's database (in its running session, or alone when stopped); the
         status bar names the file, an error box says why there is none."""
         row = self.selected_row()
-        if row is None or row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
+        if row is not None:
+            self._backup(row)
+
+    def _backup(self, row: ProjectRow) -> None:
+        if row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
             return
         name = row.project.name
         self.statusBar().showMessage(f"Backing up the database of {name}…")

@@ -35,10 +35,11 @@ class Column(IntEnum):
     STATUS = 2
     PORTS = 3
     HEALTH = 4
+    CONTROLS = 5  # the row's own buttons (ui/row_controls.py); no text of its own
 
 
 HEADERS = {Column.NAME: "Name", Column.FOLDER: "Folder", Column.STATUS: "Status",
-           Column.PORTS: "Ports", Column.HEALTH: "Health"}
+           Column.PORTS: "Ports", Column.HEALTH: "Health", Column.CONTROLS: ""}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ class ProjectRow:
         scope = "on all interfaces (LAN)" if p.expose_db else "inside the stack only"
         return (f"Frontend http://localhost:{p.frontend_port}\nBackend http://localhost:{p.backend_port}\n"
                 f"PostgreSQL {p.postgres_port}, Redis {p.redis_port}: {scope}")
+
+
+def phase_label(row: ProjectRow) -> str:
+    """What a moving project is doing, short enough for a button: "Starting: database…", "Stopping…"."""
+    return row.status_text() if row.status != ProjectStatus.STARTING or not row.phase else \
+        f"{phase_text(row.phase)}…".capitalize()
 
 
 def status_icon(status: ProjectStatus, size: int = 12) -> QIcon:
@@ -171,6 +178,8 @@ class ProjectTableModel(QAbstractTableModel):
         return None
 
     def _display(self, r: ProjectRow, col: Column) -> str:
+        if col == Column.CONTROLS:
+            return ""
         if col == Column.NAME:
             return r.project.name
         if col == Column.FOLDER:

@@ -54,6 +54,7 @@ class DesktopIntegration(QObject):
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.setToolTip("Notifications, start at login, Dagger engine, source and images (Ctrl+,)")
         self.settings_action.triggered.connect(self.open_settings)
+        self.window.settings_requested.connect(self.open_settings)
         self.window.addAction(self.settings_action)
         toolbar = getattr(self.window, "toolbar", None)
         if toolbar is not None:

@@ -1,0 +1,53 @@
+"""Reading a project's earlier log back from the rotating file StackLog writes ("<asctime> <service> <text>"),
+so the pane shows the history after a relaunch, and the lines other processes (`cchub up`) wrote there.
+No Qt here."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+
+from cchub_desktop.stack import LogLine
+
+# logging's default asctime: "2026-12-02 14:02:11,123", then the service padded to 8, then the text
+FILE_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) (\S+)\s*? (.*)$")
+
+
+def parse_line(raw: str) -> LogLine | None:
+    match = FILE_LINE.match(raw)
+    if match is None:
+        return None
+    stamp, millis, service, text = match.groups()
+    try:
+        ts = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").timestamp() + int(millis) / 1000
+    except ValueError:
+        return None
+    if text.startswith(" "):
+        text = text.lstrip(" ")  # the padding after a short service name
+    return LogLine(service, text, ts)
+
+
+def read_history(log_file: Path | None, limit: int, before: float | None = None) -> list[LogLine]:
+    """The last `limit` lines from the log file and its rotated predecessors (oldest first), only those
+    written before `before` (the first line the app already holds in memory)."""
+    if log_file is None:
+        return []
+    # the newest rotated file and the current one: enough for the pane's few thousand lines, and a bounded read
+    files = [log_file.with_name(f"{log_file.name}.1"), log_file]
+    kept: deque[LogLine] = deque(maxlen=limit)
+    for path in files:
+        with contextlib.suppress(OSError), path.open(encoding="utf-8", errors="replace") as handle:
+            for raw in handle:
+                line = parse_line(raw.rstrip("\n"))
+                if line is None:
+                    if kept and raw.strip():  # a continuation without a prefix belongs to the line before
+                        last = kept[-1]
+                        kept[-1] = LogLine(last.service, f"{last.text}\n{raw.rstrip()}", last.ts)
+                    continue
+                if before is not None and line.ts >= before - 0.001:
+                    return list(kept)
+                kept.append(line)
+    return list(kept)

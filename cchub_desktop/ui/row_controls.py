@@ -1,0 +1,188 @@
+"""Each project row's own controls: a start/stop toggle that shows the phase while it moves, an Open button
+that is enabled only while the frontend answers, and a menu for the API docs and the project folder.
+
+The widgets are index widgets in the table's Controls column, created only for the rows the user can see
+(and kept once made), so 500 projects cost the few dozen rows on screen, not 500 widget trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
+
+from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel, phase_label
+
+ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+TOGGLE_WIDTH = 150
+
+
+def frontend_answers(row: ProjectRow) -> bool:
+    """Running and the last health probe did not name the frontend."""
+    return row.status == ProjectStatus.RUNNING and "frontend" not in (row.health or "")
+
+
+def frontend_url(row: ProjectRow) -> QUrl:
+    return QUrl(f"http://localhost:{row.project.frontend_port}")
+
+
+def api_docs_url(row: ProjectRow) -> QUrl:
+    # FastAPI serves its interactive docs at /docs (the upstream CommandCenter repository's backend/app/main.py
+    # builds a FastAPI() app with the default docs_url)
+    return QUrl(f"http://localhost:{row.project.backend_port}/docs")
+
+
+def open_folder(row: ProjectRow) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(row.project.path))
+
+
+class RowControls(QWidget):
+    """The controls of one row. It knows its project id; the window tells it the row's state."""
+
+    def __init__(self, project_id: int, on_toggle: Callable[[int], None], on_open: Callable[[int], None],
+                 on_docs: Callable[[int], None], on_folder: Callable[[int], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project_id = project_id
+        self.toggle = QPushButton("Start")
+        self.toggle.setObjectName("row_toggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Enter on the table toggles; Tab stays in the table
+        self.toggle.setMinimumWidth(TOGGLE_WIDTH)
+        self.toggle.clicked.connect(lambda _c: on_toggle(self.project_id))
+        self.open = QPushButton("Open")
+        self.open.setObjectName("row_open")
+        self.open.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.open.clicked.connect(lambda _c: on_open(self.project_id))
+        self.more = QToolButton()
+        self.more.setText("⋯")
+        self.more.setObjectName("row_more")
+        self.more.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more)
+        self.docs_action = menu.addAction("Open API docs")
+        self.docs_action.triggered.connect(lambda: on_docs(self.project_id))
+        self.folder_action = menu.addAction("Open project folder")
+        self.folder_action.triggered.connect(lambda: on_folder(self.project_id))
+        self.more.setMenu(menu)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 0, 2, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.open)
+        layout.addWidget(self.more)
+        layout.addStretch(1)
+
+    def show_row(self, row: ProjectRow) -> None:
+        name = row.project.name
+        status = row.status
+        moving = status in (ProjectStatus.STARTING, ProjectStatus.STOPPING)
+        on = status in ACTIVE
+        self.toggle.setChecked(on)
+        self.toggle.setEnabled(not moving)
+        if moving:
+            self.toggle.setText(phase_label(row))
+        else:
+            self.toggle.setText("Stop" if on else "Start")
+        self.toggle.setAccessibleName(f"Stop {name}" if on else f"Start {name}")
+        self.toggle.setToolTip(phase_label(row) if moving else (f"Stop {name}" if on else f"Start {name}"))
+        answers = frontend_answers(row)
+        self.open.setEnabled(answers)
+        self.open.setAccessibleName(f"Open {name} in browser")
+        self.open.setToolTip(f"Open {frontend_url(row).toString()}" if answers
+                             else "The frontend is not answering" if status == ProjectStatus.RUNNING
+                             else f"Start {name} first")
+        self.more.setAccessibleName(f"More actions for {name}")
+        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+
+    def set_start_blocked(self, reason: str | None) -> None:
+        """While the engine is known bad, Start is disabled with the reason as its tooltip."""
+        if reason and not self.toggle.isChecked():
+            self.toggle.setEnabled(False)
+            self.toggle.setToolTip(reason)
+
+
+class RowControlsManager(QObject):
+    """Puts RowControls on the visible rows of `table` (a view over `proxy`, which filters `model`) and keeps
+    them in step with the rows."""
+
+    def __init__(self, table: QTableView, proxy: QSortFilterProxyModel, model: ProjectTableModel,
+                 on_toggle: Callable[[int], None], on_open: Callable[[int], None],
+                 on_docs: Callable[[int], None], on_folder: Callable[[int], None]) -> None:
+        super().__init__(table)
+        self.table = table
+        self.proxy = proxy
+        self.model = model
+        self._callbacks = (on_toggle, on_open, on_docs, on_folder)
+        self.start_blocked: str | None = None
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.fill_visible)
+        table.verticalScrollBar().valueChanged.connect(lambda _v: self._pending.start())
+        for signal in (proxy.modelReset, proxy.layoutChanged, proxy.rowsInserted, proxy.rowsRemoved):
+            signal.connect(lambda *_a: self._pending.start())
+        model.dataChanged.connect(self._data_changed)
+
+    def schedule(self) -> None:
+        self._pending.start()
+
+    def visible_rows(self) -> range:
+        count = self.proxy.rowCount()
+        if count == 0:
+            return range(0)
+        viewport = self.table.viewport()
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(viewport.height() - 1)
+        first = 0 if first < 0 else first
+        last = count - 1 if last < 0 else last
+        return range(first, min(last + 2, count))
+
+    def fill_visible(self) -> None:
+        for prow in self.visible_rows():
+            self._ensure(prow)
+
+    def controls_for(self, project_id: int) -> RowControls | None:
+        srow = self.model.row_of(project_id)
+        if srow is None:
+            return None
+        index = self.proxy.mapFromSource(self.model.index(srow, Column.CONTROLS))
+        if not index.isValid():
+            return None
+        widget = self.table.indexWidget(index)
+        return widget if isinstance(widget, RowControls) else None
+
+    def all_controls(self) -> list[RowControls]:
+        return [w for w in self.table.viewport().findChildren(RowControls)]
+
+    def _ensure(self, proxy_row: int) -> None:
+        index = self.proxy.index(proxy_row, Column.CONTROLS)
+        row = self.model.row_at(self.proxy.mapToSource(index).row())
+        if row is None:
+            return
+        widget = self.table.indexWidget(index)
+        if not isinstance(widget, RowControls) or widget.project_id != row.project_id:
+            widget = RowControls(row.project_id, *self._callbacks)
+            self.table.setIndexWidget(index, widget)
+        widget.show_row(row)
+        widget.set_start_blocked(self.start_blocked)
+
+    def _data_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        for srow in range(top.row(), bottom.row() + 1):
+            row = self.model.row_at(srow)
+            if row is None:
+                continue
+            widget = self.controls_for(row.project_id)
+            if widget is not None:
+                widget.show_row(row)
+                widget.set_start_blocked(self.start_blocked)
+
+    def refresh_all(self) -> None:
+        for widget in self.all_controls():
+            row = self.model.row_for(widget.project_id)
+            if row is not None:
+                widget.show_row(row)
+                widget.set_start_blocked(self.start_blocked)

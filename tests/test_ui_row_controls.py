@@ -1,0 +1,205 @@
+"""Each row's own controls, found by their accessible names, against the real orchestrator and the fake engine;
+the context menu, multi-select with bulk actions, and the filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QAbstractButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from cchub_desktop.store import ProjectStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fake_dagger.fixtures import FakeDagger
+
+    from tests.gui_fixtures import GuiHub
+
+import pytest
+
+pytest_plugins = ["tests.gui_fixtures"]
+
+START_TIMEOUT = 60_000
+
+
+class UrlCatcher(QObject):
+    """What the app asked the desktop to open (QDesktopServices.setUrlHandler)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def catch(self, url: QUrl) -> None:
+        self.urls.append(url.toString())
+
+
+@pytest.fixture
+def opened_urls() -> Iterator[UrlCatcher]:
+    catcher = UrlCatcher()
+    for scheme in ("http", "file"):
+        QDesktopServices.setUrlHandler(scheme, catcher, "catch")
+    try:
+        yield catcher
+    finally:
+        for scheme in ("http", "file"):
+            QDesktopServices.unsetUrlHandler(scheme)
+
+
+def control(window: QWidget, name: str) -> QAbstractButton:
+    found = [w for w in window.findChildren(QAbstractButton) if w.accessibleName() == name and w.isVisible()]
+    assert len(found) == 1, f"{len(found)} visible controls named {name!r}"
+    return found[0]
+
+
+def wait_control(hub: GuiHub, name: str, timeout: int = 5000) -> QAbstractButton:
+    def present() -> bool:
+        return any(w.accessibleName() == name and w.isVisible() for w in hub.window.findChildren(QAbstractButton))
+    hub.qtbot.waitUntil(present, timeout=timeout)
+    return control(hub.window, name)
+
+
+def status_of(hub: GuiHub, pid: int) -> ProjectStatus | None:
+    row = hub.window.model.row_for(pid)
+    return row.status if row else None
+
+
+def test_the_row_toggle_starts_open_opens_the_frontend_and_the_toggle_stops(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path,
+        opened_urls: UrlCatcher, tmp_path: Path) -> None:
+    hub = gui_hub
+    other = tmp_path / "other"
+    other.mkdir()
+    pid = hub.add_project("Acme", project_dir)
+    hub.add_project("Bystander", other)  # selected: the row's own controls act on their row, not the selection
+    opener = wait_control(hub, "Open Acme in browser")
+    assert not opener.isEnabled()  # nothing answers yet
+
+    qtbot.mouseClick(wait_control(hub, "Start Acme"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STARTING, timeout=2000)
+    moving = control(hub.window, "Stop Acme")
+    assert not moving.isEnabled() and moving.text() not in ("Start", "Stop")  # the phase, while it moves
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    qtbot.waitUntil(lambda: control(hub.window, "Open Acme in browser").isEnabled(), timeout=2000)
+    assert control(hub.window, "Start Bystander").isEnabled()
+
+    qtbot.mouseClick(control(hub.window, "Open Acme in browser"), Qt.MouseButton.LeftButton)
+    port = hub.store.get(pid).frontend_port
+    assert opened_urls.urls == [f"http://localhost:{port}"]
+
+    stop = control(hub.window, "Stop Acme")
+    assert stop.isEnabled() and stop.isChecked()
+    qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    qtbot.waitUntil(lambda: not control(hub.window, "Open Acme in browser").isEnabled(), timeout=2000)
+    assert control(hub.window, "Start Acme").isEnabled()
+    fake_dagger_env.sessions_exited(timeout=10)
+
+
+
+def test_bulk_start_and_stop_act_on_every_selected_row(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,
+                                                       tmp_path: Path) -> None:
+    hub = gui_hub
+    ids = []
+    for name in ("alpha", "bravo", "charlie"):
+        folder = tmp_path / name
+        folder.mkdir()
+        ids.append(hub.add_project(name, folder))
+    hub.window.select_project(ids[0])
+    qtbot.keyClick(hub.window.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # alpha and bravo
+    assert [r.project.name for r in hub.window.selected_rows()] == ["alpha", "bravo"]
+    assert hub.window.start_many_action.text() == "Start 2 selected"
+    hub.window.start_many_action.trigger()
+    for pid in ids[:2]:
+        qtbot.waitUntil(lambda pid=pid: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    assert status_of(hub, ids[2]) == ProjectStatus.STOPPED  # not selected, not started
+    assert hub.window.stop_many_action.isEnabled()
+    hub.window.stop_many_action.trigger()
+    for pid in ids[:2]:
+        qtbot.waitUntil(lambda pid=pid: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    fake_dagger_env.sessions_exited(timeout=10)
+
+
+def test_bulk_back_up_saves_one_dump_per_selected_project(gui_hub: GuiHub, qtbot: QtBot,
+                                                          fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    hub = gui_hub
+    ids = []
+    for name in ("left", "right"):
+        folder = tmp_path / name
+        folder.mkdir()
+        ids.append(hub.add_project(name, folder))
+    hub.window.table.selectAll()
+    assert hub.window.backup_many_action.isEnabled()
+    hub.window.backup_many_action.trigger()
+    backups = hub.paths.backups_dir
+    qtbot.waitUntil(lambda: len([p for p in backups.rglob("*") if p.is_file()]) == 2, timeout=START_TIMEOUT)
+    qtbot.waitUntil(lambda: not hub.orchestrator.is_busy(), timeout=START_TIMEOUT)
+
+
+def test_the_context_menu_has_every_project_action(gui_hub: GuiHub, qtbot: QtBot, project_dir: Path,
+                                                   tmp_path: Path) -> None:
+    hub = gui_hub
+    hub.add_project("menu me", project_dir)
+    index = hub.window.proxy.index(0, 0)
+    pos = hub.window.table.visualRect(index).center()
+    hub.window.table.customContextMenuRequested.emit(pos)
+    menu = hub.window.context_menu
+    assert menu is not None
+    words = [a.text() for a in menu.actions() if not a.isSeparator()]
+    for expected in ("Start", "Open", "Open API docs", "Open project folder", "Edit…", "Back up database",
+                     "Remove…"):
+        assert expected in words
+    menu.close()
+    other = tmp_path / "second"
+    other.mkdir()
+    hub.add_project("second", other)
+    hub.window.table.selectAll()
+    hub.window.table.customContextMenuRequested.emit(pos)
+    menu = hub.window.context_menu
+    assert menu is not None
+    assert "Start 2 selected" in [a.text() for a in menu.actions()]
+    menu.close()
+
+
+def test_the_folder_control_opens_the_project_folder(gui_hub: GuiHub, project_dir: Path,
+                                                     opened_urls: UrlCatcher) -> None:
+    gui_hub.add_project("folder", project_dir)
+    gui_hub.window.folder_action.trigger()
+    assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]
+
+
+def test_the_filter_matches_name_or_folder_and_state(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,
+                                                     tmp_path: Path) -> None:
+    hub = gui_hub
+    for name, folder in (("Billing", "acme-billing"), ("Blog", "site"), ("Shop", "acme-shop")):
+        path = tmp_path / folder
+        path.mkdir()
+        hub.add_project(name, path)
+    failed_id = hub.store.get_by_name("Shop").id
+    assert failed_id is not None
+
+    def shown() -> list[str]:
+        proxy = hub.window.proxy
+        return sorted(str(proxy.index(r, 0).data()) for r in range(proxy.rowCount()))
+
+    qtbot.keyClicks(hub.window.filter_bar.text, "acme")
+    assert shown() == ["Billing", "Shop"]  # by folder
+    hub.window.filter_bar.text.clear()
+    qtbot.keyClicks(hub.window.filter_bar.text, "BLO")
+    assert shown() == ["Blog"]  # by name, any case
+    qtbot.waitUntil(lambda: len(hub.window.row_controls.all_controls()) >= 1, timeout=2000)
+    assert control(hub.window, "Start Blog").isVisible()
+    hub.window.filter_bar.text.clear()
+    assert shown() == ["Billing", "Blog", "Shop"]
+    fake_dagger_env.set(exit_at_start=1)  # no engine: the start fails
+    hub.bridge.start(failed_id)
+    qtbot.waitUntil(lambda: status_of(hub, failed_id) == ProjectStatus.ERROR, timeout=START_TIMEOUT)
+    hub.window.filter_bar.status.setCurrentText("Failed")
+    assert shown() == ["Shop"]
+    hub.window.filter_bar.status.setCurrentText("Stopped")
+    assert shown() == ["Billing", "Blog"]
