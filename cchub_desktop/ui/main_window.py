@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.engine_status)
         self.setCentralWidget(central)
+        # keys act on the projects when the window opens (Del, Enter, Ctrl+O), not in the filter box before it
+        self.table.setFocus()
 
         self.attach_orchestrator()
 
