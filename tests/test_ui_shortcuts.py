@@ -35,11 +35,15 @@ def shortcut_action_texts(hub: Desktop, keys: str) -> list[str]:
     return [a.text() for a in hub.window.actions() if wanted in a.shortcuts()]
 
 
-def open_dialog(title: str) -> QDialog | None:
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QDialog) and widget.isVisible() and widget.windowTitle() == title:
-            return widget
-    return None
+def open_dialogs(title: str) -> list[QDialog]:
+    return [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, QDialog) and w.isVisible() and w.windowTitle() == title]
+
+
+def new_dialog(title: str, before: list[QDialog]) -> QDialog | None:
+    """A visible dialog with this title that was not open before (earlier tests may leave theirs behind)."""
+    fresh = [d for d in open_dialogs(title) if all(d is not b for b in before)]
+    return fresh[0] if fresh else None
 
 
 @pytest.mark.parametrize(("keys", "title", "needs_project"), [
@@ -52,13 +56,13 @@ def test_a_shortcut_opens_its_dialog(desktop: Desktop, keys: str, title: str, ne
     if needs_project:
         desktop.add_project("alpha")
     assert len(shortcut_action_texts(desktop, keys)) == 1, f"{keys} should be the shortcut of one window action"
-    assert open_dialog(title) is None
+    before = open_dialogs(title)
     press(desktop, keys)
-    desktop.qtbot.waitUntil(lambda: open_dialog(title) is not None, timeout=5000)
-    dialog = open_dialog(title)
+    desktop.qtbot.waitUntil(lambda: new_dialog(title, before) is not None, timeout=5000)
+    dialog = new_dialog(title, before)
     assert dialog is not None
     dialog.reject()
-    desktop.qtbot.waitUntil(lambda: open_dialog(title) is None, timeout=2000)
+    desktop.qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
 
 
 def test_return_starts_and_ctrl_b_backs_up_the_selected_project(desktop: Desktop) -> None:
