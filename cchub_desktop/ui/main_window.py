@@ -28,7 +28,7 @@ from cchub_desktop import APP_NAME
 from cchub_desktop.orchestrator import OrchestratorEvent
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
-from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip
+from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_dialog import ProjectDialog
@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.detail = DetailStrip()
         self.detail.remedy.connect(self._remedy)
         self.engine_status = EngineStatusBar(engine_check)
+        self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
 
         top = QWidget()
@@ -248,6 +249,11 @@ class MainWindow(QMainWindow):
         if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
             self.detail.note_started(event.project_id)
         self.model.apply_event(event)
+        if event.status == ProjectStatus.ERROR and before.status == ProjectStatus.STARTING \
+                and remedy_for(event.message or "") == OPEN_SETTINGS:
+            self.engine_status.recheck()  # a start failed on the engine: the engine line must say so
+        elif event.status == ProjectStatus.RUNNING and self.engine_status.ok is False:
+            self.engine_status.recheck()  # a stack runs, so the engine works: the "bad" verdict is stale
         selected = event.project_id == self.selected_id()
         if selected:
             self._update_actions()
@@ -274,6 +280,10 @@ class MainWindow(QMainWindow):
         has = row is not None
         self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
         stop = status in ACTIVE
+        blocked = self.engine_status.problem if not stop else None
+        if blocked:
+            self.toggle_action.setEnabled(False)
+        self.toggle_action.setToolTip(blocked or "Start or stop the selected project (Enter)")
         self.toggle_action.setText("Stop" if stop else "Start")
         toggle_button = self.toolbar.widgetForAction(self.toggle_action)
         toggle_button.setAccessibleName("Stop" if stop else "Start")
@@ -284,7 +294,8 @@ class MainWindow(QMainWindow):
         self.start_many_action.setText(f"Start {len(many)} selected")
         self.stop_many_action.setText(f"Stop {len(many)} selected")
         self.backup_many_action.setText(f"Back up {len(many)} selected")
-        self.start_many_action.setEnabled(any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many))
+        startable = any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many)
+        self.start_many_action.setEnabled(not self.engine_status.problem and startable)
         self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
         self.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
                                                and r.status != ProjectStatus.STOPPING for r in many))
@@ -294,6 +305,16 @@ class MainWindow(QMainWindow):
                                       else "Stop the project before removing it")
         self.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
                                                          ProjectStatus.ERROR))
+
+    def _engine_changed(self) -> None:
+        """While the engine is known bad, every Start is disabled with the reason as its tooltip."""
+        self.row_controls.start_blocked = self.engine_status.problem
+        self.row_controls.refresh_all()
+        self._update_actions()
+
+    def settings_changed(self) -> None:
+        """The settings were saved: the engine may be another one now."""
+        self.engine_status.recheck()
 
     # ----- actions -------------------------------------------------------------------------------------------
 
@@ -345,6 +366,9 @@ class MainWindow(QMainWindow):
     def toggle_project(self, pid: int) -> None:
         """Start or stop one project. A second click within the double-click interval is the
         same request (a double-click on Start starts once; it does not start and then stop)."""
+        if self.engine_status.problem and self.orchestrator.state(pid) in (ProjectStatus.STOPPED,
+                                                                          ProjectStatus.ERROR):
+            return  # Start is disabled while the engine is known bad
         now = time.monotonic()
         last_pid, last_at = self._last_toggle
         if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
@@ -379,6 +403,8 @@ class MainWindow(QMainWindow):
                             f"{row.project.path}: no file manager answered, or the folder is gone.")
 
     def start_selected(self) -> None:
+        if self.engine_status.problem:
+            return
         for row in self.selected_rows():
             if row.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
                 self.bridge.start(row.project_id)
@@ -463,6 +489,9 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("error_box")
+        if remedy_for(message) == OPEN_SETTINGS:
+            settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
+            settings.clicked.connect(self.settings_requested.emit)
         box.setInformativeText("The log pane has the technical details.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._error_closed(b))

@@ -164,6 +164,7 @@ class DesktopIntegration(QObject):
         dialog = SettingsDialog(self.settings, self.controller.paths.settings_file, parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+        dialog.saved.connect(lambda _s: self.window.settings_changed())
         self.settings_dialog = dialog
         dialog.open()
 
