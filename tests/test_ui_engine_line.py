@@ -45,7 +45,7 @@ def test_a_bad_engine_disables_start_with_its_reason_and_it_recovers_by_itself(
     hub.orchestrator.settings.runner_host = f"tcp://127.0.0.1:{port}"
     check(hub)
     assert status.ok is False and status.label.text().startswith("Engine problem:")
-    assert "Check again" == status.recheck_button.text()
+    assert status.recheck_button.text() == "Check again"
     qtbot.waitUntil(lambda: not toggle_named(hub, "Start waits").isEnabled(), timeout=2000)
     start = toggle_named(hub, "Start waits")
     assert start.toolTip() == status.problem and "does not answer" in start.toolTip()
