@@ -146,6 +146,7 @@ class DesktopIntegration(QObject):
         except (KeyError, StoreError):
             name = "The project"
         error = task.exception()
+        self.notifier.last_project_id = project_id  # a click on this message shows this project, not the last one
         if error is None:
             self.tray.show_message(f"{name}: database backed up", f"Saved to {task.result()}",
                                    QSystemTrayIcon.MessageIcon.Information)
