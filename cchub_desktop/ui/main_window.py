@@ -291,9 +291,13 @@ class MainWindow(QMainWindow):
         self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
         self.folder_action.setEnabled(has)
         many = self.selected_rows()
-        self.start_many_action.setText(f"Start {len(many)} selected")
-        self.stop_many_action.setText(f"Stop {len(many)} selected")
-        self.backup_many_action.setText(f"Back up {len(many)} selected")
+        # each names how many of the selected it acts on: "Start 7 of 12 selected"
+        counts = (sum(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many),
+                  sum(r.status in ACTIVE for r in many),
+                  sum(r.status not in (ProjectStatus.STARTING, ProjectStatus.STOPPING) for r in many))
+        for action, verb, n in zip((self.start_many_action, self.stop_many_action, self.backup_many_action),
+                                   ("Start", "Stop", "Back up"), counts, strict=True):
+            action.setText(f"{verb} {n} selected" if n == len(many) else f"{verb} {n} of {len(many)} selected")
         startable = any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many)
         self.start_many_action.setEnabled(not self.engine_status.problem and startable)
         self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))

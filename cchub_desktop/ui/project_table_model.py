@@ -100,7 +100,9 @@ def status_icon(status: ProjectStatus, size: int = 12) -> QIcon:
     painter.setBrush(QColor(STATUS_COLOURS[status]))
     painter.drawEllipse(QRectF(1, 1, size - 2, size - 2))
     painter.end()
-    return QIcon(pixmap)
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # not the style's tinted version: the colour is the state
+    return icon
 
 
 class ProjectTableModel(QAbstractTableModel):
