@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -37,6 +37,7 @@ from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
+from cchub_desktop.ui.window_actions import build_actions, update_actions
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
@@ -46,6 +47,19 @@ ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 class MainWindow(QMainWindow):
     close_requested = Signal()  # the user closed the window; the app decides (quit, or hide to the tray)
     settings_requested = Signal()  # "Open Settings" on a failure; the tray integration opens the dialog
+    # made by window_actions.build_actions
+    add_action: QAction
+    toggle_action: QAction
+    open_action: QAction
+    edit_action: QAction
+    remove_action: QAction
+    backup_action: QAction
+    docs_action: QAction
+    folder_action: QAction
+    start_many_action: QAction
+    stop_many_action: QAction
+    backup_many_action: QAction
+    toolbar: QToolBar
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
                  parent: QWidget | None = None) -> None:
@@ -129,55 +143,8 @@ class MainWindow(QMainWindow):
 
     # ----- building -----------------------------------------------------------------------------------------
 
-    def _action(self, text: str, shortcuts: list[QKeySequence], tip: str) -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts(shortcuts)
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setAutoRepeat(False)  # a held key is one request, not a start/stop every repeat
-        action.setToolTip(f"{tip} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})")
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
-        key = QKeySequence
-        self.add_action = self._action("Add project…", [key("Ctrl+N")], "Add a project")
-        self.toggle_action = self._action("Start", [key(Qt.Key.Key_Return), key(Qt.Key.Key_Enter)],
-                                          "Start or stop the selected project")
-        self.open_action = self._action("Open", [key("Ctrl+O")], "Open the frontend in the browser")
-        self.edit_action = self._action("Edit…", [key("Ctrl+E")], "Edit the selected project")
-        self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
-        self.backup_action = self._action("Back up database", [key("Ctrl+B")],
-                                          "Dump the selected project's database into the backups folder")
-        self.docs_action = self._action("Open API docs", [key("Ctrl+D")],
-                                        "Open the backend's API docs (/docs) in the browser")
-        self.folder_action = self._action("Open project folder", [key("Ctrl+Shift+O")],
-                                          "Show the project's folder in the file manager")
-        self.start_many_action = QAction("Start selected", self)
-        self.stop_many_action = QAction("Stop selected", self)
-        self.backup_many_action = QAction("Back up selected", self)
-        self.start_many_action.triggered.connect(self.start_selected)
-        self.stop_many_action.triggered.connect(self.stop_selected)
-        self.backup_many_action.triggered.connect(self.backup_all_selected)
-        self.docs_action.triggered.connect(lambda: self._on_selected(self.open_docs))
-        self.folder_action.triggered.connect(lambda: self._on_selected(self.open_project_folder))
-        self.backup_action.triggered.connect(self.backup_selected)
-        self.add_action.triggered.connect(self.add_project)
-        self.toggle_action.triggered.connect(self.toggle_selected)
-        self.open_action.triggered.connect(self.open_selected)
-        self.edit_action.triggered.connect(self.edit_project)
-        self.remove_action.triggered.connect(self.remove_selected)
-        toolbar = QToolBar("Project actions")
-        toolbar.setObjectName("project_actions")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.add_action, self.toggle_action, self.open_action, self.edit_action,
-                       self.remove_action, self.backup_action):
-            toolbar.addAction(action)
-            button = toolbar.widgetForAction(action)
-            button.setAccessibleName(action.text().rstrip("…"))
-            button.setObjectName(f"{action.text().rstrip('…').split()[0].lower()}_button")
-        self.addToolBar(toolbar)
-        self.toolbar = toolbar
+        build_actions(self)
 
     # ----- state ----------------------------------------------------------------------------------------------
 
@@ -274,41 +241,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        row = self.selected_row()
-        self.detail.show_row(row)
-        status = row.status if row else None
-        has = row is not None
-        self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
-        stop = status in ACTIVE
-        blocked = self.engine_status.problem if not stop else None
-        if blocked:
-            self.toggle_action.setEnabled(False)
-        self.toggle_action.setToolTip(blocked or "Start or stop the selected project (Enter)")
-        self.toggle_action.setText("Stop" if stop else "Start")
-        toggle_button = self.toolbar.widgetForAction(self.toggle_action)
-        toggle_button.setAccessibleName("Stop" if stop else "Start")
-        self.open_action.setEnabled(row is not None and frontend_answers(row))
-        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
-        self.folder_action.setEnabled(has)
-        many = self.selected_rows()
-        # each names how many of the selected it acts on: "Start 7 of 12 selected"
-        counts = (sum(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many),
-                  sum(r.status in ACTIVE for r in many),
-                  sum(r.status not in (ProjectStatus.STARTING, ProjectStatus.STOPPING) for r in many))
-        for action, verb, n in zip((self.start_many_action, self.stop_many_action, self.backup_many_action),
-                                   ("Start", "Stop", "Back up"), counts, strict=True):
-            action.setText(f"{verb} {n} selected" if n == len(many) else f"{verb} {n} of {len(many)} selected")
-        startable = any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many)
-        self.start_many_action.setEnabled(not self.engine_status.problem and startable)
-        self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
-        self.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
-                                               and r.status != ProjectStatus.STOPPING for r in many))
-        self.edit_action.setEnabled(has)
-        self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
-        self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
-                                      else "Stop the project before removing it")
-        self.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
-                                                         ProjectStatus.ERROR))
+        update_actions(self)
 
     def _engine_changed(self) -> None:
         """While the engine is known bad, every Start is disabled with the reason as its tooltip."""
