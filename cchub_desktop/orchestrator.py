@@ -303,7 +303,8 @@ class Orchestrator:
             await stack.stop()
         reason = getattr(stack, "closed_reason", None)
         self._fail(project_id, "The Dagger session of this project ended unexpectedly, so its services "
-                               "stopped. Check the engine (Re-check engine) and start the project again."
+                               "stopped. Check the engine (Check again, under the project list) and start the "
+                               "project again."
                                + (f" ({reason})" if reason else ""), None)
 
     async def _close_stack(self, project_id: int, stack: CommandCenterStack | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint
+
 from cchub_desktop.resources import TrayState
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.icons import tray_icon
@@ -128,3 +130,26 @@ def test_show_window_and_settings(desktop: Desktop) -> None:
     desktop.click("Settings…")
     desktop.qtbot.waitUntil(lambda: top_level("settings_dialog") is not None)
     assert find_box("quit_confirm") is None
+
+
+def test_an_open_menu_follows_the_states_in_place_and_a_failure_has_its_reason(desktop: Desktop) -> None:
+    desktop.fake.set(exec_fail="alembic upgrade:1:relation already exists")
+    pid = desktop.add_project("alpha")
+    desktop.window.select_project(desktop.add_project("beta"))  # alpha's failure raises no box over the menu
+    menu = desktop.open_menu()
+    menu.popup(QPoint(200, 200))  # the user opened it and keeps it open
+    desktop.qtbot.waitUntil(menu.isVisible, timeout=2000)
+    try:
+        line = next(a for a in menu.actions() if a.text() == "alpha — Stopped")
+        desktop.controller.bridge.start(pid)  # from the window (or anywhere) while the menu stays open
+        desktop.wait_status(pid, S.ERROR)
+        # the same action, changed where it is: no rebuild (that happens only when the menu opens)
+        desktop.qtbot.waitUntil(lambda: line.text() == "alpha — Failed", timeout=2000)
+        assert line in menu.actions() and menu.isVisible()
+        assert line.toolTip() == desktop.controller.orchestrator.message(pid)
+        assert "relation already exists" in line.toolTip()
+        assert menu.toolTipsVisible()  # Qt shows action tooltips in a menu only when asked to
+        assert next(a.text() for a in menu.actions() if not a.isSeparator()) == "CommandCenter Hub: 1 failed"
+        assert desktop.window.error_box is None
+    finally:
+        menu.hide()

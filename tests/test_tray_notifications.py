@@ -82,3 +82,17 @@ def test_quitting_sends_no_stop_notifications(desktop: Desktop) -> None:
     desktop.aio.wait(desktop.controller.begin_quit(0), timeout=60)
     assert desktop.status(pid) == S.STOPPED
     assert desktop.messages == []
+
+
+def test_clicking_a_backup_message_shows_the_backed_up_project(desktop: Desktop) -> None:
+    alpha = desktop.add_project("alpha")
+    beta = desktop.add_project("beta")
+    desktop.click("alpha — Stopped", "Start")
+    desktop.wait_status(alpha, S.RUNNING)  # the last project message is about alpha
+    desktop.window.select_project(alpha)
+    desktop.window.hide()
+    desktop.click("beta — Stopped", "Back up database")
+    desktop.qtbot.waitUntil(lambda: desktop.messages[-1][0].startswith("beta: "), timeout=60_000)
+    desktop.tray.icon.messageClicked.emit()
+    assert desktop.window.isVisible()
+    assert desktop.window.selected_id() == beta

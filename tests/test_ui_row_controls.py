@@ -203,3 +203,18 @@ def test_the_filter_matches_name_or_folder_and_state(gui_hub: GuiHub, qtbot: QtB
     assert shown() == ["Shop"]
     hub.window.filter_bar.status.setCurrentText("Stopped")
     assert shown() == ["Billing", "Blog"]
+
+
+def test_the_grey_status_dot_stands_out_on_a_selected_row(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from cchub_desktop.ui.project_table_model import status_icon
+
+    image = status_icon(ProjectStatus.STOPPED, 16).pixmap(16, 16).toImage()
+    highlight = QApplication.palette().color(QPalette.ColorRole.Highlight)
+
+    def contrast(c: QColor) -> float:
+        return abs(c.lightnessF() - highlight.lightnessF())
+    ring = max((image.pixelColor(x, 8) for x in range(0, 4)), key=lambda c: c.alpha() * contrast(c))
+    assert ring.alpha() > 128 and contrast(ring) > 0.3  # a visible edge against the selection colour

@@ -1,4 +1,6 @@
-"""The engine status line: the preflight's verdict with its fix-it hint, re-checked on demand, never blocking."""
+"""The engine status line: the preflight's verdict with its fix-it hint, never blocking. It is re-checked on
+demand ("Check again"), after the settings change or a start fails on the engine (the window asks), and every
+RETRY_MS by itself while it is failing, so it never stays stale."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from cchub_desktop.stack import DoctorReport
@@ -17,6 +19,7 @@ logger = logging.getLogger(__name__)
 EngineCheck = Callable[[], Awaitable[DoctorReport]]
 OK_STYLE = "color: #15803d;"
 BAD_STYLE = "color: #b91c1c;"
+RETRY_MS = 30_000
 
 
 def summarize(report: DoctorReport) -> tuple[bool, str, str]:
@@ -24,27 +27,39 @@ def summarize(report: DoctorReport) -> tuple[bool, str, str]:
     lines = [f"{'✓' if c.ok else '✗'} {c.name}: {c.message}" + ("" if c.ok or not c.fix else f" {c.fix}")
              for c in report.checks]
     lines += report.notes
-    line = report.summary()
-    if not report.ready:
-        line = f"Engine problem: {line}"
+    if report.ready:
+        where = f"remote {report.runner}" if report.runner else f"{report.runtime or 'container runtime'}, local"
+        cli = "CLI downloaded on first start" if report.cli.path is None else "CLI found"
+        line = f"Engine OK ({where}; Dagger {cli})"
+    else:
+        line = f"Engine problem: {report.summary()}"
     return report.ready, line, "\n".join(lines)
 
 
 class EngineStatusBar(QWidget):
-    """Runs the check as an asyncio task; the label says 'Checking…' meanwhile."""
+    """Runs the check as an asyncio task; the label says 'Checking…' meanwhile. `changed` is emitted after
+    every check; `problem` is the line to show where Start is disabled while the engine is known bad."""
 
-    def __init__(self, check: EngineCheck | None, parent: QWidget | None = None) -> None:
+    changed = Signal()
+
+    def __init__(self, check: EngineCheck | None, parent: QWidget | None = None, *,
+                 retry_ms: int = RETRY_MS) -> None:
         super().__init__(parent)
         self._check = check
         self._task: asyncio.Task[None] | None = None
         self.ok: bool | None = None
+        self.problem: str | None = None
+        self.retry = QTimer(self)
+        self.retry.setSingleShot(True)
+        self.retry.setInterval(retry_ms)
+        self.retry.timeout.connect(self.recheck)
         self.label = QLabel("Engine: not checked yet")
         self.label.setObjectName("engine_status")
         self.label.setAccessibleName("Engine status")
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.recheck_button = QPushButton("Re-check engine")
-        self.recheck_button.setAccessibleName("Re-check the engine")
+        self.recheck_button = QPushButton("Check again")
+        self.recheck_button.setAccessibleName("Check the engine again")
         self.recheck_button.clicked.connect(self.recheck)
         self.recheck_button.setEnabled(check is not None)
         layout = QHBoxLayout(self)
@@ -80,10 +95,17 @@ class EngineStatusBar(QWidget):
         finally:
             self.recheck_button.setEnabled(True)
         self.ok = ok
+        self.problem = None if ok else line
         self.label.setText(line)
         self.label.setToolTip(full)
         self.label.setStyleSheet(OK_STYLE if ok else BAD_STYLE)
+        if ok:
+            self.retry.stop()
+        else:
+            self.retry.start()
+        self.changed.emit()
 
     def cancel(self) -> None:
+        self.retry.stop()
         if self._task is not None and not self._task.done():
             self._task.cancel()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -28,7 +28,7 @@ from cchub_desktop import APP_NAME
 from cchub_desktop.orchestrator import OrchestratorEvent
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
-from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip
+from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_dialog import ProjectDialog
@@ -37,6 +37,7 @@ from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
+from cchub_desktop.ui.window_actions import build_actions, update_actions
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
@@ -46,6 +47,19 @@ ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 class MainWindow(QMainWindow):
     close_requested = Signal()  # the user closed the window; the app decides (quit, or hide to the tray)
     settings_requested = Signal()  # "Open Settings" on a failure; the tray integration opens the dialog
+    # made by window_actions.build_actions
+    add_action: QAction
+    toggle_action: QAction
+    open_action: QAction
+    edit_action: QAction
+    remove_action: QAction
+    backup_action: QAction
+    docs_action: QAction
+    folder_action: QAction
+    start_many_action: QAction
+    stop_many_action: QAction
+    backup_many_action: QAction
+    toolbar: QToolBar
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
                  parent: QWidget | None = None) -> None:
@@ -99,6 +113,7 @@ class MainWindow(QMainWindow):
         self.detail = DetailStrip()
         self.detail.remedy.connect(self._remedy)
         self.engine_status = EngineStatusBar(engine_check)
+        self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
 
         top = QWidget()
@@ -130,55 +145,8 @@ class MainWindow(QMainWindow):
 
     # ----- building -----------------------------------------------------------------------------------------
 
-    def _action(self, text: str, shortcuts: list[QKeySequence], tip: str) -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts(shortcuts)
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setAutoRepeat(False)  # a held key is one request, not a start/stop every repeat
-        action.setToolTip(f"{tip} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})")
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
-        key = QKeySequence
-        self.add_action = self._action("Add project…", [key("Ctrl+N")], "Add a project")
-        self.toggle_action = self._action("Start", [key(Qt.Key.Key_Return), key(Qt.Key.Key_Enter)],
-                                          "Start or stop the selected project")
-        self.open_action = self._action("Open", [key("Ctrl+O")], "Open the frontend in the browser")
-        self.edit_action = self._action("Edit…", [key("Ctrl+E")], "Edit the selected project")
-        self.remove_action = self._action("Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
-        self.backup_action = self._action("Back up database", [key("Ctrl+B")],
-                                          "Dump the selected project's database into the backups folder")
-        self.docs_action = self._action("Open API docs", [key("Ctrl+D")],
-                                        "Open the backend's API docs (/docs) in the browser")
-        self.folder_action = self._action("Open project folder", [key("Ctrl+Shift+O")],
-                                          "Show the project's folder in the file manager")
-        self.start_many_action = QAction("Start selected", self)
-        self.stop_many_action = QAction("Stop selected", self)
-        self.backup_many_action = QAction("Back up selected", self)
-        self.start_many_action.triggered.connect(self.start_selected)
-        self.stop_many_action.triggered.connect(self.stop_selected)
-        self.backup_many_action.triggered.connect(self.backup_all_selected)
-        self.docs_action.triggered.connect(lambda: self._on_selected(self.open_docs))
-        self.folder_action.triggered.connect(lambda: self._on_selected(self.open_project_folder))
-        self.backup_action.triggered.connect(self.backup_selected)
-        self.add_action.triggered.connect(self.add_project)
-        self.toggle_action.triggered.connect(self.toggle_selected)
-        self.open_action.triggered.connect(self.open_selected)
-        self.edit_action.triggered.connect(self.edit_project)
-        self.remove_action.triggered.connect(self.remove_selected)
-        toolbar = QToolBar("Project actions")
-        toolbar.setObjectName("project_actions")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.add_action, self.toggle_action, self.open_action, self.edit_action,
-                       self.remove_action, self.backup_action):
-            toolbar.addAction(action)
-            button = toolbar.widgetForAction(action)
-            button.setAccessibleName(action.text().rstrip("…"))
-            button.setObjectName(f"{action.text().rstrip('…').split()[0].lower()}_button")
-        self.addToolBar(toolbar)
-        self.toolbar = toolbar
+        build_actions(self)
 
     # ----- state ----------------------------------------------------------------------------------------------
 
@@ -250,6 +218,11 @@ class MainWindow(QMainWindow):
         if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
             self.detail.note_started(event.project_id)
         self.model.apply_event(event)
+        if event.status == ProjectStatus.ERROR and before.status == ProjectStatus.STARTING \
+                and remedy_for(event.message or "") == OPEN_SETTINGS:
+            self.engine_status.recheck()  # a start failed on the engine: the engine line must say so
+        elif event.status == ProjectStatus.RUNNING and self.engine_status.ok is False:
+            self.engine_status.recheck()  # a stack runs, so the engine works: the "bad" verdict is stale
         selected = event.project_id == self.selected_id()
         if selected:
             self._update_actions()
@@ -270,32 +243,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        row = self.selected_row()
-        self.detail.show_row(row)
-        status = row.status if row else None
-        has = row is not None
-        self.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
-        stop = status in ACTIVE
-        self.toggle_action.setText("Stop" if stop else "Start")
-        toggle_button = self.toolbar.widgetForAction(self.toggle_action)
-        toggle_button.setAccessibleName("Stop" if stop else "Start")
-        self.open_action.setEnabled(row is not None and frontend_answers(row))
-        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
-        self.folder_action.setEnabled(has)
-        many = self.selected_rows()
-        self.start_many_action.setText(f"Start {len(many)} selected")
-        self.stop_many_action.setText(f"Stop {len(many)} selected")
-        self.backup_many_action.setText(f"Back up {len(many)} selected")
-        self.start_many_action.setEnabled(any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many))
-        self.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
-        self.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
-                                               and r.status != ProjectStatus.STOPPING for r in many))
-        self.edit_action.setEnabled(has)
-        self.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
-        self.remove_action.setToolTip("Remove the selected project (Del)" if self.remove_action.isEnabled()
-                                      else "Stop the project before removing it")
-        self.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
-                                                         ProjectStatus.ERROR))
+        update_actions(self)
+
+    def _engine_changed(self) -> None:
+        """While the engine is known bad, every Start is disabled with the reason as its tooltip."""
+        self.row_controls.start_blocked = self.engine_status.problem
+        self.row_controls.refresh_all()
+        self._update_actions()
+
+    def settings_changed(self) -> None:
+        """The settings were saved: the engine may be another one now."""
+        self.engine_status.recheck()
 
     # ----- actions -------------------------------------------------------------------------------------------
 
@@ -347,6 +305,9 @@ class MainWindow(QMainWindow):
     def toggle_project(self, pid: int) -> None:
         """Start or stop one project. A second click within the double-click interval is the
         same request (a double-click on Start starts once; it does not start and then stop)."""
+        if self.engine_status.problem and self.orchestrator.state(pid) in (ProjectStatus.STOPPED,
+                                                                          ProjectStatus.ERROR):
+            return  # Start is disabled while the engine is known bad
         now = time.monotonic()
         last_pid, last_at = self._last_toggle
         if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
@@ -381,6 +342,8 @@ class MainWindow(QMainWindow):
                             f"{row.project.path}: no file manager answered, or the folder is gone.")
 
     def start_selected(self) -> None:
+        if self.engine_status.problem:
+            return
         for row in self.selected_rows():
             if row.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
                 self.bridge.start(row.project_id)
@@ -465,6 +428,9 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("error_box")
+        if remedy_for(message) == OPEN_SETTINGS:
+            settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
+            settings.clicked.connect(self.settings_requested.emit)
         box.setInformativeText("The log pane has the technical details.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._error_closed(b))

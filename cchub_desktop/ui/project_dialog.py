@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -91,6 +92,9 @@ class ProjectDialog(QDialog):
         self._fill(project)
         self._expose_toggled(self.expose_db.isChecked())
         self._layout(editable_runtime)
+        self._initial = self.values()
+        self.discard_box: QMessageBox | None = None
+        self._discarding = False
         self.name_edit.textEdited.connect(lambda _t: self._clear_error("name"))
         self.path_edit.textEdited.connect(lambda _t: self._path_edited())
         for field, spin in self.port_spins.items():
@@ -226,8 +230,9 @@ class ProjectDialog(QDialog):
 
     def _show_error(self, field: str, message: str) -> None:
         label = self.errors.get(field, self.general_error)
-        label.setText(message)
+        label.setText(message.replace("/", "/\u200b"))  # a long path may wrap after any folder, not overflow
         label.show()
+        self._fit_soon()
         if field == "path" and self._is_broad(typed_path(self.path_edit.text())):
             self.broad_ok.show()
         focus = {"name": self.name_edit, "path": self.path_edit, **self.port_spins}.get(field)
@@ -236,8 +241,60 @@ class ProjectDialog(QDialog):
 
     def _clear_error(self, field: str) -> None:
         label = self.errors.get(field, self.general_error)
+        if label.isHidden():
+            return
         label.clear()
         label.hide()
+        self._fit_soon()
+
+    # ----- size -----------------------------------------------------------------------------------------------
+
+    def _fit_soon(self) -> None:
+        QTimer.singleShot(0, self.fit_contents)
+
+    def fit_contents(self) -> None:
+        """Grow (or shrink back) to what the form needs at the current width, so a message that wraps onto
+        several lines is never clipped; the width stays, so nothing above the message moves sideways."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        width = self.width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        needed = max(needed, layout.totalMinimumSize().height())
+        self.setMinimumHeight(needed)
+        if self.height() != needed:
+            self.resize(width, needed)
+
+    # ----- cancel ---------------------------------------------------------------------------------------------
+
+    def is_dirty(self) -> bool:
+        return self.values() != self._initial
+
+    def reject(self) -> None:
+        """Cancel (or Escape): with typed input, ask before throwing it away."""
+        if self._discarding or not self.is_dirty() or self.saved_project is not None:
+            super().reject()
+            return
+        if self.discard_box is not None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Discard the changes?",
+                          "What you typed is not saved. Discard it?",
+                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("discard_box")
+        box.button(QMessageBox.StandardButton.Cancel).setText("Keep editing")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(self._discard_answered)
+        self.discard_box = box
+        box.open()
+
+    def _discard_answered(self, result: int) -> None:
+        box, self.discard_box = self.discard_box, None
+        if box is not None:
+            box.deleteLater()
+        if result == QMessageBox.StandardButton.Discard:
+            self._discarding = True
+            self.reject()
 
     @staticmethod
     def _is_broad(text: str) -> bool:
@@ -250,4 +307,4 @@ class ProjectDialog(QDialog):
     def error_text(self, field: str) -> str:
         """The message shown for a field ('' when none); 'general' for errors not tied to a field."""
         label = self.errors.get(field, self.general_error)
-        return label.text() if not label.isHidden() else ""
+        return label.text().replace("\u200b", "") if not label.isHidden() else ""

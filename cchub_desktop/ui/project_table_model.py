@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 
 from cchub_desktop.orchestrator import OrchestratorEvent, phase_text
 from cchub_desktop.store import Project, ProjectStatus
@@ -95,11 +95,14 @@ def status_icon(status: ProjectStatus, size: int = 12) -> QIcon:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
+    # a light ring: the grey "stopped" dot stays visible on a selected (highlighted) row
+    painter.setPen(QPen(QColor("#ffffff"), 1.5))
     painter.setBrush(QColor(STATUS_COLOURS[status]))
-    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.drawEllipse(QRectF(1, 1, size - 2, size - 2))
     painter.end()
-    return QIcon(pixmap)
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # not the style's tinted version: the colour is the state
+    return icon
 
 
 class ProjectTableModel(QAbstractTableModel):

@@ -136,7 +136,7 @@ class SettingsDialog(QDialog):
         return group
 
     def _engine_group(self) -> QGroupBox:
-        group = QGroupBox("Dagger engine")
+        group = QGroupBox("Engine")
         form = QFormLayout(group)
         cli = self._edit("dagger_cli_path", "Empty: download the Dagger CLI on first use")
         browse = QPushButton("Browse…")
@@ -148,7 +148,7 @@ class SettingsDialog(QDialog):
         return group
 
     def _source_group(self) -> QGroupBox:
-        group = QGroupBox("CommandCenter source")
+        group = QGroupBox("Source")
         form = QFormLayout(group)
         self.use_git = QRadioButton("Git repository")
         self.use_git.setObjectName("use_git")
@@ -176,7 +176,7 @@ class SettingsDialog(QDialog):
         return group
 
     def _images_group(self) -> QGroupBox:
-        group = QGroupBox("Base images")
+        group = QGroupBox("Images")
         form = QFormLayout(group)
         for field, title in IMAGE_FIELDS.items():
             form.addRow(title, self._with_error(field, self._edit(field)))

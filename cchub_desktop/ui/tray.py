@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -62,6 +62,11 @@ class TrayIcon(QObject):
             start_all=self.start_all, stop_all=self.stop_all, show_window=show_window,
             add_project=add_project, open_settings=open_settings, quit=quit, backup=backup))
         self.menu.aboutToShow.connect(self.rebuild_menu)
+        self._menu_updates: dict[int, OrchestratorEvent] = {}
+        self._menu_timer = QTimer(self)
+        self._menu_timer.setSingleShot(True)
+        self._menu_timer.setInterval(0)
+        self._menu_timer.timeout.connect(self._update_open_menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         bridge.project_event.connect(self.on_event)
@@ -96,6 +101,18 @@ class TrayIcon(QObject):
     def on_event(self, event: OrchestratorEvent) -> None:
         self._statuses[event.project_id] = event.status
         self._update_icon()
+        if self.menu.isVisible() and not self.quitting:  # an open menu follows the states, in place
+            # after this event's slot returns: the event may come from an action of this very menu, which
+            # the update replaces (deleting a QAction inside its own trigger() crashes)
+            self._menu_updates[event.project_id] = event
+            self._menu_timer.start()
+
+    def _update_open_menu(self) -> None:
+        updates, self._menu_updates = self._menu_updates, {}
+        if not self.menu.isVisible() or self.quitting:
+            return
+        for event in updates.values():
+            self.builder.update(event.project_id, event.status, event.phase, event.message)
 
     def _update_icon(self) -> None:
         statuses = list(self._statuses.values())

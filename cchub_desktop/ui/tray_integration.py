@@ -146,6 +146,7 @@ class DesktopIntegration(QObject):
         except (KeyError, StoreError):
             name = "The project"
         error = task.exception()
+        self.notifier.last_project_id = project_id  # a click on this message shows this project, not the last one
         if error is None:
             self.tray.show_message(f"{name}: database backed up", f"Saved to {task.result()}",
                                    QSystemTrayIcon.MessageIcon.Information)
@@ -164,6 +165,7 @@ class DesktopIntegration(QObject):
         dialog = SettingsDialog(self.settings, self.controller.paths.settings_file, parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+        dialog.saved.connect(lambda _s: self.window.settings_changed())
         self.settings_dialog = dialog
         dialog.open()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu
@@ -105,6 +105,11 @@ class TrayMenuBuilder:
         self._submenus: list[QMenu] = []
         self._icons: dict[ProjectStatus, QIcon] = {}
         self._attached: list[QMenu] = []
+        # what the shown menu was built from, to update it in place while it is open
+        self._entries: dict[int, TrayEntry] = {}
+        self._project_menus: dict[int, QMenu] = {}
+        self._header: QAction | None = None
+        self._all_actions: tuple[QAction, QAction] | None = None
 
     def icon(self, status: ProjectStatus) -> QIcon:
         icon = self._icons.get(status)
@@ -117,9 +122,12 @@ class TrayMenuBuilder:
         if not any(m is menu for m in self._attached):
             menu.triggered.connect(self.dispatch)
             self._attached.append(menu)
+        menu.setToolTipsVisible(True)  # a failed project's line has its reason as tooltip
+        self._entries = {e.project_id: e for e in entries}
         header = menu.addAction(f"{APP_NAME}: {summary(e.status for e in entries)}")
         header.setEnabled(False)
         header.setObjectName("tray_summary")
+        self._header = header
         menu.addSeparator()
         if not entries:
             none = menu.addAction("No projects yet")
@@ -134,11 +142,12 @@ class TrayMenuBuilder:
             title = f"Projects ({len(entries)}, {running} running)" if running else f"Projects ({len(entries)})"
             overflow = self._submenu(menu, title)
             overflow.setObjectName("tray_projects")
+            overflow.setToolTipsVisible(True)
             for entry in ordered:
                 self._add_project_menu(overflow, entry)
         menu.addSeparator()
-        _add(menu, "Start all", "start_all").setEnabled(any(e.status in (S.STOPPED, S.ERROR) for e in entries))
-        _add(menu, "Stop all", "stop_all").setEnabled(any(e.status in (S.STARTING, S.RUNNING) for e in entries))
+        self._all_actions = (_add(menu, "Start all", "start_all"), _add(menu, "Stop all", "stop_all"))
+        self._update_all_actions()
         menu.addSeparator()
         _add(menu, "Show window", "show_window")
         _add(menu, "Settings…", "open_settings")
@@ -163,7 +172,33 @@ class TrayMenuBuilder:
         if plain is not None:
             plain()
 
+    def update(self, project_id: int, status: ProjectStatus, phase: str | None, message: str | None) -> bool:
+        """Change one project's line (and the summary) of the menu built last, in place, so an open menu
+        never shows a stale state. False when that project is not in it (the caller rebuilds)."""
+        old, sub = self._entries.get(project_id), self._project_menus.get(project_id)
+        if old is None or sub is None:
+            return False
+        entry = replace(old, status=status, phase=phase, message=message)
+        self._entries[project_id] = entry
+        sub.clear()
+        self._fill_project_menu(sub, entry)
+        if self._header is not None:
+            self._header.setText(f"{APP_NAME}: {summary(e.status for e in self._entries.values())}")
+        self._update_all_actions()
+        return True
+
+    def _update_all_actions(self) -> None:
+        if self._all_actions is None:
+            return
+        statuses = [e.status for e in self._entries.values()]
+        start_all, stop_all = self._all_actions
+        start_all.setEnabled(any(st in (S.STOPPED, S.ERROR) for st in statuses))
+        stop_all.setEnabled(any(st in (S.STARTING, S.RUNNING) for st in statuses))
+
     def clear(self, menu: QMenu) -> None:
+        self._project_menus.clear()
+        self._header = None
+        self._all_actions = None
         menu.clear()
         for sub in self._submenus:
             sub.deleteLater()
@@ -176,9 +211,16 @@ class TrayMenuBuilder:
         return sub
 
     def _add_project_menu(self, parent: QMenu, entry: TrayEntry) -> None:
-        pid = entry.project_id
         sub = self._submenu(parent, entry.label())
+        sub.setToolTipsVisible(True)
+        self._project_menus[entry.project_id] = sub
+        self._fill_project_menu(sub, entry)
+
+    def _fill_project_menu(self, sub: QMenu, entry: TrayEntry) -> None:
+        pid = entry.project_id
+        sub.setTitle(entry.label())
         sub.menuAction().setIcon(self.icon(entry.status))
+        sub.menuAction().setToolTip(entry.message if entry.status == S.ERROR and entry.message else "")
         if entry.status in (S.STOPPED, S.ERROR):
             _add(sub, "Start", "start", pid)
         elif entry.status in (S.STARTING, S.RUNNING):
@@ -189,8 +231,6 @@ class TrayMenuBuilder:
             _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
         if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Back up database", "backup", pid)
-        if entry.status == S.ERROR and entry.message:
-            sub.menuAction().setToolTip(entry.message)
         _add(sub, "Show in window", "show", pid)
 
 

@@ -1,0 +1,109 @@
+"""The main window's actions: building them with their shortcuts and toolbar, and keeping them enabled, named
+and explained for the selection and the engine's state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QToolBar
+
+from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.row_controls import frontend_answers
+
+if TYPE_CHECKING:
+    from cchub_desktop.ui.main_window import MainWindow
+
+ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+
+
+def _action(window: MainWindow, text: str, shortcuts: list[QKeySequence], tip: str) -> QAction:
+    action = QAction(text, window)
+    action.setShortcuts(shortcuts)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.setAutoRepeat(False)  # a held key is one request, not a start/stop every repeat
+    action.setToolTip(f"{tip} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})")
+    window.addAction(action)
+    return action
+
+def build_actions(window: MainWindow) -> None:
+    """The window's actions (with their shortcuts) and the toolbar that shows them."""
+    key = QKeySequence
+    window.add_action = _action(window, "Add project…", [key("Ctrl+N")], "Add a project")
+    window.toggle_action = _action(window, "Start", [key(Qt.Key.Key_Return), key(Qt.Key.Key_Enter)],
+                                      "Start or stop the selected project")
+    window.open_action = _action(window, "Open", [key("Ctrl+O")], "Open the frontend in the browser")
+    window.edit_action = _action(window, "Edit…", [key("Ctrl+E")], "Edit the selected project")
+    window.remove_action = _action(window, "Remove…", [key(Qt.Key.Key_Delete)], "Remove the selected project")
+    window.backup_action = _action(window, "Back up database", [key("Ctrl+B")],
+                                      "Dump the selected project's database into the backups folder")
+    window.docs_action = _action(window, "Open API docs", [key("Ctrl+D")],
+                                    "Open the backend's API docs (/docs) in the browser")
+    window.folder_action = _action(window, "Open project folder", [key("Ctrl+Shift+O")],
+                                      "Show the project's folder in the file manager")
+    window.start_many_action = QAction("Start selected", window)
+    window.stop_many_action = QAction("Stop selected", window)
+    window.backup_many_action = QAction("Back up selected", window)
+    window.start_many_action.triggered.connect(window.start_selected)
+    window.stop_many_action.triggered.connect(window.stop_selected)
+    window.backup_many_action.triggered.connect(window.backup_all_selected)
+    window.docs_action.triggered.connect(lambda: window._on_selected(window.open_docs))
+    window.folder_action.triggered.connect(lambda: window._on_selected(window.open_project_folder))
+    window.backup_action.triggered.connect(window.backup_selected)
+    window.add_action.triggered.connect(window.add_project)
+    window.toggle_action.triggered.connect(window.toggle_selected)
+    window.open_action.triggered.connect(window.open_selected)
+    window.edit_action.triggered.connect(window.edit_project)
+    window.remove_action.triggered.connect(window.remove_selected)
+    toolbar = QToolBar("Project actions")
+    toolbar.setObjectName("project_actions")
+    toolbar.setMovable(False)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    for action in (window.add_action, window.toggle_action, window.open_action, window.edit_action,
+                   window.remove_action, window.backup_action):
+        toolbar.addAction(action)
+        button = toolbar.widgetForAction(action)
+        button.setAccessibleName(action.text().rstrip("…"))
+        button.setObjectName(f"{action.text().rstrip('…').split()[0].lower()}_button")
+    window.addToolBar(toolbar)
+    window.toolbar = toolbar
+
+
+def update_actions(window: MainWindow) -> None:
+    """Enable, name and explain every action for the selection and the engine's state."""
+    row = window.selected_row()
+    window.detail.show_row(row)
+    status = row.status if row else None
+    has = row is not None
+    window.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
+    stop = status in ACTIVE
+    blocked = window.engine_status.problem if not stop else None
+    if blocked:
+        window.toggle_action.setEnabled(False)
+    window.toggle_action.setToolTip(blocked or "Start or stop the selected project (Enter)")
+    window.toggle_action.setText("Stop" if stop else "Start")
+    toggle_button = window.toolbar.widgetForAction(window.toggle_action)
+    toggle_button.setAccessibleName("Stop" if stop else "Start")
+    window.open_action.setEnabled(row is not None and frontend_answers(row))
+    window.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+    window.folder_action.setEnabled(has)
+    many = window.selected_rows()
+    # each names how many of the selected it acts on: "Start 7 of 12 selected"
+    counts = (sum(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many),
+              sum(r.status in ACTIVE for r in many),
+              sum(r.status not in (ProjectStatus.STARTING, ProjectStatus.STOPPING) for r in many))
+    for action, verb, n in zip((window.start_many_action, window.stop_many_action, window.backup_many_action),
+                               ("Start", "Stop", "Back up"), counts, strict=True):
+        action.setText(f"{verb} {n} selected" if n == len(many) else f"{verb} {n} of {len(many)} selected")
+    startable = any(r.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR) for r in many)
+    window.start_many_action.setEnabled(not window.engine_status.problem and startable)
+    window.stop_many_action.setEnabled(any(r.status in ACTIVE for r in many))
+    window.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
+                                           and r.status != ProjectStatus.STOPPING for r in many))
+    window.edit_action.setEnabled(has)
+    window.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
+    window.remove_action.setToolTip("Remove the selected project (Del)" if window.remove_action.isEnabled()
+                                  else "Stop the project before removing it")
+    window.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
+                                                     ProjectStatus.ERROR))
