@@ -80,7 +80,7 @@ class CommandCenterConfig:
         """The config for showing a plan: no secrets file is read or created (a plan shows secret names,
         never values)."""
         placeholder = ProjectSecrets(db_password="<db_password>", redis_password="<redis_password>",
-                                     secret_key="<secret_key>")
+                                     secret_key="<secret_key>", encryption_salt="<encryption_salt>")
         return cls(
             name=project.name, slug=project.slug, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
