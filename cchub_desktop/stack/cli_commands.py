@@ -54,6 +54,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_doctor)
 
+    p = sub.add_parser("check-source", help="check that the CommandCenter source (Settings → Source) has the "
+                                             "shape the stack needs")
+    p.add_argument("project", nargs="?", help="check against this project's database image")
+    p.set_defaults(handler=cmd_check_source)
+
     p = sub.add_parser("up", help="run a project's stack in the foreground until Ctrl-C")
     p.add_argument("project")
     p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
@@ -113,6 +118,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print("Ready to start stacks." if report.ready else "Not ready: fix the problems above, then run "
                                                          "'cchub doctor' again.")
     return 0 if report.ready else 1
+
+
+def cmd_check_source(args: argparse.Namespace) -> int:
+    from cchub_desktop.stack.doctor import source_doctor_checks
+
+    _, settings = _paths_and_settings()
+    db_image = settings.postgres_image
+    if args.project:
+        from cchub_desktop.cli import find_project, open_store
+
+        project = find_project(open_store(), args.project)
+        db_image = project.db_image or db_image
+    checks, note = source_doctor_checks(settings, db_image)
+    for check in checks:
+        print(f"{'ok ' if check.ok else 'FAIL'} {check.message}")
+        if not check.ok:
+            print(f"     fix: {check.fix}")
+    if note:
+        print(note)
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_up(args: argparse.Namespace) -> int:
