@@ -20,6 +20,7 @@ from cchub_desktop import ports
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import HUB, LogLine, StackLog
 from cchub_desktop.stack.phases import StackPhase
@@ -155,7 +156,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = StackLog(paths.logs_dir / f"project-{project.id}.log")
     error: StackError | None
     try:
-        config = CommandCenterConfig.from_project(project, settings, paths)
+        config = CommandCenterConfig.from_project(pin_db_image(store, project, settings.postgres_image),
+                                                  settings, paths)
+        if config.db_image is not None and config.db_image.note:
+            print(config.db_image.note.removeprefix("[hub] "), flush=True)
+            log.note(config.db_image.note)
         store.set_status(project.id, ProjectStatus.STARTING)
         project_id = project.id
         code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose,
