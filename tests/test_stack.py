@@ -247,6 +247,15 @@ def test_a_local_commandcenter_checkout_is_used_instead_of_git(
     (upload,) = [u for u in fake_dagger_env.journal.uploads() if u["path"] == str(checkout)]
     assert any("node_modules" in p for p in upload["exclude"]) and any(".git" in p for p in upload["exclude"])
     assert [p.name for p in project_dir.iterdir()] == ["README.md"]   # nothing cloned into the project
+    # upstream's shape: libs/ reaches the backend build next to backend/, and ../libs resolves from its workdir
+    backend = next(r for r in fake_dagger_env.journal.services("start") if r["image"] == config.images.python)
+    assert backend["workdir"] == "/app/backend"
+    assert sorted(c["path"] for c in backend["copies"]) == ["/app/backend", "/app/libs"]
+    pip = next(e for e in fake_dagger_env.journal.execs() if e["command"][:2] == ["pip", "install"])
+    assert pip["workdir"] == "/app/backend" and pip["exit_code"] == 0
+    postgres = next(r for r in fake_dagger_env.journal.services("start") if r["hostname"] != backend["hostname"]
+                    and "pgvector" in r["image"])
+    assert postgres["image"] == "pgvector/pgvector:pg16"
 
 
 def test_a_local_checkout_without_a_backend_is_refused_before_any_session(
