@@ -22,6 +22,7 @@ from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
+from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 
@@ -229,7 +230,11 @@ class Orchestrator:
         log = self.log(project_id)
         try:
             project = await asyncio.to_thread(self._store.get, project_id)
+            # the database image: recorded at the first start, kept afterwards (stack/db_image.py)
+            project = await asyncio.to_thread(pin_db_image, self._store, project, self.settings.postgres_image)
             config = CommandCenterConfig.from_project(project, self.settings, self._paths)
+            if config.db_image is not None and config.db_image.note:
+                log.note(config.db_image.note)
             conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())
             if conflicts:
                 raise StackError(" ".join(c.message() for c in conflicts),

@@ -17,7 +17,9 @@ from typing import Any
 
 DEFAULT_SOURCE_GIT_URL = "https://github.com/PerformanceSuite/CommandCenter"
 DEFAULT_SOURCE_GIT_REF = "main"
-DEFAULT_POSTGRES_IMAGE = "postgres:15-alpine"
+# PostgreSQL 16 with pgvector: the upstream CommandCenter repository's migration
+# backend/alembic/versions/e5bd4ea700b0_enable_pgvector_extension.py runs CREATE EXTENSION vector.
+DEFAULT_POSTGRES_IMAGE = "pgvector/pgvector:pg16"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
 DEFAULT_NODE_IMAGE = "node:18-alpine"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import random
 from pathlib import Path
 
@@ -39,12 +40,15 @@ def test_plan_has_the_four_services_with_their_images_and_commands(project_dir: 
     plan = build_plan(config_for(project_dir))
     assert [s.name for s in plan.services] == ["postgres", "redis", "backend", "frontend"]
     images = {s.name: s.image for s in plan.services}
-    assert images == {"postgres": "postgres:15-alpine", "redis": "redis:7-alpine",
+    assert images == {"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
                       "backend": "python:3.11-slim", "frontend": "node:18-alpine"}
     postgres, redis, backend, frontend = plan.services
     assert postgres.use_entrypoint and postgres.command == ["postgres"]
     assert redis.command[:2] == ["sh", "-c"] and "redis-server" in redis.command[2]
-    assert backend.build_steps == ["pip install -r requirements.txt"]
+    # upstream's backend/Dockerfile installs gcc, g++ and libpq-dev before pip
+    assert "apt-get install" in backend.build_steps[0]
+    assert all(pkg in backend.build_steps[0].split() for pkg in ("gcc", "g++", "libpq-dev"))
+    assert backend.build_steps[1:] == ["pip install -r requirements.txt"]
     assert backend.command[:2] == ["sh", "-c"]
     # migrations before the server, in the service command
     assert backend.command[2].index("alembic upgrade head") < backend.command[2].index("uvicorn app.main:app")
@@ -58,7 +62,8 @@ def test_plan_never_contains_a_secret_value(project_dir: Path) -> None:
     for value in config.secrets.values():
         assert value not in text
     backend = build_plan(config).service("backend")
-    assert set(backend.secrets) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    assert set(backend.secrets) == {"DATABASE_URL", "POSTGRES_PASSWORD", "REDIS_URL", "CELERY_BROKER_URL",
+                                    "CELERY_RESULT_BACKEND", "SECRET_KEY", "ENCRYPTION_SALT"}
     assert "DATABASE_URL" not in backend.env and "SECRET_KEY" not in backend.env
     assert build_plan(config).service("postgres").secrets == {"POSTGRES_PASSWORD": "cchub-demo-db-password"}
     assert set(build_plan(config).service("redis").secrets) == {"REDIS_PASSWORD"}
@@ -132,3 +137,25 @@ def test_cchub_plan_reads_no_secrets_file(project_dir: Path, capsys: pytest.Capt
 def test_cchub_plan_for_an_unknown_project_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert cchub(["plan", "nope"]) == 1
     assert "no project named 'nope'" in capsys.readouterr().err
+
+
+def test_plan_copies_backend_and_libs_side_by_side_so_the_editable_path_resolves(project_dir: Path) -> None:
+    """Upstream's backend/requirements.txt has `-e ../libs/knowledgebeast`: libs/ must sit next to backend/ in
+    the container, seen from the backend's workdir."""
+    config = config_for(project_dir)
+    plan = build_plan(config)
+    backend = plan.service("backend")
+    copies = dict(c.split(" -> ") for c in backend.sources)
+    assert copies == {"backend/": "/app/backend", "libs/": "/app/libs"}
+    assert backend.workdir == "/app/backend"
+    assert posixpath.normpath(posixpath.join(backend.workdir, "../libs/knowledgebeast")) == \
+        "/app/libs/knowledgebeast"
+    assert {"ENVIRONMENT", "POSTGRES_HOST", "POSTGRES_USER", "POSTGRES_DB", "CORS_ORIGINS"} <= set(backend.env)
+    assert {"DATABASE_URL", "POSTGRES_PASSWORD", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
+            "SECRET_KEY", "ENCRYPTION_SALT"} <= set(backend.secrets)
+    frontend = plan.service("frontend")
+    backend_url = f"http://localhost:{config.backend_port}"
+    assert frontend.env["VITE_API_BASE_URL"] == frontend.env["VITE_API_URL"] == backend_url
+    assert frontend.env["VITE_PROJECT_NAME"]
+    text = format_plan(plan)
+    assert "source libs/ -> /app/libs" in text and f"ENCRYPTION_SALT <- secret cchub-{config.slug}-" in text

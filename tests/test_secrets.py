@@ -85,3 +85,24 @@ def test_project_config_uses_the_stored_secrets_and_the_db_never_holds_them(proj
     database = b"".join(p.read_bytes() for p in paths.data_dir.glob("projects.sqlite3*"))
     for value in first.secrets.values():
         assert value.encode() not in database
+
+
+def test_a_secrets_file_from_before_the_encryption_salt_gets_it_added_once_and_keeps_the_rest(
+        tmp_path: Path) -> None:
+    """Files written before ENCRYPTION_SALT existed: the salt is generated once and kept; the passwords the
+    database was created with are never regenerated."""
+    import json
+    folder = tmp_path / "secrets"
+    first = load_or_create(folder, "old")
+    path = secrets_file(folder, "old")
+    raw = json.loads(path.read_text())
+    del raw["encryption_salt"]
+    path.write_text(json.dumps(raw))
+    upgraded = load_or_create(folder, "old")
+    assert (upgraded.db_password, upgraded.redis_password, upgraded.secret_key) == (
+        first.db_password, first.redis_password, first.secret_key)
+    assert upgraded.encryption_salt and upgraded.encryption_salt != first.encryption_salt
+    assert load_or_create(folder, "old").encryption_salt == upgraded.encryption_salt   # kept
+    assert json.loads(path.read_text())["encryption_salt"] == upgraded.encryption_salt
+    if sys.platform != "win32":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600

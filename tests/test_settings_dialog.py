@@ -60,7 +60,7 @@ def test_shows_the_current_values_and_saves_changes(qtbot: QtBot, settings_file:
     assert not dialog.checks["notify_stopped"].isChecked()
     assert dialog.checks["notify_running"].isChecked()
     assert not dialog.checks["start_minimized"].isChecked()  # default off
-    assert dialog.edits["postgres_image"].text() == "postgres:15-alpine"
+    assert dialog.edits["postgres_image"].text() == "pgvector/pgvector:pg16"
     cli = executable(tmp_path)
     dialog.edits["dagger_cli_path"].setText(str(cli))
     dialog.edits["runner_host"].setText("tcp://buildbox:1234")
@@ -83,7 +83,7 @@ def test_cancel_changes_nothing(qtbot: QtBot, settings_file: Path) -> None:
     dialog.edits["postgres_image"].setText("postgres:16-alpine")
     dialog.reject()
     assert not settings_file.exists()
-    assert live.postgres_image == "postgres:15-alpine"
+    assert live.postgres_image == "pgvector/pgvector:pg16"
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from commandcenter_tree import write_commandcenter_tree
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop import ports
@@ -59,8 +60,9 @@ def test_start_runs_the_four_services_as_the_plan_says_then_stop_leaves_nothing(
         assert {k: v for k, v in record["env"].items() if k in svc.env} == svc.env, svc.name
         assert set(record["bindings"]) == set(svc.bindings), svc.name
     # build steps ran as steps, the servers are the services' commands
-    assert [shlex.join(e["command"]) for e in fake_dagger_env.journal.execs()] in (
-        [["pip install -r requirements.txt", "npm ci"], ["npm ci", "pip install -r requirements.txt"]])
+    ran = [shlex.join(e["command"]) for e in fake_dagger_env.journal.execs()]
+    backend_steps = [step for step in ran if step != "npm ci"]
+    assert backend_steps == build_plan(config).service("backend").build_steps and "npm ci" in ran
 
     backend = started[config.images.python]
     workspace = next(m for m in backend["mounts"] if m["path"] == "/workspace")
@@ -101,7 +103,8 @@ def test_no_secret_value_reaches_the_engine_in_clear_or_the_log(
         assert value not in everything
     names = {r["args"]["name"] for r in fake_dagger_env.journal.calls("setSecret")}
     assert names == {f"cchub-{config.slug}-{n}" for n in
-                     ("db-password", "redis-password", "secret-key", "database-url", "redis-url")}
+                     ("db-password", "redis-password", "secret-key", "encryption-salt", "database-url",
+                      "redis-url")}
     assert not fake_dagger_env.journal.calls("withEnvVariable") or all(
         r["args"]["name"] not in {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
         for r in fake_dagger_env.journal.calls("withEnvVariable"))
@@ -234,11 +237,9 @@ def test_concurrent_stacks_with_different_engine_settings_each_get_their_own(
 
 def test_a_local_commandcenter_checkout_is_used_instead_of_git(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
-    checkout = tmp_path / "CommandCenter"
-    for sub in ("backend", "frontend", "frontend/node_modules/left-pad", ".git"):
+    checkout = write_commandcenter_tree(tmp_path / "CommandCenter")
+    for sub in ("frontend/node_modules/left-pad", ".git"):
         (checkout / sub).mkdir(parents=True)
-    (checkout / "backend" / "requirements.txt").write_text("fastapi\n")
-    (checkout / "frontend" / "package.json").write_text("{}\n")
     settings = AppSettings(source_local_dir=str(checkout))
     config = make_config(project_dir, port_block, settings=settings)
     asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
@@ -246,6 +247,15 @@ def test_a_local_commandcenter_checkout_is_used_instead_of_git(
     (upload,) = [u for u in fake_dagger_env.journal.uploads() if u["path"] == str(checkout)]
     assert any("node_modules" in p for p in upload["exclude"]) and any(".git" in p for p in upload["exclude"])
     assert [p.name for p in project_dir.iterdir()] == ["README.md"]   # nothing cloned into the project
+    # upstream's shape: libs/ reaches the backend build next to backend/, and ../libs resolves from its workdir
+    backend = next(r for r in fake_dagger_env.journal.services("start") if r["image"] == config.images.python)
+    assert backend["workdir"] == "/app/backend"
+    assert sorted(c["path"] for c in backend["copies"]) == ["/app/backend", "/app/libs"]
+    pip = next(e for e in fake_dagger_env.journal.execs() if e["command"][:2] == ["pip", "install"])
+    assert pip["workdir"] == "/app/backend" and pip["exit_code"] == 0
+    postgres = next(r for r in fake_dagger_env.journal.services("start") if r["hostname"] != backend["hostname"]
+                    and "pgvector" in r["image"])
+    assert postgres["image"] == "pgvector/pgvector:pg16"
 
 
 def test_a_local_checkout_without_a_backend_is_refused_before_any_session(

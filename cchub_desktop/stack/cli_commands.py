@@ -20,6 +20,7 @@ from cchub_desktop import ports
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import HUB, LogLine, StackLog
 from cchub_desktop.stack.phases import StackPhase
@@ -53,6 +54,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("doctor", help="check the Dagger CLI and the container engine")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_doctor)
+
+    p = sub.add_parser("check-source", help="check that the CommandCenter source (Settings → Source) has the "
+                                             "shape the stack needs")
+    p.add_argument("project", nargs="?", help="check against this project's database image")
+    p.set_defaults(handler=cmd_check_source)
 
     p = sub.add_parser("up", help="run a project's stack in the foreground until Ctrl-C")
     p.add_argument("project")
@@ -115,6 +121,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ready else 1
 
 
+def cmd_check_source(args: argparse.Namespace) -> int:
+    from cchub_desktop.stack.doctor import source_doctor_checks
+
+    _, settings = _paths_and_settings()
+    db_image = settings.postgres_image
+    if args.project:
+        from cchub_desktop.cli import find_project, open_store
+
+        project = find_project(open_store(), args.project)
+        db_image = project.db_image or db_image
+    checks, note = source_doctor_checks(settings, db_image)
+    for check in checks:
+        print(f"{'ok ' if check.ok else 'FAIL'} {check.message}")
+        if not check.ok:
+            print(f"     fix: {check.fix}")
+    if note:
+        print(note)
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from cchub_desktop.cli import CliError, find_project, open_store
     from cchub_desktop.store import ProjectStatus
@@ -130,7 +156,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = StackLog(paths.logs_dir / f"project-{project.id}.log")
     error: StackError | None
     try:
-        config = CommandCenterConfig.from_project(project, settings, paths)
+        config = CommandCenterConfig.from_project(pin_db_image(store, project, settings.postgres_image),
+                                                  settings, paths)
+        if config.db_image is not None and config.db_image.note:
+            print(config.db_image.note.removeprefix("[hub] "), flush=True)
+            log.note(config.db_image.note)
         store.set_status(project.id, ProjectStatus.STARTING)
         project_id = project.id
         code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose,

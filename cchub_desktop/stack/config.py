@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image
 from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
 
 if TYPE_CHECKING:
@@ -47,6 +49,14 @@ class ImageSettings:
                    python=settings.python_image, node=settings.node_image)
 
 
+def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings, DbImageChoice]:
+    """The images of a start: the PostgreSQL one is the project's recorded image once it has one (see
+    stack/db_image.py), never a new major on an old volume."""
+    images = ImageSettings.from_settings(settings)
+    choice = choose_db_image(project.db_image, project.db_major, images.postgres)
+    return dataclasses.replace(images, postgres=choice.image), choice
+
+
 @dataclass(frozen=True)
 class CommandCenterConfig:
     name: str
@@ -60,11 +70,13 @@ class CommandCenterConfig:
     secrets: ProjectSecrets
     source: SourceSettings
     images: ImageSettings
+    db_image: DbImageChoice | None = None
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths) -> CommandCenterConfig:
         """The config for a stored project; creates the project's secrets on first use (StackError when
         the secrets folder or file is not private)."""
+        images, choice = _images_for(project, settings)
         return cls(
             name=project.name, slug=project.slug, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
@@ -72,7 +84,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db),
             secrets=load_or_create(paths.secrets_dir, project.slug),
             source=SourceSettings.from_settings(settings),
-            images=ImageSettings.from_settings(settings),
+            images=images, db_image=choice,
         )
 
     @classmethod
@@ -80,13 +92,13 @@ class CommandCenterConfig:
         """The config for showing a plan: no secrets file is read or created (a plan shows secret names,
         never values)."""
         placeholder = ProjectSecrets(db_password="<db_password>", redis_password="<redis_password>",
-                                     secret_key="<secret_key>")
+                                     secret_key="<secret_key>", encryption_salt="<encryption_salt>")
         return cls(
             name=project.name, slug=project.slug, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
-            source=SourceSettings.from_settings(settings), images=ImageSettings.from_settings(settings),
+            source=SourceSettings.from_settings(settings), images=_images_for(project, settings)[0],
         )
 
     def host_ports(self) -> dict[str, int]:

@@ -44,8 +44,10 @@ def _built_container(client: dagger.Client, spec: ServiceSpec, source: dagger.Di
     """Image, source, caches and build steps: what only changes with the source or the image, so Dagger
     reuses it from its cache when neither changed."""
     ctr = client.container().from_(spec.image)
-    if spec.source is not None:
-        ctr = ctr.with_directory(spec.source.path, source.directory(spec.source.subdir))
+    for step in spec.system_steps:
+        ctr = ctr.with_exec(list(step.args))
+    for copy in spec.sources:
+        ctr = ctr.with_directory(copy.path, source.directory(copy.subdir))
     if spec.workdir is not None:
         ctr = ctr.with_workdir(spec.workdir)
     for cache in spec.caches:

@@ -84,7 +84,27 @@ def run_doctor_sync(settings: AppSettings) -> DoctorReport:
     else:
         runtime_check, runtime = _runtime_check(env)
         checks.append(runtime_check)
+    source_checks, source_note = source_doctor_checks(settings)
+    checks += source_checks
+    if source_note:
+        notes.append(source_note)
     return DoctorReport(checks=checks, cli=choice, runner=runner, runtime=runtime, notes=notes)
+
+
+def source_doctor_checks(settings: AppSettings, db_image: str = "") -> tuple[list[DoctorCheck], str]:
+    """The source check (stack/source_check.py) as doctor lines: one per problem, each with its fix; a
+    note instead when the source is git (checked only once the engine has fetched it)."""
+    from cchub_desktop.stack.config import SourceSettings
+    from cchub_desktop.stack.source_check import check_source
+
+    src = SourceSettings.from_settings(settings)
+    report = check_source(src.local_dir, src.git_url, src.git_ref, db_image or settings.postgres_image)
+    if not report.checked:
+        return [], report.note
+    if report.ok:
+        return [DoctorCheck("CommandCenter source", True, report.lines()[0])], ""
+    return [DoctorCheck("CommandCenter source", False, p.what + ".", p.fix[:1].upper() + p.fix[1:] + ".")
+            for p in report.problems], ""
 
 
 def _cli_check(choice: CliChoice) -> DoctorCheck:

@@ -43,7 +43,7 @@ class TunnelPlan:
 class ServicePlan:
     name: str
     image: str
-    source: str | None
+    sources: list[str]             # "backend/ -> /app/backend", one per folder of the source copied in
     workdir: str | None
     build_steps: list[str]
     env: dict[str, str]
@@ -94,9 +94,9 @@ def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
         health = f"engine dials port {spec.port}"
     return ServicePlan(
         name=spec.name, image=spec.image,
-        source=f"{recipe.source.describe()}: {spec.source.subdir}/ -> {spec.source.path}" if spec.source else None,
+        sources=[f"{c.subdir}/ -> {c.path}" for c in spec.sources],
         workdir=spec.workdir,
-        build_steps=[shlex.join(step.args) for step in spec.build_steps],
+        build_steps=[shlex.join(step.args) for step in spec.system_steps + spec.build_steps],
         env=dict(spec.build_env + spec.env),
         secrets={s.env: s.name for s in spec.secrets},
         mounts=mounts,
@@ -113,8 +113,7 @@ def format_plan(plan: StackPlan) -> str:
     for svc in plan.services:
         out.append(f"{svc.name}:")
         rows: list[tuple[str, str]] = [("image", svc.image)]
-        if svc.source:
-            rows.append(("source", svc.source))
+        rows += [("copy", f"source {copy}") for copy in svc.sources]
         if svc.workdir:
             rows.append(("workdir", svc.workdir))
         rows += [("build", step) for step in svc.build_steps]

@@ -38,9 +38,25 @@ REDIS_START = (
 # Migrations run in the service command, every start: they need the live database (only reachable through
 # the binding while the stack runs), and as a build step Dagger would cache them and skip them the next
 # time, even when the database volume is new. `alembic upgrade head` is a no-op when up to date.
-BACKEND_START = "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"
+# `upgrade heads` as the upstream CommandCenter repository's backend/scripts/startup.sh does (its migration
+# tree can have several heads).
+BACKEND_START = "alembic upgrade heads && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"
 
-SecretKey = Literal["db_password", "redis_password", "secret_key", "database_url", "redis_url"]
+# The backend's layout follows the upstream repository: backend/requirements.txt installs
+# `-e ../libs/knowledgebeast`, so backend/ and libs/ are copied side by side (/app/backend, /app/libs) and the
+# build runs in /app/backend, where ../libs resolves as in a checkout, with no rewrite of the file.
+APP_ROOT = "/app"
+BACKEND_DIR = f"{APP_ROOT}/backend"
+LIBS_DIR = f"{APP_ROOT}/libs"
+FRONTEND_DIR = f"{APP_ROOT}/frontend"
+# System packages the backend's wheels build with (psycopg2 and friends), as upstream's backend/Dockerfile
+# installs in its builder stage.
+BACKEND_APT_PACKAGES = ("gcc", "g++", "libpq-dev")
+BACKEND_SYSTEM_STEP = ("sh", "-c", "apt-get update && apt-get install -y --no-install-recommends "
+                       + " ".join(BACKEND_APT_PACKAGES) + " && rm -rf /var/lib/apt/lists/*")
+
+SecretKey = Literal["db_password", "redis_password", "secret_key", "encryption_salt", "database_url",
+                    "redis_url"]
 Sharing = Literal["LOCKED", "SHARED", "PRIVATE"]
 
 
@@ -96,7 +112,8 @@ class ServiceSpec:
     phase: StackPhase
     build_phase: StackPhase | None
     image: str
-    source: SourceCopy | None
+    system_steps: tuple[BuildStep, ...]   # run before the source is copied: cached across source changes
+    sources: tuple[SourceCopy, ...]
     workdir: str | None
     caches: tuple[CacheMount, ...]
     build_env: tuple[tuple[str, str], ...]
@@ -152,6 +169,7 @@ def secret_values(config: CommandCenterConfig) -> dict[SecretKey, str]:
         "db_password": s.db_password,
         "redis_password": s.redis_password,
         "secret_key": s.secret_key,
+        "encryption_salt": s.encryption_salt,
         "database_url": f"postgresql+asyncpg://{DB_USER}:{s.db_password}@postgres:{POSTGRES_PORT}/{DB_NAME}",
         "redis_url": f"redis://:{s.redis_password}@redis:{REDIS_PORT}/0",
     }
@@ -169,7 +187,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     images = config.images
     postgres = ServiceSpec(
         name="postgres", title="PostgreSQL", phase=StackPhase.POSTGRES, build_phase=None,
-        image=images.postgres, source=None, workdir=None,
+        image=images.postgres, system_steps=(), sources=(), workdir=None,
         caches=(CacheMount(PGDATA, f"cchub-{slug}-pgdata", "LOCKED", owner="postgres"),),
         build_env=(), build_steps=(),
         env=(("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("PGDATA", f"{PGDATA}/pgdata")),
@@ -181,7 +199,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     )
     redis = ServiceSpec(
         name="redis", title="Redis", phase=StackPhase.REDIS, build_phase=None,
-        image=images.redis, source=None, workdir="/data",
+        image=images.redis, system_steps=(), sources=(), workdir="/data",
         caches=(CacheMount("/data", f"cchub-{slug}-redis", "LOCKED"),),
         build_env=(), build_steps=(), env=(),
         secrets=(secret("REDIS_PASSWORD", "redis_password"),),
@@ -190,30 +208,45 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         tunnel=tunnel(config.redis_port, REDIS_PORT, config.expose_db), health_path=None,
         log_markers=(images.redis, "redis-server"),
     )
+    # Environment after the upstream repository's .env.docker and backend/app/config.py: every setting has a
+    # default there, so nothing is strictly required to import the app and answer /health, but the defaults
+    # point at SQLite and dev secrets; these make it use this stack's PostgreSQL, Redis and secrets.
     backend = ServiceSpec(
         name="backend", title="backend", phase=StackPhase.BACKEND, build_phase=StackPhase.BACKEND_BUILD,
-        image=images.python, source=SourceCopy("/app", "backend"), workdir="/app",
+        image=images.python,
+        system_steps=(BuildStep("system packages", BACKEND_SYSTEM_STEP),),
+        sources=(SourceCopy(BACKEND_DIR, "backend"), SourceCopy(LIBS_DIR, "libs")), workdir=BACKEND_DIR,
         caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),),
         build_env=(("PIP_DISABLE_PIP_VERSION_CHECK", "1"),),
         build_steps=(BuildStep("pip install", ("pip", "install", "-r", "requirements.txt")),),
         env=(("PYTHONUNBUFFERED", "1"), ("WORKSPACE_DIR", WORKSPACE),
+             # "production" makes upstream's app/main.py log to /app/logs/commandcenter.log; a desktop stack
+             # reads the service's output instead.
+             ("ENVIRONMENT", "development"),
+             ("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("POSTGRES_HOST", "postgres"),
+             ("POSTGRES_PORT", str(POSTGRES_PORT)),
              ("CORS_ORIGINS", json.dumps([config.frontend_url, f"http://127.0.0.1:{config.frontend_port}"]))),
-        secrets=(secret("DATABASE_URL", "database_url"), secret("REDIS_URL", "redis_url"),
-                 secret("SECRET_KEY", "secret_key")),
+        secrets=(secret("DATABASE_URL", "database_url"), secret("POSTGRES_PASSWORD", "db_password"),
+                 secret("REDIS_URL", "redis_url"), secret("CELERY_BROKER_URL", "redis_url"),
+                 secret("CELERY_RESULT_BACKEND", "redis_url"), secret("SECRET_KEY", "secret_key"),
+                 secret("ENCRYPTION_SALT", "encryption_salt")),
         mounts=(ProjectMount(WORKSPACE, config.project_path, True, WORKSPACE_EXCLUDE),),
         bindings=("postgres", "redis"), port=BACKEND_PORT,
         command=("sh", "-c", BACKEND_START), use_entrypoint=False,
         tunnel=tunnel(config.backend_port, BACKEND_PORT), health_path="/health",
-        log_markers=(images.python, "pip install", "alembic", "uvicorn"),
+        log_markers=(images.python, "apt-get", "pip install", "alembic", "uvicorn"),
     )
     frontend = ServiceSpec(
         name="frontend", title="frontend", phase=StackPhase.FRONTEND, build_phase=StackPhase.FRONTEND_BUILD,
-        image=images.node, source=SourceCopy("/app", "frontend"), workdir="/app",
+        image=images.node, system_steps=(), sources=(SourceCopy(FRONTEND_DIR, "frontend"),), workdir=FRONTEND_DIR,
         caches=(CacheMount("/root/.npm", "cchub-npm-cache", "SHARED"),),
         build_env=(("NPM_CONFIG_UPDATE_NOTIFIER", "false"),),
         build_steps=(BuildStep("npm ci", ("npm", "ci")),),
-        # the URL the browser uses to reach the backend: the host tunnel, not the container hostname
-        env=(("VITE_API_BASE_URL", config.backend_url),),
+        # the URL the browser uses to reach the backend: the host tunnel, not the container hostname. The
+        # upstream frontend reads VITE_API_BASE_URL and VITE_API_URL (frontend/src, docker-compose.yml) and
+        # shows VITE_PROJECT_NAME as its title.
+        env=(("VITE_API_BASE_URL", config.backend_url), ("VITE_API_URL", config.backend_url),
+             ("VITE_PROJECT_NAME", config.name)),
         secrets=(), mounts=(), bindings=("backend",), port=FRONTEND_PORT,
         command=("npx", "vite", "--host", "0.0.0.0", "--port", str(FRONTEND_PORT), "--strictPort"),
         use_entrypoint=False,

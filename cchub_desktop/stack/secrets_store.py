@@ -14,12 +14,16 @@ import secrets
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cchub_desktop.stack.errors import StackError
 
-SECRET_FIELDS = ("db_password", "redis_password", "secret_key")
+SECRET_FIELDS = ("db_password", "redis_password", "secret_key", "encryption_salt")
+# Fields added after the first files were written: a file without one gets it generated and added once (under
+# the file lock), then kept; the original fields are never regenerated.
+ADDED_FIELDS = ("encryption_salt",)
 FILE_VERSION = 1
 CHECK_MODES = sys.platform != "win32"
 
@@ -31,11 +35,14 @@ class ProjectSecrets:
     db_password: str = field(repr=False)
     redis_password: str = field(repr=False)
     secret_key: str = field(repr=False)
+    # ENCRYPTION_SALT of the upstream CommandCenter backend (backend/app/config.py): the PBKDF2 salt of the
+    # tokens it stores encrypted, so it must stay the same for the life of the database.
+    encryption_salt: str = field(repr=False)
 
     @classmethod
     def generate(cls) -> ProjectSecrets:
         return cls(db_password=secrets.token_urlsafe(24), redis_password=secrets.token_urlsafe(24),
-                   secret_key=secrets.token_urlsafe(48))
+                   secret_key=secrets.token_urlsafe(48), encryption_salt=secrets.token_urlsafe(24))
 
     def values(self) -> tuple[str, ...]:
         return tuple(getattr(self, name) for name in SECRET_FIELDS)
@@ -53,7 +60,47 @@ def load_or_create(secrets_dir: Path, slug: str) -> ProjectSecrets:
     path = secrets_file(folder, slug)
     if not path.exists():
         _create(path, ProjectSecrets.generate())
-    return _read(path)
+    raw = _read_raw(path)
+    if any(name not in raw for name in ADDED_FIELDS):
+        with _file_lock(path):
+            raw = _read_raw(path)   # another process may have added them meanwhile: keep theirs
+            missing = [name for name in ADDED_FIELDS if name not in raw]
+            if missing:
+                fresh = ProjectSecrets.generate()
+                raw.update({name: getattr(fresh, name) for name in missing})
+                _rewrite(path, raw)
+    return _values(path, raw)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock next to the secrets file, held while a field is added (every process that may add
+    one takes it, so the field is generated once)."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _rewrite(path: Path, data: dict[str, object]) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=".new-", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            json.dump(data, tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
 
 
 def _ensure_private_dir(folder: Path) -> None:
@@ -111,17 +158,29 @@ def _create(path: Path, values: ProjectSecrets) -> None:
             os.unlink(tmp_name)
 
 
+def _damaged(path: Path) -> str:
+    return (f"The secrets file {path} is damaged. The project's database was created with the password "
+            "in it, so it is not replaced automatically: restore it from a backup, or delete it to start "
+            "with new passwords (a database from before will then refuse the new password).")
+
+
 def _read(path: Path) -> ProjectSecrets:
+    return _values(path, _read_raw(path))
+
+
+def _read_raw(path: Path) -> dict[str, object]:
     _check_private(path, 0o600, "file", "chmod 600")
-    damaged = (f"The secrets file {path} is damaged. The project's database was created with the password "
-               "in it, so it is not replaced automatically: restore it from a backup, or delete it to start "
-               "with new passwords (a database from before will then refuse the new password).")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise StackError(damaged, detail=type(exc).__name__, step="secrets") from exc
+        raise StackError(_damaged(path), detail=type(exc).__name__, step="secrets") from exc
     if not isinstance(raw, dict):
-        raise StackError(damaged, detail="not a JSON object", step="secrets")
+        raise StackError(_damaged(path), detail="not a JSON object", step="secrets")
+    return raw
+
+
+def _values(path: Path, raw: dict[str, object]) -> ProjectSecrets:
+    damaged = _damaged(path)
     values = {name: raw.get(name) for name in SECRET_FIELDS}
     missing = [name for name, value in values.items() if not isinstance(value, str) or len(value) < 16]
     if missing:

@@ -151,6 +151,15 @@ class CommandCenterStack:
         if local is not None and not (local / "backend").is_dir():
             raise StackError(f"The CommandCenter checkout {local} (Settings → Source) has no backend folder. "
                              "Pick the root of a CommandCenter checkout, or clear it to use git.", step="source")
+        if local is not None:
+            from cchub_desktop.stack.source_check import check_local_tree
+
+            report = check_local_tree(local, self.recipe.service("postgres").image)
+            if not report.ok:
+                raise StackError(f"The CommandCenter checkout {local} (Settings → Source) cannot run as it is: "
+                                 + " ".join(f"{p.what} — {p.fix}." for p in report.problems)
+                                 + " Run 'cchub check-source' after fixing it.",
+                                 detail="; ".join(p.what for p in report.problems), step="source")
 
     async def _connect(self) -> None:
         choice = await asyncio.to_thread(locate_cli, self.settings)

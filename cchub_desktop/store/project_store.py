@@ -187,6 +187,17 @@ class ProjectStore:
         project.updated_at = utcnow()
         return self._commit(project)
 
+    def record_db_image(self, project_id: int, image: str, major: int | None) -> Project:
+        """Record the PostgreSQL image that initialises the project's volume, unless one is recorded already
+        (one conditional UPDATE: with several processes starting at once, the first record wins and every
+        process then reads it back)."""
+        with self._session() as session:
+            session.connection().exec_driver_sql(
+                "UPDATE project SET db_image = ?, db_major = ? WHERE id = ? AND db_image IS NULL",
+                (image, major, project_id))
+            session.commit()
+        return self.get(project_id)
+
     def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
         project = self.get(project_id)
         project.status = ProjectStatus(status).value

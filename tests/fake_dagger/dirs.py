@@ -18,7 +18,13 @@ Tree = dict[str, "bytes | Path | None"]
 GIT_TREE: dict[str, bytes] = {
     "README.md": b"# CommandCenter\n",
     "docker-compose.yml": b"services: {}\n",
-    "backend/requirements.txt": b"fastapi\nuvicorn[standard]\nsqlalchemy[asyncio]\nasyncpg\nalembic\nredis\n",
+    # the shape of the upstream CommandCenter repository: an editable install of a library under libs/, and
+    # a migration that enables the pgvector extension
+    "backend/requirements.txt": (b"fastapi\nuvicorn[standard]\nsqlalchemy[asyncio]\nasyncpg\nalembic\nredis\n"
+                                 b"-e ../libs/knowledgebeast  # editable install from libs/\n"),
+    "backend/alembic/versions/0001_enable_vector.py": (b"def upgrade():\n"
+                                                       b"    op.execute('CREATE EXTENSION IF NOT EXISTS vector')\n"),
+    "libs/knowledgebeast/pyproject.toml": b"[project]\nname = \"knowledgebeast\"\nversion = \"0.1.0\"\n",
     "backend/alembic.ini": b"[alembic]\nscript_location = alembic\n",
     "backend/alembic/env.py": b"# alembic environment\n",
     "backend/app/__init__.py": b"",

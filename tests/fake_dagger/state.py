@@ -14,6 +14,7 @@ from .objects import Obj, Registry, short_hash
 # Entrypoint and default command of the images the product uses, as their Dockerfiles set them.
 IMAGE_DEFAULTS: dict[str, tuple[list[str], list[str]]] = {
     "postgres": (["docker-entrypoint.sh"], ["postgres"]),
+    "pgvector": (["docker-entrypoint.sh"], ["postgres"]),   # pgvector/pgvector is built FROM postgres
     "redis": (["docker-entrypoint.sh"], ["redis-server"]),
     "python": ([], ["python3"]),
     "node": (["docker-entrypoint.sh"], ["node"]),
