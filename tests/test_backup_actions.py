@@ -4,6 +4,7 @@ session, a stopped one in a session of its own; a notification says where the fi
 from __future__ import annotations
 
 from cchub_desktop.paths import app_paths
+from cchub_desktop.settings import DEFAULT_POSTGRES_IMAGE
 from cchub_desktop.stack.backup import list_backups
 from cchub_desktop.store import ProjectStatus
 from tests import tray_fixtures
@@ -64,11 +65,11 @@ def test_backing_up_from_the_window(desktop: Desktop) -> None:
     assert window.statusBar().currentMessage() == f"alpha: database saved to {dump}"
     assert f"database saved to {dump}" in desktop.controller.orchestrator.log(pid).text()   # the log pane too
 
-    desktop.fake.set(image_missing="postgres:15-alpine")
+    desktop.fake.set(image_missing=DEFAULT_POSTGRES_IMAGE)
     window.backup_action.trigger()
     desktop.qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=30000)
     assert window.error_box.windowTitle() == "alpha: the database was not backed up"
-    assert "could not be pulled" in window.error_box.text() and "postgres:15-alpine" in window.error_box.text()
+    assert "could not be pulled" in window.error_box.text() and DEFAULT_POSTGRES_IMAGE in window.error_box.text()
 
 
 def test_the_window_offers_no_backup_while_a_project_starts(desktop: Desktop) -> None:

@@ -21,7 +21,7 @@ S = ProjectStatus
 
 def pgdata_by_session(fake: FakeDagger) -> list[str]:
     """The PostgreSQL data volume of each PostgreSQL start, in start order."""
-    starts = sorted((r for r in fake.journal.services("start") if str(r["image"]).startswith("postgres")),
+    starts = sorted((r for r in fake.journal.services("start") if r["service_kind"] == "postgres"),
                     key=lambda r: r["ts"])
     return [m["source"] for r in starts for m in r["mounts"] if m["path"] == "/var/lib/postgresql/data"]
 

@@ -174,7 +174,9 @@ def test_redis_requires_its_password_and_db_ports_are_tunnelled_only_when_expose
     assert redis["secret_env"] == {"REDIS_PASSWORD": "cchub-alpha-redis-password"}
     assert "requirepass" in " ".join(redis["command"]) and "$REDIS_PASSWORD" in " ".join(redis["command"])
     (backend,) = [r for r in hub.fake.journal.services("start") if r["service_kind"] == "uvicorn"]
-    assert set(backend["secret_env"]) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    # every credential upstream's .env.docker gives the backend, and only as secrets
+    assert set(backend["secret_env"]) == {"DATABASE_URL", "POSTGRES_PASSWORD", "REDIS_URL", "CELERY_BROKER_URL",
+                                          "CELERY_RESULT_BACKEND", "SECRET_KEY", "ENCRYPTION_SALT"}
     assert not leaks(hub.fake.journal.all_text())
     assert not {k: v for k, v in backend["env"].items() if leaks(str(v))}
 

@@ -135,6 +135,8 @@ def load_hook(path: str | None) -> ExecHook | None:
 def service_kind(image: str | None, command: list[str]) -> str:
     text = _joined(command)
     name = image_name(image or "")
+    if name == "pgvector":          # pgvector/pgvector:pg16 is PostgreSQL with one more extension
+        name = "postgres"
     for kind, needles in (("postgres", ("postgres",)), ("redis", ("redis",)), ("uvicorn", ("uvicorn",)),
                           ("vite", ("vite", "npm run dev", "npm run preview"))):
         if any(n in text for n in needles) or name == kind:
