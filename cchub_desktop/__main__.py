@@ -33,10 +33,8 @@ def main() -> int:
         return 0
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
     gc.disable()
-    # The Qt-free core (SQLAlchemy, SQLModel, the stack) before PySide6: once PySide6 is imported, its import
-    # hook reads the source of every module imported after it and keeps it in linecache, which costs ~70 ms
-    # and ~18 MB at launch when the core comes second (benchmarks/README.md, start-up).
-    import cchub_desktop.orchestrator  # noqa: F401
+    # Only Qt and light modules before the window paints: app.py imports SQLModel, the orchestrator and the
+    # stack right after the first paint (benchmarks/README.md, start-up).
     from cchub_desktop.app import main as app_main
 
     return app_main()

@@ -4,6 +4,13 @@
 share one loop, and returns the exit code. `AppController` owns the store, orchestrator, bridge and window;
 its `quit()` coroutine stops every stack before the loop ends (the Quit action, closing the window without a
 tray, SIGTERM and SIGINT all end there).
+
+Paint first: when the database is at this app's schema, the window is built from the rows read with the stdlib
+(store/rows.py) and shown; SQLModel, the orchestrator, the stack and the tray are imported and attached on the
+loop right after its first paint (`paint_first`, `attach_after_paint`). Any other database (none yet, one to
+migrate, damaged, locked) takes the path through ProjectStore and the recovery dialog before the window.
+This module therefore imports only Qt, qasync and light modules at its top; tests/test_ui_paint_first.py fails
+if SQLModel, SQLAlchemy, pydantic or the Dagger SDK is loaded when the window first paints.
 """
 
 from __future__ import annotations
@@ -16,28 +23,32 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import qasync
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from cchub_desktop import APP_NAME, ORG_NAME, __version__
-from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack import DoctorReport, run_doctor
-from cchub_desktop.store import ProjectStore, StoreError
-from cchub_desktop.ui.bridge import OrchestratorBridge
-from cchub_desktop.ui.db_recovery import open_store_with_recovery
+from cchub_desktop.store.rows import StoreError, read_projects
 from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
-from cchub_desktop.ui.tray_integration import DesktopIntegration
+
+if TYPE_CHECKING:  # imported after the first paint (attach_after_paint) or on the path without it
+    from cchub_desktop.orchestrator import Orchestrator
+    from cchub_desktop.stack import DoctorReport
+    from cchub_desktop.store import ProjectStore
+    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.ui.bridge import OrchestratorBridge
 
 logger = logging.getLogger("cchub_desktop")
 READY_LOG = "window shown"
 GC_SETTLE_DELAY = 2.0  # seconds after the window is shown
+FIRST_PAINT_WAIT = 1.0  # seconds: a window that is not painted by then (hidden, no compositor) is not waited for
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -59,16 +70,24 @@ class AppController:
     instance) attach here and hook `quit()` through `before_quit` callbacks."""
 
     def __init__(self, app: QApplication, paths: AppPaths, store: ProjectStore, settings: AppSettings,
-                 *, reconcile: bool = True) -> None:
+                 *, reconcile: bool = True, window: MainWindow | None = None) -> None:
+        """`window`: one already shown from the stdlib read (paint_first); it is attached here."""
+        from cchub_desktop.orchestrator import Orchestrator
+        from cchub_desktop.ui.bridge import OrchestratorBridge
+
         self.app = app
         self.paths = paths
         self.store = store
         self.settings = settings
-        self.orchestrator = Orchestrator(store, settings, paths)
+        self.orchestrator: Orchestrator = Orchestrator(store, settings, paths)
         if reconcile:
             self.orchestrator.reconcile_on_launch()
-        self.bridge = OrchestratorBridge(self.orchestrator)
-        self.window = MainWindow(store, self.bridge, engine_check=self.check_engine)
+        self.bridge: OrchestratorBridge = OrchestratorBridge(self.orchestrator)
+        if window is None:
+            window = MainWindow(store, self.bridge, engine_check=self.check_engine)
+        else:
+            window.attach_orchestrator(store, self.bridge)
+        self.window = window
         self.window.intercept_close = True
         self.window.close_requested.connect(self.close_window)
         self.has_tray = False  # set by the tray: then closing the window hides it instead of quitting
@@ -80,7 +99,7 @@ class AppController:
         self._confirm_box: QMessageBox | None = None
 
     async def check_engine(self) -> DoctorReport:
-        return await run_doctor(self.orchestrator.settings)
+        return await check_engine(self.orchestrator.settings)
 
     def show_window(self) -> None:
         self.window.show()
@@ -191,6 +210,112 @@ class AppController:
                 loop.remove_signal_handler(sig)
 
 
+async def check_engine(settings: AppSettings) -> DoctorReport:
+    """The engine check (stack/doctor.py), imported when it first runs: after the first paint."""
+    from cchub_desktop.stack import run_doctor
+
+    return await run_doctor(settings)
+
+
+class _FirstPaint(QObject):
+    """Resolves `done` on the first zero-timer after the widget's first paint event: its first paint pass is over."""
+
+    def __init__(self, widget: QWidget, done: asyncio.Future[None]) -> None:
+        super().__init__(widget)
+        self.done = done
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.done.done():
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._painted)
+        return False
+
+    def _painted(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def until_painted(widget: QWidget, timeout: float = FIRST_PAINT_WAIT) -> None:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    watcher = _FirstPaint(widget, done)
+    try:
+        await asyncio.wait_for(done, timeout)
+    except TimeoutError:
+        logger.debug("the window was not painted within %.1f s; going on", timeout)
+    finally:
+        widget.removeEventFilter(watcher)
+        watcher.deleteLater()
+
+
+class EarlyWindow:
+    """The window shown from the stdlib read before the store and the orchestrator exist, and what the user (or
+    a signal) asked for in that moment: closing the window or SIGTERM/SIGINT quit once the controller is there."""
+
+    def __init__(self, settings: AppSettings, rows: Sequence[StoredProject]) -> None:
+        self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows)
+        self.window.intercept_close = True
+        self.window.close_requested.connect(self._close_requested)
+        self.quit_requested: signal.Signals | None = None
+        self.close_requested = False
+
+    def _close_requested(self) -> None:
+        self.close_requested = True
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        logger.info("%s received while loading: quitting once loaded", sig.name)
+        self.quit_requested = sig
+
+    def hand_to(self, controller: AppController) -> None:
+        """The controller took over: replay what was asked meanwhile."""
+        self.window.close_requested.disconnect(self._close_requested)
+        if self.quit_requested is not None:
+            controller.begin_quit(0)
+        elif self.close_requested:
+            controller.close_window()
+
+    def close(self) -> None:
+        self.window.intercept_close = False
+        self.window.close()
+        self.window.deleteLater()
+
+
+def paint_first(paths: AppPaths, settings: AppSettings) -> EarlyWindow | None:
+    """Show the window from the rows read with the stdlib (store/rows.py), or None when the launch must go
+    through ProjectStore first: no database yet, one to migrate or from a newer app, a damaged or locked one
+    (the recovery dialog is offered there), or the window is to start hidden."""
+    if settings.start_minimized:
+        return None
+    try:
+        rows = read_projects(paths.db_file)
+    except StoreError as exc:
+        logger.info("the database needs a look before the window: %s", exc)
+        return None
+    if rows is None:
+        return None
+    early = EarlyWindow(settings, rows)
+    early.window.show()
+    early.window.raise_()
+    early.window.activateWindow()
+    return early
+
+
+def _import_core() -> None:
+    """What the attached app needs beyond the first paint; run in a worker thread so the painted window keeps
+    answering (repaints, resizes, a queued Start) while SQLModel and the stack load."""
+    import cchub_desktop.orchestrator
+    import cchub_desktop.store.project_store
+    import cchub_desktop.ui.bridge
+    import cchub_desktop.ui.db_recovery
+    import cchub_desktop.ui.tray_integration  # noqa: F401
+
+
 async def _show_fatal(title: str, message: str) -> None:
     """A blocking-free message box for errors that stop the app before its window exists."""
     logger.error("%s: %s", title, message)
@@ -217,11 +342,24 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
                           f"{APP_NAME} is already running for this user but does not answer. Quit it from its "
                           "tray icon (or end its process), then start it again.")
         return 1
+    early: EarlyWindow | None = None
     try:
         paths.ensure()
+        settings = AppSettings.load(paths.settings_file)
+        if not args.self_test:
+            early = paint_first(paths, settings)
+        if early is not None:
+            early.install_signal_handlers()
+            await until_painted(early.window)
+            await asyncio.to_thread(_import_core)
+        from cchub_desktop.store import ProjectStore
+        from cchub_desktop.ui.db_recovery import open_store_with_recovery
+
         # a damaged, locked or read-only database: ask what to do (restore, start fresh, retry, quit)
         store = ProjectStore(paths.db_file) if args.self_test else await open_store_with_recovery(paths)
     except (StoreError, OSError) as exc:
+        if early is not None:
+            early.close()
         if instance is not None:
             instance.release()
         if args.self_test:
@@ -230,19 +368,26 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         await _show_fatal(f"{APP_NAME} cannot start", str(exc))
         return 1
     if store is None:  # the user chose Quit in the database dialog
+        if early is not None:
+            early.close()
         if instance is not None:
             instance.release()
         return 1
-    settings = AppSettings.load(paths.settings_file)
+    from cchub_desktop.ui.tray_integration import DesktopIntegration
+
     # the self-test may run beside a live app on the same database: it must not reset that app's states
-    controller = AppController(app, paths, store, settings, reconcile=not args.self_test)
+    controller = AppController(app, paths, store, settings, reconcile=not args.self_test,
+                               window=early.window if early is not None else None)
     desktop = DesktopIntegration(controller, instance)
     collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
         if args.self_test:
             return await self_test(controller)
-        desktop.show_at_launch()
+        if early is None:
+            desktop.show_at_launch()
+        else:
+            early.hand_to(controller)
         logger.info("%s (%d projects)", READY_LOG, len(store.list()))
         if not args.no_engine_check:
             controller.window.engine_status.recheck()

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from cchub_desktop.stack import DoctorReport
+if TYPE_CHECKING:
+    from cchub_desktop.stack import DoctorReport
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ import re
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
@@ -24,9 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cchub_desktop.stack import LogLine, StackLog
-from cchub_desktop.ui.log_history import read_history
 from cchub_desktop.ui.log_search import FindBar
+
+if TYPE_CHECKING:  # the stack package is imported after the first paint, with the orchestrator
+    from cchub_desktop.stack import LogLine, StackLog
 
 ALL_SERVICES = "All services"
 # the engine's plain progress prefix on a service's output: "12  : [3.4s] | " (span, elapsed time)
@@ -122,6 +124,8 @@ class LogView(QWidget):
         if source is None:
             return
         self._cursor, held = source.lines(0)
+        from cchub_desktop.ui.log_history import read_history
+
         history = read_history(source.log_file, self._max_blocks, before=held[0].ts if held else None)
         self._take(history + held)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
@@ -24,24 +25,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# light imports only (Qt, the stdlib read's types): the window paints before SQLModel, the orchestrator and the
+# stack are imported (app.py attaches them right after the first paint); tests/test_ui_paint_first.py checks
 from cchub_desktop import APP_NAME
-from cchub_desktop.orchestrator import OrchestratorEvent
-from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
-from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.lifecycle_events import OrchestratorEvent
+from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.log_view import LogView
-from cchub_desktop.ui.project_dialog import ProjectDialog
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
-from cchub_desktop.ui.window_actions import build_actions, update_actions
+from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions
+
+if TYPE_CHECKING:
+    from cchub_desktop.orchestrator import Orchestrator
+    from cchub_desktop.store import Project, ProjectStore
+    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.ui.bridge import OrchestratorBridge
+    from cchub_desktop.ui.project_dialog import ProjectDialog
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+
+
+def launch_row(project: StoredProject) -> ProjectRow:
+    """A row as the window shows it before the orchestrator is attached: what Orchestrator.reconcile_on_launch
+    will make of it (a start, run or stop recorded by an earlier run has no stack now: stopped)."""
+    try:
+        status = ProjectStatus(project.status)
+    except ValueError:
+        status = ProjectStatus.STOPPED
+    if status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+        return ProjectRow(project, ProjectStatus.STOPPED)
+    return ProjectRow(project, status, message=project.last_error if status == ProjectStatus.ERROR else None)
 
 
 class MainWindow(QMainWindow):
@@ -60,13 +80,20 @@ class MainWindow(QMainWindow):
     stop_many_action: QAction
     backup_many_action: QAction
     toolbar: QToolBar
+    # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
+    store: ProjectStore
+    bridge: OrchestratorBridge
+    orchestrator: Orchestrator
 
-    def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, store: ProjectStore | None, bridge: OrchestratorBridge | None,
+                 engine_check: EngineCheck | None = None, parent: QWidget | None = None, *,
+                 stored: Sequence[StoredProject] = ()) -> None:
+        """With a store and a bridge, the window is attached at once. Without them it shows `stored` (the rows
+        read with the stdlib, store/rows.py) until `attach_orchestrator`: Start is queued meanwhile, the actions
+        that need the store are disabled, and the status bar says the projects are loading."""
         super().__init__(parent)
-        self.store = store
-        self.bridge = bridge
-        self.orchestrator = bridge.orchestrator
+        self.attached = False
+        self._queued_starts: dict[int, ProjectRow] = {}  # Start clicked before attach: the row as it was
         self.project_dialog: ProjectDialog | None = None
         self.remove_dialog: RemoveProjectDialog | None = None
         self.error_box: QMessageBox | None = None
@@ -136,12 +163,31 @@ class MainWindow(QMainWindow):
         # keys act on the projects when the window opens (Del, Enter, Ctrl+O), not in the filter box before it
         self.table.setFocus()
 
-        self.attach_orchestrator()
+        if store is not None and bridge is not None:
+            self.attach_orchestrator(store, bridge)
+        else:
+            self.statusBar().showMessage(LOADING)
+            self._show_rows([launch_row(p) for p in stored], None)
 
-    def attach_orchestrator(self) -> None:
-        """Everything that needs the orchestrator: its events, and the first load of the rows."""
-        self.bridge.project_event.connect(self.on_event)
+    def attach_orchestrator(self, store: ProjectStore, bridge: OrchestratorBridge) -> None:
+        """Everything that needs the orchestrator: its events, the first load of the rows from the store, and
+        the starts asked for before it was there."""
+        self.store = store
+        self.bridge = bridge
+        self.orchestrator = bridge.orchestrator
+        was_attached, self.attached = self.attached, True
+        if not was_attached:
+            self.bridge.project_event.connect(self.on_event)
+        if self.statusBar().currentMessage() == LOADING:
+            self.statusBar().clearMessage()
         self.reload()
+        queued, self._queued_starts = list(self._queued_starts), {}
+        for pid in queued:
+            if not self.engine_status.problem and self.orchestrator.state(pid) in (ProjectStatus.STOPPED,
+                                                                                  ProjectStatus.ERROR):
+                self.bridge.start(pid)
+        if queued:
+            self._update_actions()
 
     # ----- building -----------------------------------------------------------------------------------------
 
@@ -152,6 +198,8 @@ class MainWindow(QMainWindow):
 
     def reload(self, select_id: int | None = None) -> None:
         """Re-read the projects from the store, keeping (or moving) the selection."""
+        if not self.attached:
+            return  # the rows read at launch stay until the store is there
         keep = select_id if select_id is not None else self.selected_id()
         try:
             projects = self.store.list()
@@ -163,6 +211,9 @@ class MainWindow(QMainWindow):
             assert p.id is not None
             rows.append(ProjectRow(p, self.orchestrator.state(p.id), self.orchestrator.phase(p.id),
                                    self.orchestrator.message(p.id), self.orchestrator.health(p.id)))
+        self._show_rows(rows, keep)
+
+    def _show_rows(self, rows: list[ProjectRow], keep: int | None) -> None:
         self.model.set_rows(rows)
         self.empty_hint.setVisible(not rows)
         row = self.model.row_of(keep) if keep is not None else None
@@ -238,6 +289,8 @@ class MainWindow(QMainWindow):
         row = self.selected_row()
         if row is None:
             self.log_view.set_source(None, "Log")
+        elif not self.attached:
+            self.log_view.set_source(None, f"Log — {row.project.name}")
         else:
             self.log_view.set_source(self.orchestrator.log(row.project_id), f"Log — {row.project.name}")
         self._update_actions()
@@ -269,13 +322,19 @@ class MainWindow(QMainWindow):
             self.log_view.show_end()
 
     def add_project(self) -> None:
+        if not self.attached:
+            return  # disabled until then (window_actions.update_actions)
+        from cchub_desktop.ui.project_dialog import ProjectDialog
+
         dialog = ProjectDialog(self.store, parent=self)
         self._open_project_dialog(dialog)
 
     def edit_project(self) -> None:
         row = self.selected_row()
-        if row is None:
+        if row is None or not self.attached:
             return
+        from cchub_desktop.ui.project_dialog import ProjectDialog
+
         try:
             project = self.store.get(row.project_id)
         except (KeyError, StoreError) as exc:
@@ -305,16 +364,42 @@ class MainWindow(QMainWindow):
     def toggle_project(self, pid: int) -> None:
         """Start or stop one project. A second click within the double-click interval is the
         same request (a double-click on Start starts once; it does not start and then stop)."""
-        if self.engine_status.problem and self.orchestrator.state(pid) in (ProjectStatus.STOPPED,
-                                                                          ProjectStatus.ERROR):
+        if self.engine_status.problem and self._state(pid) in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
             return  # Start is disabled while the engine is known bad
         now = time.monotonic()
         last_pid, last_at = self._last_toggle
         if pid == last_pid and now - last_at < QApplication.doubleClickInterval() / 1000:
             return
         self._last_toggle = (pid, now)
-        self.bridge.toggle(pid)
+        if not self.attached:
+            if pid in self._queued_starts:
+                self._unqueue_start(pid)
+            else:
+                self._queue_start(pid)
+        else:
+            self.bridge.toggle(pid)
         self._update_actions()
+
+    def _state(self, pid: int) -> ProjectStatus | None:
+        if self.attached:
+            return self.orchestrator.state(pid)
+        row = self.model.row_for(pid)
+        return row.status if row else None
+
+    def _queue_start(self, pid: int) -> None:
+        """Start asked for before the orchestrator is attached: the row says Starting, and attach starts it."""
+        row = self.model.row_for(pid)
+        if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+            return
+        self._queued_starts[pid] = row
+        self.model.apply_event(OrchestratorEvent(pid, ProjectStatus.STARTING, None, None))
+        if pid == self.selected_id():
+            self.detail.note_started(pid)
+
+    def _unqueue_start(self, pid: int) -> None:
+        """Stop on a start that was only queued: nothing was started, the row is as it was."""
+        row = self._queued_starts.pop(pid)
+        self.model.apply_event(OrchestratorEvent(pid, row.status, row.phase, row.message, row.health))
 
     def open_selected(self) -> None:
         self._on_selected(self.open_project)
@@ -346,12 +431,18 @@ class MainWindow(QMainWindow):
             return
         for row in self.selected_rows():
             if row.status in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
-                self.bridge.start(row.project_id)
+                if self.attached:
+                    self.bridge.start(row.project_id)
+                else:
+                    self._queue_start(row.project_id)
         self._update_actions()
 
     def stop_selected(self) -> None:
         for row in self.selected_rows():
-            if row.status in ACTIVE:
+            if not self.attached:
+                if row.project_id in self._queued_starts:
+                    self._unqueue_start(row.project_id)
+            elif row.status in ACTIVE:
                 self.bridge.stop(row.project_id)
         self._update_actions()
 
@@ -372,7 +463,7 @@ class MainWindow(QMainWindow):
 
     def remove_selected(self) -> None:
         row = self.selected_row()
-        if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+        if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR) or not self.attached:
             return
         dialog = RemoveProjectDialog(row.project, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -405,7 +496,7 @@ class MainWindow(QMainWindow):
             self._backup(row)
 
     def _backup(self, row: ProjectRow) -> None:
-        if row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
+        if not self.attached or row.status not in (ProjectStatus.RUNNING, ProjectStatus.STOPPED, ProjectStatus.ERROR):
             return
         name = row.project.name
         self.statusBar().showMessage(f"Backing up the database of {name}…")

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 
-from cchub_desktop.orchestrator import OrchestratorEvent, phase_text
-from cchub_desktop.store import Project, ProjectStatus
+# light imports only: the window paints from these before SQLModel and the orchestrator are loaded
+from cchub_desktop.lifecycle_events import phase_text
+from cchub_desktop.store.rows import ProjectStatus
+
+if TYPE_CHECKING:
+    from cchub_desktop.lifecycle_events import OrchestratorEvent
+    from cchub_desktop.store.models import Project
+    from cchub_desktop.store.rows import ProjectRow as StoredProject
 
 STATUS_COLOURS: dict[ProjectStatus, str] = {
     ProjectStatus.RUNNING: "#15803d",
@@ -44,7 +50,7 @@ HEADERS = {Column.NAME: "Name", Column.FOLDER: "Folder", Column.STATUS: "Status"
 
 @dataclass(frozen=True)
 class ProjectRow:
-    project: Project
+    project: Project | StoredProject  # StoredProject (stdlib read) only until the orchestrator is attached
     status: ProjectStatus
     phase: str | None = None
     message: str | None = None

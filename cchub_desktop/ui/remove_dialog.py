@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from cchub_desktop.store import Project
+if TYPE_CHECKING:
+    from cchub_desktop.store.models import Project
+    from cchub_desktop.store.rows import ProjectRow as StoredProject
 
 
 class RemoveProjectDialog(QDialog):
     confirmed = Signal(bool)  # delete_data
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project | StoredProject, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("remove_dialog")
         self.setWindowTitle("Remove project")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cchub_desktop.ui.main_window import MainWindow
 
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+LOADING = "Loading the projects…"  # why the actions that need the store wait (for a moment after launch)
 
 
 def _action(window: MainWindow, text: str, shortcuts: list[QKeySequence], tip: str) -> QAction:
@@ -107,3 +108,19 @@ def update_actions(window: MainWindow) -> None:
                                   else "Stop the project before removing it")
     window.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
                                                      ProjectStatus.ERROR))
+    window.add_action.setEnabled(True)
+    _until_attached(window)
+
+
+def _until_attached(window: MainWindow) -> None:
+    """Before the store and the orchestrator are attached (a moment after launch) the actions that need them are
+    disabled, saying so; a Start is queued instead (MainWindow.toggle_project)."""
+    for action in (window.add_action, window.edit_action, window.remove_action, window.backup_action,
+                   window.backup_many_action):
+        if not window.attached:
+            if action.toolTip() != LOADING:
+                action.setProperty("ready_tip", action.toolTip())
+            action.setEnabled(False)
+            action.setToolTip(LOADING)
+        elif action.toolTip() == LOADING:
+            action.setToolTip(str(action.property("ready_tip") or ""))
