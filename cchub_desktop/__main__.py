@@ -34,7 +34,13 @@ def main() -> int:
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
     gc.disable()
     # Only Qt and light modules before the window paints: app.py imports SQLModel, the orchestrator and the
-    # stack right after the first paint (benchmarks/README.md, start-up).
+    # stack right after the first paint (benchmarks/README.md, start-up). They come after PySide6, whose import
+    # hook would keep the source of each in linecache (~18 MB): ui/pyside_source_scan.py stops that first.
+    import PySide6.QtCore  # noqa: F401
+
+    from cchub_desktop.ui import pyside_source_scan
+
+    pyside_source_scan.install()
     from cchub_desktop.app import main as app_main
 
     return app_main()

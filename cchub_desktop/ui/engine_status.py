@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-EngineCheck = Callable[[], Awaitable[DoctorReport]]
+EngineCheck = Callable[[], Awaitable["DoctorReport"]]
 OK_STYLE = "color: #15803d;"
 BAD_STYLE = "color: #b91c1c;"
 RETRY_MS = 30_000

@@ -1,0 +1,99 @@
+"""Run the app's real entry point and report what was imported when its main window first painted.
+
+    python tests/paint_probe.py [app arguments...]
+
+Nothing in the product knows about this: a meta-path hook notices PySide6.QtWidgets being imported (by whoever
+imports it) and replaces its QApplication by a subclass that installs an event filter on itself. At the first
+QEvent.Paint delivered to a QMainWindow it records `sys.modules`. Once the app has also logged "window
+shown" (its core attached; before or after the paint) it prints one JSON line ({"modules_at_paint": [...],
+"modules_later": [...]}) and sends itself SIGTERM, which the app handles by quitting with exit code 0.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+
+class _AfterQtWidgets(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "PySide6.QtWidgets":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        real = spec.loader
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+                return real.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                real.exec_module(module)
+                _patch(module)
+
+        spec.loader = Loader()
+        return spec
+
+
+REPORT: dict[str, Any] = {}
+
+
+def _maybe_report() -> None:
+    """Once both happened, in either order: the first paint, and the app saying its window is shown."""
+    if "modules_at_paint" in REPORT and REPORT.get("ready") and "modules_later" not in REPORT:
+        REPORT["modules_later"] = sorted(sys.modules)
+        print(json.dumps(REPORT), flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _ReadyHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if "window shown" in record.getMessage():
+            REPORT["ready"] = True
+            _maybe_report()
+
+
+def _patch(widgets: ModuleType) -> None:
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class Observer(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if "modules_at_paint" not in REPORT and event.type() == QEvent.Type.Paint \
+                    and isinstance(watched, widgets.QMainWindow):
+                REPORT["modules_at_paint"] = sorted(sys.modules)
+                QTimer.singleShot(0, _maybe_report)
+            return False
+
+    base = widgets.QApplication
+
+    class ObservedApplication(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self._paint_observer = Observer()
+            self.installEventFilter(self._paint_observer)
+
+    setattr(widgets, "QApplication", ObservedApplication)  # noqa: B010
+
+
+def main() -> int:
+    sys.meta_path.insert(0, _AfterQtWidgets())
+    logging.getLogger("cchub_desktop").addHandler(_ReadyHandler())
+    from cchub_desktop.__main__ import main as entry
+
+    return entry()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
