@@ -6,7 +6,8 @@ Nothing in the product knows about this: a meta-path hook notices PySide6.QtWidg
 imports it) and replaces its QApplication by a subclass that installs an event filter on itself. At the first
 QEvent.Paint delivered to a QMainWindow it records `sys.modules`. Once the app has also logged "window
 shown" (its core attached; before or after the paint) it prints one JSON line ({"modules_at_paint": [...],
-"modules_later": [...]}) and sends itself SIGTERM, which the app handles by quitting with exit code 0.
+"rows_at_paint": N, "modules_later": [...]}) and sends itself SIGTERM, which the app handles by quitting with
+exit code 0.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def _patch(widgets: ModuleType) -> None:
             if "modules_at_paint" not in REPORT and event.type() == QEvent.Type.Paint \
                     and isinstance(watched, widgets.QMainWindow):
                 REPORT["modules_at_paint"] = sorted(sys.modules)
+                model = getattr(watched, "model", None)  # the app's MainWindow: the rows it painted
+                REPORT["rows_at_paint"] = model.rowCount() if model is not None else None
                 QTimer.singleShot(0, _maybe_report)
             return False
 

@@ -1,0 +1,163 @@
+"""Paint first: the window shows its rows before SQLModel, SQLAlchemy, pydantic or the Dagger SDK is imported, and
+what the user does in the moment before the orchestrator is attached is not lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from fake_dagger.fixtures import free_port_block
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from cchub_desktop.orchestrator import Orchestrator
+from cchub_desktop.paths import app_paths
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.store import ProjectStatus, ProjectStore
+from cchub_desktop.store.rows import read_projects
+from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.main_window import MainWindow
+from cchub_desktop.ui.window_actions import LOADING
+
+if TYPE_CHECKING:
+    from fake_dagger.fixtures import FakeDagger
+
+    from tests.gui_fixtures import QtAsync
+
+pytest_plugins = ["tests.gui_fixtures"]
+
+PROBE = Path(__file__).with_name("paint_probe.py")
+HEAVY = ("sqlmodel", "sqlalchemy", "pydantic", "pydantic_core", "dagger")
+
+
+def seed(count: int, folders: Path) -> ProjectStore:
+    paths = app_paths()
+    paths.ensure()
+    store = ProjectStore(paths.db_file)
+    for i in range(count):
+        folder = folders / f"p{i}"
+        folder.mkdir(parents=True)
+        b = free_port_block()
+        store.add(f"Project {i}", folder, backend_port=b.backend, frontend_port=b.frontend,
+                  postgres_port=b.postgres, redis_port=b.redis)
+    return store
+
+
+def test_the_window_paints_its_rows_before_any_heavy_module_is_imported(cchub_home: Path, tmp_path: Path) -> None:
+    seed(3, tmp_path).close()
+    env = dict(os.environ, CCHUB_HOME=str(cchub_home), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(PROBE), "--no-engine-check"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the probe saw no first paint:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    report = json.loads(lines[-1])
+    at_paint = {m.split(".")[0] for m in report["modules_at_paint"]}
+    assert not at_paint & set(HEAVY), f"imported before the first paint: {sorted(at_paint & set(HEAVY))}"
+    assert report["rows_at_paint"] == 3  # the first paint shows the projects, not an empty table
+    later = {m.split(".")[0] for m in report["modules_later"]}
+    assert {"sqlmodel", "sqlalchemy"} <= later  # then the store is opened: the probe does see imports
+
+
+@pytest.fixture
+def early_window(qt_async: QtAsync, qtbot: QtBot, fake_dagger_env: FakeDagger,
+                 tmp_path: Path) -> tuple[MainWindow, ProjectStore]:
+    store = seed(2, tmp_path)
+    rows = read_projects(app_paths().db_file)
+    assert rows is not None
+    window = MainWindow(None, None, stored=rows)
+    qtbot.addWidget(window)
+    window.show()
+    return window, store
+
+
+def attach(window: MainWindow, store: ProjectStore) -> Orchestrator:
+    paths = app_paths()
+    orchestrator = Orchestrator(store, AppSettings.load(paths.settings_file), paths)
+    orchestrator.reconcile_on_launch()
+    window.attach_orchestrator(store, OrchestratorBridge(orchestrator))
+    return orchestrator
+
+
+def test_a_start_clicked_before_the_orchestrator_is_attached_is_queued_then_runs(
+        early_window: tuple[MainWindow, ProjectStore], qt_async: QtAsync, qtbot: QtBot) -> None:
+    window, store = early_window
+    row = window.model.row_at(0)
+    assert row is not None and row.status == ProjectStatus.STOPPED
+    pid = row.project_id
+    window.select_project(pid)
+    window.toggle_action.trigger()  # Enter / the toolbar's Start, before the store and orchestrator exist
+    assert window.model.row_for(pid).status == ProjectStatus.STARTING  # type: ignore[union-attr]
+    assert window.toggle_action.text() == "Stop"
+    orchestrator = attach(window, store)
+    try:
+        qtbot.waitUntil(lambda: orchestrator.state(pid) == ProjectStatus.RUNNING, timeout=60_000)
+        assert window.model.row_for(pid).status == ProjectStatus.RUNNING  # type: ignore[union-attr]
+        other = window.model.row_at(1)
+        assert other is not None and orchestrator.state(other.project_id) == ProjectStatus.STOPPED
+    finally:
+        qt_async.run(orchestrator.aclose(), timeout=60)
+        store.close()
+
+
+def test_stop_on_a_start_that_was_only_queued_starts_nothing(
+        early_window: tuple[MainWindow, ProjectStore], qt_async: QtAsync) -> None:
+    window, store = early_window
+    row = window.model.row_at(0)
+    assert row is not None
+    window.row_controls.refresh_all()
+    window.start_selected()
+    assert window.model.row_for(row.project_id).status == ProjectStatus.STARTING  # type: ignore[union-attr]
+    window.stop_selected()
+    assert window.model.row_for(row.project_id).status == ProjectStatus.STOPPED  # type: ignore[union-attr]
+    orchestrator = attach(window, store)
+    try:
+        assert orchestrator.state(row.project_id) == ProjectStatus.STOPPED
+        assert not orchestrator.active_projects()
+    finally:
+        qt_async.run(orchestrator.aclose(), timeout=60)
+        store.close()
+
+
+def test_what_needs_the_store_is_disabled_and_says_why_until_attached(
+        early_window: tuple[MainWindow, ProjectStore], qt_async: QtAsync) -> None:
+    window, store = early_window
+    needs_store = (window.add_action, window.edit_action, window.remove_action, window.backup_action)
+    assert not any(a.isEnabled() for a in needs_store)
+    assert all(a.toolTip() == LOADING for a in needs_store)
+    assert window.statusBar().currentMessage() == LOADING
+    window.edit_project()  # double-click on a row: nothing opens, nothing breaks
+    assert window.project_dialog is None
+    orchestrator = attach(window, store)
+    try:
+        assert all(a.isEnabled() for a in needs_store)
+        assert window.edit_action.toolTip().startswith("Edit the selected project")
+        assert window.add_action.toolTip().startswith("Add a project")
+        assert window.statusBar().currentMessage() == ""
+        window.edit_project()
+        assert window.project_dialog is not None
+        window.project_dialog.close()
+    finally:
+        qt_async.run(orchestrator.aclose(), timeout=60)
+        store.close()
+
+
+def test_a_project_left_running_by_a_crash_paints_stopped(qtbot: QtBot, tmp_path: Path) -> None:
+    store = seed(1, tmp_path)
+    project = store.list()[0]
+    assert project.id is not None
+    store.set_status(project.id, ProjectStatus.RUNNING)
+    store.close()
+    rows = read_projects(app_paths().db_file)
+    assert rows is not None
+    window = MainWindow(None, None, stored=rows)
+    qtbot.addWidget(window)
+    row = window.model.row_for(project.id)
+    assert row is not None and row.status == ProjectStatus.STOPPED  # as reconcile_on_launch will make it
+    index = window.proxy.mapFromSource(window.model.index(0, 2))
+    assert window.proxy.data(index, Qt.ItemDataRole.DisplayRole) == "Stopped"
