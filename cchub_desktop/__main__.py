@@ -33,17 +33,21 @@ def main() -> int:
         return 0
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
     gc.disable()
-    # Only Qt and light modules before the window paints: app.py imports SQLModel, the orchestrator and the
-    # stack right after the first paint (benchmarks/README.md, start-up). They come after PySide6, whose import
-    # hook would keep the source of each in linecache (~18 MB): ui/pyside_source_scan.py stops that first.
+    # Only Qt and light modules before the window paints (ui/first_window.py); asyncio, qasync, SQLModel, the
+    # orchestrator and the stack come right after the first paint (app.py; benchmarks/README.md, start-up).
+    # They come after PySide6, whose import hook would keep the source of each in linecache (~18 MB):
+    # ui/pyside_source_scan.py stops that first.
     import PySide6.QtCore  # noqa: F401
 
     from cchub_desktop.ui import pyside_source_scan
 
     pyside_source_scan.install()
-    from cchub_desktop.app import main as app_main
+    from cchub_desktop.ui.first_window import begin
 
-    return app_main()
+    app, args, launch = begin(sys.argv[1:])  # the window painted from the stdlib read, when the database allows
+    from cchub_desktop.app import run
+
+    return run(app, args, launch)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ its `quit()` coroutine stops every stack before the loop ends (the Quit action, 
 tray, SIGTERM and SIGINT all end there).
 
 Paint first: when the database is at this app's schema, the window is built from the rows read with the stdlib
-(store/rows.py) and shown; SQLModel, the orchestrator, the stack and the tray are imported and attached on the
-loop right after its first paint (`paint_first`, `attach_after_paint`). Any other database (none yet, one to
-migrate, damaged, locked) takes the path through ProjectStore and the recovery dialog before the window.
-This module therefore imports only Qt, qasync and light modules at its top; tests/test_ui_paint_first.py fails
-if SQLModel, SQLAlchemy, pydantic or the Dagger SDK is loaded when the window first paints.
+(store/rows.py) and painted before the asyncio loop exists (ui/first_window.py, which `__main__` runs before
+importing this module); SQLModel, the orchestrator, the stack and the tray are imported on the loop right after
+(`_import_core`, in a worker thread) and attached. Any other database (none yet, one to migrate, damaged,
+locked) takes the path through ProjectStore and the recovery dialog before the window.
 """
 
 from __future__ import annotations
@@ -25,44 +24,26 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import qasync
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cchub_desktop import APP_NAME, ORG_NAME, __version__
+from cchub_desktop import APP_NAME, __version__
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.store.rows import StoreError, read_projects
+from cchub_desktop.store.rows import StoreError
+from cchub_desktop.ui.first_window import READY_LOG, Launch, begin, check_engine, prepare_launch
+from cchub_desktop.ui.first_window import parse_args as parse_args  # where callers have always found it
 from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
-from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
-from cchub_desktop.ui.single_instance import SingleInstance
 
-if TYPE_CHECKING:  # imported after the first paint (attach_after_paint) or on the path without it
+if TYPE_CHECKING:  # imported after the first paint (_import_core), or on the path without it
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.stack import DoctorReport
     from cchub_desktop.store import ProjectStore
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
     from cchub_desktop.ui.bridge import OrchestratorBridge
 
 logger = logging.getLogger("cchub_desktop")
-READY_LOG = "window shown"
 GC_SETTLE_DELAY = 2.0  # seconds after the window is shown
-FIRST_PAINT_WAIT = 1.0  # seconds: a window that is not painted by then (hidden, no compositor) is not waited for
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="cchub-desktop", description=f"{APP_NAME} — desktop app")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--self-test", action="store_true",
-                        help="open the database, build the window, process events and exit 0 (for packaging)")
-    parser.add_argument("--start", metavar="PROJECT", action="append", default=[],
-                        help="start this project once the window is up (repeatable)")
-    parser.add_argument("--no-engine-check", action="store_true",
-                        help="skip the engine check at launch (it can be run from the window)")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    args, _qt_args = parser.parse_known_args(argv)
-    return args
 
 
 class AppController:
@@ -210,102 +191,6 @@ class AppController:
                 loop.remove_signal_handler(sig)
 
 
-async def check_engine(settings: AppSettings) -> DoctorReport:
-    """The engine check (stack/doctor.py), imported when it first runs: after the first paint."""
-    from cchub_desktop.stack import run_doctor
-
-    return await run_doctor(settings)
-
-
-class _FirstPaint(QObject):
-    """Resolves `done` on the first zero-timer after the widget's first paint event: its first paint pass is over."""
-
-    def __init__(self, widget: QWidget, done: asyncio.Future[None]) -> None:
-        super().__init__(widget)
-        self.done = done
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and not self.done.done():
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self._painted)
-        return False
-
-    def _painted(self) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
-
-
-async def until_painted(widget: QWidget, timeout: float = FIRST_PAINT_WAIT) -> None:
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    watcher = _FirstPaint(widget, done)
-    try:
-        await asyncio.wait_for(done, timeout)
-    except TimeoutError:
-        logger.debug("the window was not painted within %.1f s; going on", timeout)
-    finally:
-        widget.removeEventFilter(watcher)
-        watcher.deleteLater()
-
-
-class EarlyWindow:
-    """The window shown from the stdlib read before the store and the orchestrator exist, and what the user (or
-    a signal) asked for in that moment: closing the window or SIGTERM/SIGINT quit once the controller is there."""
-
-    def __init__(self, settings: AppSettings, rows: Sequence[StoredProject]) -> None:
-        self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows)
-        self.window.intercept_close = True
-        self.window.close_requested.connect(self._close_requested)
-        self.quit_requested: signal.Signals | None = None
-        self.close_requested = False
-
-    def _close_requested(self) -> None:
-        self.close_requested = True
-
-    def install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        logger.info("%s received while loading: quitting once loaded", sig.name)
-        self.quit_requested = sig
-
-    def hand_to(self, controller: AppController) -> None:
-        """The controller took over: replay what was asked meanwhile."""
-        self.window.close_requested.disconnect(self._close_requested)
-        if self.quit_requested is not None:
-            controller.begin_quit(0)
-        elif self.close_requested:
-            controller.close_window()
-
-    def close(self) -> None:
-        self.window.intercept_close = False
-        self.window.close()
-        self.window.deleteLater()
-
-
-def paint_first(paths: AppPaths, settings: AppSettings) -> EarlyWindow | None:
-    """Show the window from the rows read with the stdlib (store/rows.py), or None when the launch must go
-    through ProjectStore first: no database yet, one to migrate or from a newer app, a damaged or locked one
-    (the recovery dialog is offered there), or the window is to start hidden."""
-    if settings.start_minimized:
-        return None
-    try:
-        rows = read_projects(paths.db_file)
-    except StoreError as exc:
-        logger.info("the database needs a look before the window: %s", exc)
-        return None
-    if rows is None:
-        return None
-    early = EarlyWindow(settings, rows)
-    early.window.show()
-    early.window.raise_()
-    early.window.activateWindow()
-    return early
-
-
 def _import_core() -> None:
     """What the attached app needs beyond the first paint; run in a worker thread so the painted window keeps
     answering (repaints, resizes, a queued Start) while SQLModel and the stack load."""
@@ -331,10 +216,12 @@ async def _show_fatal(title: str, message: str) -> None:
     await done
 
 
-async def run_app(app: QApplication, args: argparse.Namespace) -> int:
+async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | None = None) -> int:
     paths = app_paths()
-    instance = None if args.self_test else SingleInstance(paths)
-    if instance is not None and not instance.acquire():  # already running: raise its window, exit 0
+    if launch is None:
+        launch = prepare_launch(args, wait=False)
+    instance = launch.instance
+    if instance is not None and not launch.acquired:  # already running: raise its window, exit 0
         if instance.hand_over(args.start):
             logger.info("%s is already running: its window was raised", APP_NAME)
             return 0
@@ -342,15 +229,13 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
                           f"{APP_NAME} is already running for this user but does not answer. Quit it from its "
                           "tray icon (or end its process), then start it again.")
         return 1
-    early: EarlyWindow | None = None
+    early = launch.early
     try:
         paths.ensure()
-        settings = AppSettings.load(paths.settings_file)
-        if not args.self_test:
-            early = paint_first(paths, settings)
+        settings = early.settings if early is not None else AppSettings.load(paths.settings_file)
         if early is not None:
             early.install_signal_handlers()
-            await until_painted(early.window)
+            await early.until_painted()
             await asyncio.to_thread(_import_core)
         from cchub_desktop.store import ProjectStore
         from cchub_desktop.ui.db_recovery import open_store_with_recovery
@@ -425,15 +310,13 @@ async def self_test(controller: AppController) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))  # a line per query
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    install_app_identity(app)
-    if not app.organizationName():
-        app.setOrganizationName(ORG_NAME)
-    app.setQuitOnLastWindowClosed(False)  # quitting always goes through AppController.quit()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(run_app(app, args))
+    app, args, launch = begin(sys.argv[1:] if argv is None else argv)
+    return run(app, args, launch)
 
+
+def run(app: QApplication, args: argparse.Namespace, launch: Launch) -> int:
+    """The rest of a launch, on the qasync loop (imported now: after the first paint)."""
+    import qasync
+
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(run_app(app, args, launch))

@@ -4,7 +4,6 @@ RETRY_MS by itself while it is failing, so it never stays stale."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -12,7 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # asyncio and the stack load after the window's first paint (ui/first_window.py)
+    import asyncio
+
     from cchub_desktop.stack import DoctorReport
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class EngineStatusBar(QWidget):
 
     def recheck(self) -> asyncio.Task[None] | None:
         """Start a check unless one is in flight; returns its task."""
+        import asyncio
+
         if self._check is None:
             return None
         if self._task is not None and not self._task.done():
@@ -85,6 +88,8 @@ class EngineStatusBar(QWidget):
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
+        import asyncio
+
         assert self._check is not None
         try:
             report = await self._check()

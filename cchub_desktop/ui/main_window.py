@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,6 +40,8 @@ from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, fron
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions
 
 if TYPE_CHECKING:
+    import asyncio
+
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.store import Project, ProjectStore
     from cchub_desktop.store.rows import ProjectRow as StoredProject
