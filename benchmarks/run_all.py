@@ -23,6 +23,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     # (module, arguments, quick arguments)
     ("startup", ["--runs", "7"], ["--runs", "3"]),
     ("scale", ["--runs", "15"], ["--runs", "5"]),
+    ("import_memory", ["--runs", "5"], ["--runs", "2"]),
     ("stack_overhead", ["--runs", "5"], ["--runs", "2"]),
     ("loop_lag", ["--cycles", "3"], ["--cycles", "1"]),
     ("loop_lag", ["--cycles", "2", "--nice-engine"], ["--cycles", "1", "--nice-engine"]),
