@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +14,19 @@ from typing import TYPE_CHECKING
 import pytest
 from fake_dagger.fixtures import free_port_block
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from cchub_desktop.app import AppController
 from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from cchub_desktop.store.rows import read_projects
 from cchub_desktop.ui.bridge import OrchestratorBridge
+from cchub_desktop.ui.first_window import paint_first
 from cchub_desktop.ui.main_window import MainWindow
+from cchub_desktop.ui.single_instance import SingleInstance
 from cchub_desktop.ui.window_actions import LOADING
 
 if TYPE_CHECKING:
@@ -161,3 +166,47 @@ def test_a_project_left_running_by_a_crash_paints_stopped(qtbot: QtBot, tmp_path
     assert row is not None and row.status == ProjectStatus.STOPPED  # as reconcile_on_launch will make it
     index = window.proxy.mapFromSource(window.model.index(0, 2))
     assert window.proxy.data(index, Qt.ItemDataRole.DisplayRole) == "Stopped"
+
+
+def test_what_another_launch_or_a_signal_asked_while_loading_is_done_once_attached(
+        qt_async: QtAsync, qapp: QApplication, qtbot: QtBot, fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    store = seed(2, tmp_path)
+    paths = app_paths()
+    instance = SingleInstance(paths)
+    assert instance.acquire()
+    settings = AppSettings.load(paths.settings_file)
+    early = paint_first(paths, settings, instance)
+    assert early is not None
+    qtbot.addWidget(early.window)
+    instance.activation_requested.emit(["Project 1"])  # a second launch with --start, before the core is there
+    controller = AppController(qapp, paths, store, settings, window=early.window)
+    try:
+        early.hand_to(controller)
+        pid = store.get_by_name("Project 1").id
+        assert pid is not None
+        qtbot.waitUntil(lambda: controller.orchestrator.state(pid) == ProjectStatus.RUNNING, timeout=60_000)
+    finally:
+        qt_async.run(controller.orchestrator.aclose(), timeout=60)
+        controller.window.intercept_close = False
+        instance.release()
+        store.close()
+
+
+def test_a_signal_while_loading_quits_once_attached(qt_async: QtAsync, qapp: QApplication, qtbot: QtBot,
+                                                    fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    store = seed(1, tmp_path)
+    paths = app_paths()
+    settings = AppSettings.load(paths.settings_file)
+    early = paint_first(paths, settings)
+    assert early is not None
+    qtbot.addWidget(early.window)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled by the early window's handler: recorded, not fatal
+        qtbot.waitUntil(lambda: early.quit_requested is not None, timeout=5_000)
+        controller = AppController(qapp, paths, store, settings, window=early.window)
+        early.hand_to(controller)
+        assert qt_async.run(controller.wait_done(), timeout=30) == 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        store.close()

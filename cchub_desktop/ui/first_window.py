@@ -110,8 +110,13 @@ class EarlyWindow:
     """The window shown from the stdlib read before the store and the orchestrator exist, and what the user (or
     a signal) asked for in that moment: closing the window or SIGTERM/SIGINT quit once the controller is there."""
 
-    def __init__(self, settings: AppSettings, rows: Sequence[StoredProject]) -> None:
+    def __init__(self, settings: AppSettings, rows: Sequence[StoredProject],
+                 instance: SingleInstance | None = None) -> None:
         self.settings = settings
+        self.instance = instance
+        self.activations: list[list[str]] = []  # another launch asked meanwhile (the tray integration answers later)
+        if instance is not None:
+            instance.activation_requested.connect(self._activation_requested)
         self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows)
         self.window.intercept_close = True
         self.window.close_requested.connect(self._close_requested)
@@ -123,6 +128,12 @@ class EarlyWindow:
 
     def _close_requested(self) -> None:
         self.close_requested = True
+
+    def _activation_requested(self, start: list[str]) -> None:
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+        self.activations.append(list(start))
 
     def install_signal_handlers(self) -> None:
         import asyncio
@@ -144,9 +155,14 @@ class EarlyWindow:
     def hand_to(self, controller: AppController) -> None:
         """The controller took over: replay what was asked meanwhile."""
         self.window.close_requested.disconnect(self._close_requested)
+        if self.instance is not None:
+            self.instance.activation_requested.disconnect(self._activation_requested)
         if self.quit_requested is not None:
             controller.begin_quit(0)
-        elif self.close_requested:
+            return
+        for start in self.activations:  # `--start` of a launch that handed over while this one loaded
+            controller.start_projects(start)
+        if self.close_requested:
             controller.close_window()
 
     def close(self) -> None:
@@ -155,7 +171,8 @@ class EarlyWindow:
         self.window.deleteLater()
 
 
-def paint_first(paths: AppPaths, settings: AppSettings) -> EarlyWindow | None:
+def paint_first(paths: AppPaths, settings: AppSettings,
+                instance: SingleInstance | None = None) -> EarlyWindow | None:
     """Show the window from the rows read with the stdlib (store/rows.py), or None when the launch must go
     through ProjectStore first: no database yet, one to migrate or from a newer app, a damaged or locked one
     (the recovery dialog is offered there), or the window is to start hidden."""
@@ -168,7 +185,7 @@ def paint_first(paths: AppPaths, settings: AppSettings) -> EarlyWindow | None:
         return None
     if rows is None:
         return None
-    early = EarlyWindow(settings, rows)
+    early = EarlyWindow(settings, rows, instance)
     early.window.show()
     early.window.raise_()
     early.window.activateWindow()
@@ -195,7 +212,7 @@ def prepare_launch(args: argparse.Namespace, *, wait: bool) -> Launch:
         return launch
     try:
         paths.ensure()
-        launch.early = paint_first(paths, AppSettings.load(paths.settings_file))
+        launch.early = paint_first(paths, AppSettings.load(paths.settings_file), instance)
     except OSError:
         return launch
     if launch.early is not None and wait:
