@@ -44,6 +44,16 @@ class Column(IntEnum):
     CONTROLS = 5  # the row's own buttons (ui/row_controls.py); no text of its own
 
 
+COLUMNS = tuple(Column)  # by number, without an enum call per `data()` (Qt asks ~1,000 times for a first paint)
+# the roles `data()` answers, as plain ints: Qt asks for a dozen more per cell, answered None at once
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_USER = Qt.ItemDataRole.UserRole.value
+_ANSWERED = frozenset({_DISPLAY, _ACCESSIBLE, _TOOLTIP, _DECORATION, _FOREGROUND, _USER})
+
 HEADERS = {Column.NAME: "Name", Column.FOLDER: "Folder", Column.STATUS: "Status",
            Column.PORTS: "Ports", Column.HEALTH: "Health", Column.CONTROLS: ""}
 
@@ -157,7 +167,7 @@ class ProjectTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -166,23 +176,24 @@ class ProjectTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        role = int(role)
+        if role not in _ANSWERED or not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         r = self._rows[index.row()]
-        col = Column(index.column())
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        col = COLUMNS[index.column()]
+        if role in (_DISPLAY, _ACCESSIBLE):
             return self._display(r, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return self._tooltip(r, col)
-        if role == Qt.ItemDataRole.DecorationRole and col == Column.STATUS:
+        if role == _DECORATION and col == Column.STATUS:
             return self._icon(r.status)
-        if role == Qt.ItemDataRole.ForegroundRole and col in (Column.STATUS, Column.HEALTH):
+        if role == _FOREGROUND and col in (Column.STATUS, Column.HEALTH):
             if col == Column.HEALTH and r.status not in (ProjectStatus.RUNNING, ProjectStatus.ERROR):
                 return None
             if col == Column.HEALTH and r.status == ProjectStatus.RUNNING and r.health not in (None, "healthy"):
                 return QBrush(QColor(STATUS_COLOURS[ProjectStatus.STARTING]))  # running, but not answering
             return QBrush(QColor(STATUS_COLOURS[r.status]))
-        if role == Qt.ItemDataRole.UserRole:
+        if role == _USER:
             return r.project_id
         return None
 
