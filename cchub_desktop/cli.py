@@ -226,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = " Pass --allow-broad-path to confirm." if exc.field == "path" and "confirm" in exc.message else ""
         print(f"cchub: {exc.field}: {exc.message}{hint}", file=sys.stderr)
     except StoreError as exc:
-        hint = (" Open the CommandCenter Hub app: it offers both." if exc.kind == "corrupt" else "")
+        hint = (" Nothing was changed. Open the CommandCenter Hub app: it offers both." if exc.kind == "corrupt"
+                else "")
         print(f"cchub: {exc}{hint}", file=sys.stderr)
     except CliError as exc:
         print(f"cchub: {exc}", file=sys.stderr)
