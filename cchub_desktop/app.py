@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cchub_desktop import APP_NAME, ORG_NAME, __version__
 from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, load_settings
 from cchub_desktop.stack import DoctorReport, run_doctor
 from cchub_desktop.store import ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
@@ -33,6 +33,7 @@ from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
+from cchub_desktop.ui.startup_notices import show_settings_notices
 from cchub_desktop.ui.tray_integration import DesktopIntegration
 
 logger = logging.getLogger("cchub_desktop")
@@ -233,7 +234,8 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         if instance is not None:
             instance.release()
         return 1
-    settings = AppSettings.load(paths.settings_file)
+    loaded = load_settings(paths.settings_file)   # a damaged file is moved aside and said below
+    settings = loaded.settings
     # the self-test may run beside a live app on the same database: it must not reset that app's states
     controller = AppController(app, paths, store, settings, reconcile=not args.self_test)
     desktop = DesktopIntegration(controller, instance)
@@ -243,6 +245,7 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         if args.self_test:
             return await self_test(controller)
         desktop.show_at_launch()
+        show_settings_notices(controller.window, loaded.notices)
         logger.info("%s (%d projects)", READY_LOG, len(store.list()))
         if not args.no_engine_check:
             controller.window.engine_status.recheck()

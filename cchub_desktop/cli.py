@@ -150,13 +150,13 @@ def _delete_data(project: Project) -> None:
     import asyncio
 
     from cchub_desktop.project_data import delete_project_data
-    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.settings import load_for_cli
     from cchub_desktop.stack import StackError, StackLog
 
     paths = app_paths()
     log = StackLog(paths.logs_dir / f"{project.slug}.log")
     try:
-        asyncio.run(delete_project_data(project, AppSettings.load(paths.settings_file), paths, log))
+        asyncio.run(delete_project_data(project, load_for_cli(paths.settings_file), paths, log))
     except StackError as exc:
         raise CliError(exc.user_message) from exc
     finally:

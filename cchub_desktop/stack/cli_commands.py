@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, load_for_cli
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.errors import StackError
@@ -86,7 +86,7 @@ def _host_ports(project: Project) -> dict[str, int]:
 def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
     paths = app_paths()
     paths.ensure()
-    return paths, AppSettings.load(paths.settings_file)
+    return paths, load_for_cli(paths.settings_file)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -112,6 +112,7 @@ class _QuietRotatingHandler(logging.handlers.RotatingFileHandler):
         hold paths, errors and, before scrubbing caught up, anything a service printed."""
         stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,  # noqa: SIM115
                       opener=open_private)
+        assert isinstance(stream, TextIOWrapper)  # a text mode ("a")
         for number in range(self.backupCount + 1):
             private_file(Path(self.baseFilename if number == 0 else f"{self.baseFilename}.{number}"))
         return stream
