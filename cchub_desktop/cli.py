@@ -73,12 +73,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
     for p in projects:
         db = "" if p.expose_db else " (internal)"
-        rows.append((p.name, p.status, str(p.frontend_port), str(p.backend_port),
-                     f"{p.postgres_port}{db}", f"{p.redis_port}{db}", p.path))
+        rows.append((one_line(p.name), one_line(p.status), str(p.frontend_port), str(p.backend_port),
+                     f"{p.postgres_port}{db}", f"{p.redis_port}{db}", one_line(p.path)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     return 0
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that does not print (a newline, a tab, an escape, a bidi override...)
+    written as its Python escape: one project is one line, and a terminal shows what is stored. Rows written
+    before such characters were refused can hold them."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _ports_from(args: argparse.Namespace) -> dict[str, object]:
