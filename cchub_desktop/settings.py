@@ -150,7 +150,7 @@ def load_settings(path: Path) -> LoadedSettings:
 
 def _short(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno}, column {exc.colno}"
     return str(exc)[:80]
 
 
@@ -170,7 +170,7 @@ def _set_aside(path: Path, why: str) -> LoadedSettings:
             "matters.",))
     return LoadedSettings(AppSettings(), (
         f"The settings file {path} was damaged ({why}): it was moved to {kept} and the defaults are used. "
-        "Set your settings again in Settings, or fix that copy and move it back.",), kept)
+        "Choose your settings again in Settings, or fix that copy and put it back.",), kept)
 
 
 def load_for_cli(path: Path) -> AppSettings:
