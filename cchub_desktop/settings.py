@@ -125,7 +125,7 @@ def load_settings(path: Path) -> LoadedSettings:
     and the other fields are kept. Each case is one notice that says what happened and what to do."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return LoadedSettings(AppSettings())
     except OSError as exc:
@@ -134,11 +134,11 @@ def load_settings(path: Path) -> LoadedSettings:
             "Check its permissions; saving the settings replaces it.",))
     private_file(path)
     try:
-        raw = json.loads(text)
-    except ValueError as exc:   # also text that is not UTF-8
+        raw = json.loads(data.decode("utf-8"))
+    except ValueError as exc:   # also bytes that are not UTF-8
         return _set_aside(path, f"not valid JSON: {_short(exc)}")
     if not isinstance(raw, dict):
-        return _set_aside(path, f"a JSON {type(raw).__name__}, not an object of settings")
+        return _set_aside(path, f"a JSON {_JSON_KINDS.get(type(raw), 'value')}, not an object of settings")
     settings, bad = AppSettings._checked(raw)
     if not bad:
         return LoadedSettings(settings)
@@ -146,6 +146,10 @@ def load_settings(path: Path) -> LoadedSettings:
         f"The settings file {path} has values of the wrong type ({'; '.join(bad)}): the defaults are used for "
         f"{'it' if len(bad) == 1 else 'them'} and the other settings are kept. Fix the file, or set "
         f"{'it' if len(bad) == 1 else 'them'} again in Settings.",))
+
+
+_JSON_KINDS: dict[type, str] = {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+                                type(None): "null"}
 
 
 def _short(exc: ValueError) -> str:
