@@ -58,7 +58,9 @@ def _port_options(parser: argparse.ArgumentParser) -> None:
 def read_rows() -> list[ProjectRow] | list[Project]:
     """The projects, by name: the quick stdlib read, or ProjectStore when the database is missing or has an
     older schema (it creates or migrates it; the quick read then works the next time)."""
-    rows = read_projects(app_paths().db_file)
+    paths = app_paths()
+    paths.ensure()   # creates the folders, or makes them private again if they were opened to others
+    rows = read_projects(paths.db_file)
     return rows if rows is not None else open_store().list()
 
 
