@@ -26,9 +26,8 @@ def show_settings_notices(window: MainWindow, notices: Sequence[str]) -> QMessag
     box = QMessageBox(QMessageBox.Icon.Warning, f"{APP_NAME}: the settings", "\n\n".join(notices),
                       QMessageBox.StandardButton.Ok, window)
     box.setObjectName(SETTINGS_NOTICE)
-    ok = box.button(QMessageBox.StandardButton.Ok)
-    box.setDefaultButton(ok)
-    box.setEscapeButton(ok)   # with a second button Qt finds none, and the close button would do nothing
+    box.setDefaultButton(QMessageBox.StandardButton.Ok)
+    box.setEscapeButton(QMessageBox.StandardButton.Ok)  # with two buttons Qt picks none: closing would do nothing
     settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
     settings.clicked.connect(window.settings_requested.emit)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
