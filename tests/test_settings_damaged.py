@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from cchub_desktop import app as app_module
 from cchub_desktop.paths import app_paths
@@ -137,11 +137,36 @@ def test_the_window_says_at_launch_where_the_damaged_file_went(qt_async: QtAsync
     assert box is not None
     [kept] = copies(paths.settings_file.parent)
     assert f"The settings file {paths.settings_file} was damaged" in box.text() and str(kept) in box.text()
-    assert [b.text() for b in box.buttons() if b.text() == "Open Settings"]
     box.close()
+    qt_async.qtbot.waitUntil(lambda: notice_box() is None)   # the close button closes it
     window.close()                                     # no tray offscreen: closing quits
     assert qt_async.wait(task, timeout=30) == 0        # type: ignore[arg-type]
     assert kept.read_text() == '{"notify_running": fals'
+
+
+def test_open_settings_in_the_notice_opens_the_settings_dialog(qt_async: QtAsync) -> None:
+    paths = app_paths()
+    paths.ensure()
+    paths.settings_file.write_text("[]")
+    task, window = launch(qt_async)
+    qt_async.qtbot.waitUntil(lambda: notice_box() is not None, timeout=10000)
+    box = notice_box()
+    assert box is not None
+    [open_settings] = [b for b in box.buttons() if b.text() == "Open Settings"]
+    open_settings.click()
+
+    def dialog() -> QWidget | None:
+        found = [w for w in QApplication.allWidgets() if w.objectName() == "settings_dialog" and w.isVisible()]
+        return found[0] if found else None
+
+    qt_async.qtbot.waitUntil(lambda: dialog() is not None, timeout=10000)
+    shown = dialog()
+    assert shown is not None
+    shown.close()
+    if (left := notice_box()) is not None:
+        left.close()
+    window.close()
+    assert qt_async.wait(task, timeout=30) == 0        # type: ignore[arg-type]
 
 
 def test_the_window_shows_no_notice_for_good_settings(qt_async: QtAsync) -> None:
