@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
 from cchub_desktop.paths import app_paths
-from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, ProjectStatus, StoreError, read_projects
+from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, StoreError, read_projects
 from cchub_desktop.store.validation import ValidationError
 
 if TYPE_CHECKING:  # SQLModel/SQLAlchemy load only for the commands that write (`cchub list` reads without)
     from cchub_desktop.store import Project, ProjectStore
 
 Handler = Callable[[argparse.Namespace], int]
-BUSY = {ProjectStatus.RUNNING.value, ProjectStatus.STARTING.value, ProjectStatus.STOPPING.value}
 
 
 class CliError(Exception):
@@ -65,9 +64,16 @@ def read_rows() -> list[ProjectRow] | list[Project]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from cchub_desktop.lease import live_status, owner_of
+
     projects = read_rows()
+    runtime = app_paths().runtime_dir
+    # the state from each project's owner (lease.py), not the last one recorded: a process that died
+    # running a stack left "running" behind
+    live = {p.id: live_status(p.status, owner_of(runtime, p.data_key)) for p in projects}
     if args.json:
-        print(json.dumps([p.to_public_dict() for p in projects], indent=2, ensure_ascii=False))
+        print(json.dumps([{**p.to_public_dict(), "status": live[p.id]} for p in projects], indent=2,
+                         ensure_ascii=False))
         return 0
     if not projects:
         print("No projects yet. Add one with: cchub add NAME /path/to/folder")
@@ -75,7 +81,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
     for p in projects:
         db = "" if p.expose_db else " (internal)"
-        rows.append((one_line(p.name), one_line(p.status), str(p.frontend_port), str(p.backend_port),
+        rows.append((one_line(p.name), one_line(live[p.id]), str(p.frontend_port), str(p.backend_port),
                      f"{p.postgres_port}{db}", f"{p.redis_port}{db}", one_line(p.path)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
@@ -116,14 +122,18 @@ def cmd_edit(args: argparse.Namespace) -> int:
         changes["expose_db"] = args.expose_db
     if not changes:
         raise CliError("nothing to change: give --name, --path, a port or --expose-db/--no-expose-db")
-    if project.status in BUSY and (set(changes) - {"name"}):
-        raise CliError(f"'{project.name}' is {project.status}; stop it before changing its folder or ports")
     if "allow_broad_path" in changes and "path" in changes:
         changes.pop("allow_broad_path")
         if args.allow_broad_path:
             changes["allow_broad_path"] = True
     assert project.id is not None
-    updated = store.update(project.id, **changes)
+    if set(changes) - {"name"}:   # folder, ports, exposure: never under a stack that runs somewhere
+        from cchub_desktop.cli_lifecycle import hold
+
+        with hold(app_paths(), project, "cchub edit", "being edited"):
+            updated = store.update(project.id, **changes)
+    else:
+        updated = store.update(project.id, **changes)
     print(f"Updated '{updated.name}'.")
     return 0
 
@@ -131,14 +141,15 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     store = open_store()
     project = find_project(store, args.project)
-    if project.status in BUSY:
-        raise CliError(f"'{project.name}' is {project.status}; stop it first")
     assert project.id is not None
-    if args.delete_data:
-        _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
-                 "This cannot be undone. [y/N] ", args.yes)
-        _delete_data(project)
-    store.remove(project.id)
+    from cchub_desktop.cli_lifecycle import hold
+
+    with hold(app_paths(), project, "cchub remove", "being removed"):
+        if args.delete_data:
+            _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
+                     "This cannot be undone. [y/N] ", args.yes)
+            _delete_data(project)
+        store.remove(project.id)
     kept = "" if args.delete_data else (f" Its database and passwords are kept: a project added again as "
                                         f"'{project.name}' uses them (--delete-data deletes them).")
     print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
@@ -172,7 +183,7 @@ def _delete_data(project: Project) -> None:
         log.close()
 
 
-QUICK_COMMANDS = ("list",)  # read-only commands that need neither the stack's nor SQLModel's imports
+QUICK_COMMANDS = ("list", "status", "stop")  # read-only commands that need neither the stack's nor SQLModel's imports
 
 
 def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
@@ -210,6 +221,9 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
     p.set_defaults(handler=cmd_remove)
 
+    from cchub_desktop.cli_lifecycle import register as register_lifecycle
+
+    register_lifecycle(sub)
     if stack_commands:
         _register_stack_commands(sub)
     return parser

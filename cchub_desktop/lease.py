@@ -18,14 +18,17 @@ import contextlib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 APP = "app"
 UP = "cchub up"
+STACK_STATES = ("starting", "running", "stopping")
 LOCK_OFFSET = 1 << 20  # Windows: the locked byte, past any text the file holds (so readers can read it)
 _MAX_INFO = 4096
+_RETRIES, _RETRY_S = 50, 0.002
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class Owner:
 
     @property
     def runs_stack(self) -> bool:
-        return self.kind in (APP, UP)
+        """A stack runs there (not a short job such as a backup or a removal)."""
+        return self.kind in (APP, UP) and (self.state is None or self.state in STACK_STATES)
 
     @property
     def is_me(self) -> bool:
@@ -67,7 +71,8 @@ def busy_message(name: str, owner: Owner) -> str:
     if owner.runs_stack:
         state = owner.state or "running"
         return (f"'{name}' is {state} in {owner.where()} — stop it there, or run `cchub stop {name}`.")
-    return f"'{name}' is busy: {owner.where()} is working on it. Try again when it has finished."
+    doing = owner.state or "working on it"
+    return f"'{name}' is busy: {owner.where()} is {doing}. Try again when it has finished."
 
 
 def lease_dir(runtime_dir: Path) -> Path:
@@ -163,12 +168,16 @@ class Lease:
         """Take the project's lease at once, or raise LeaseHeld naming the holder."""
         path = lease_path(runtime_dir, data_key)
         fd = _open(path)
-        if not _try_lock(fd):
-            try:
-                owner = _read_owner(fd)
-            finally:
+        # a reader probing the lease holds a shared lock for microseconds: only a holder that wrote who it
+        # is (its pid) is a real owner; retry briefly otherwise
+        for attempt in range(_RETRIES + 1):
+            if _try_lock(fd):
+                break
+            owner = _read_owner(fd)
+            if owner.pid is not None or attempt == _RETRIES:
                 os.close(fd)
-            raise LeaseHeld(name, owner)
+                raise LeaseHeld(name, owner)
+            time.sleep(_RETRY_S)
         lease = cls(path, fd, name, kind)
         lease.set_state(state)
         return lease

@@ -73,7 +73,7 @@ class Orchestrator:
 
     def state(self, project_id: int) -> ProjectStatus:
         owner = self._external.get(project_id)
-        if owner is not None and project_id not in self._leases:
+        if owner is not None and project_id not in self._leases and owner.runs_stack:
             return _status_named(live_status(ProjectStatus.STOPPED.value, owner))
         if project_id in self._states:
             return self._states[project_id]
