@@ -19,6 +19,7 @@ from cchub_desktop.store.validation import ValidationError
 
 if TYPE_CHECKING:  # SQLModel/SQLAlchemy load only for the commands that write (`cchub list` reads without)
     from cchub_desktop.store import Project, ProjectStore
+    from cchub_desktop.store.models import RetiredData
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -102,11 +103,28 @@ def _ports_from(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_add(args: argparse.Namespace) -> int:
     store = open_store()
+    retired = store.retired_for(args.name)
+    if args.adopt_data and not retired:
+        raise CliError(f"no removed project named '{args.name}' left data to use; nothing was added")
+    adopt = retired[0].data_key if args.adopt_data else None
     project = store.add(args.name, args.path, expose_db=args.expose_db, allow_broad_path=args.allow_broad_path,
-                        **_ports_from(args))  # type: ignore[arg-type]
+                        adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
+    if adopt is not None:
+        print(f"It uses the data that '{retired[0].name}' left when it was removed on "
+              f"{retired[0].removed_at:%Y-%m-%d %H:%M} ({describe_retired(retired[0])}).")
+    elif retired:
+        print(f"A removed project named '{retired[0].name}' left its data ({describe_retired(retired[0])}, removed "
+              f"{retired[0].removed_at:%Y-%m-%d}); this project starts with new, empty data. To use the old data "
+              f"instead: cchub remove \"{project.name}\" && cchub add \"{project.name}\" FOLDER --adopt-data")
     return 0
+
+
+def describe_retired(retired: RetiredData) -> str:
+    """What is known of data left behind: its database image and its folder."""
+    image = f"database {retired.db_image}" if retired.db_image else "database never started"
+    return f"{image}, was in {retired.path}"
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -149,9 +167,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
             _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
                      "This cannot be undone. [y/N] ", args.yes)
             _delete_data(project)
-        store.remove(project.id)
-    kept = "" if args.delete_data else (f" Its database and passwords are kept: a project added again as "
-                                        f"'{project.name}' uses them (--delete-data deletes them).")
+        store.remove(project.id, data_kept=not args.delete_data)
+    kept = "" if args.delete_data else (f" Its database and passwords are kept: add it again with "
+                                        f"'cchub add \"{project.name}\" FOLDER --adopt-data' to use them "
+                                        "(--delete-data deletes them).")
     print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
     return 0
 
@@ -174,7 +193,7 @@ def _delete_data(project: Project) -> None:
     from cchub_desktop.stack import StackError, StackLog
 
     paths = app_paths()
-    log = StackLog(paths.logs_dir / f"{project.slug}.log")
+    log = StackLog(paths.logs_dir / f"{project.data_key}.log")
     try:
         asyncio.run(delete_project_data(project, load_for_cli(paths.settings_file), paths, log))
     except StackError as exc:
@@ -202,6 +221,8 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     _port_options(p)
     p.add_argument("--expose-db", action="store_true", help="also tunnel PostgreSQL and Redis to the host")
     p.add_argument("--allow-broad-path", action="store_true", help="accept the root or home folder")
+    p.add_argument("--adopt-data", action="store_true",
+                   help="use the database and passwords a removed project of this name left")
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("edit", help="change a project")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Coroutine
@@ -24,6 +25,7 @@ from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
 from cchub_desktop.stack.db_image import pin_db_image
+from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 
@@ -111,7 +113,7 @@ class Orchestrator:
 
     def _log_file(self, project_id: int) -> Path:
         try:
-            name = self._store.get(project_id).slug
+            name = self._store.get(project_id).data_key   # the file `cchub up` writes too
         except (KeyError, StoreError):
             name = f"project-{project_id}"
         return self._paths.logs_dir / f"{name}.log"
@@ -292,7 +294,7 @@ class Orchestrator:
             project = await asyncio.to_thread(self._store.get, project_id)
             if delete_data:
                 await delete_project_data(project, self.settings, self._paths, self.log(project_id))
-            await asyncio.to_thread(self._store.remove, project_id)
+            await asyncio.to_thread(functools.partial(self._store.remove, project_id, data_kept=not delete_data))
         finally:
             self._removing.discard(project_id)
             if lease is not None:
@@ -316,8 +318,10 @@ class Orchestrator:
         except LeaseHeld as exc:
             raise StackError(f"{exc} (or back it up from there)", step="backup") from exc
         try:
+            secrets = (None if busy in ACTIVE else
+                       await asyncio.to_thread(checked_secrets, self._store, project, self._paths))
             return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
-                                        self.log(project_id))
+                                        self.log(project_id), secrets)
         finally:
             if lease is not None:
                 lease.release()
@@ -347,9 +351,11 @@ class Orchestrator:
         log = self.log(project_id)
         try:
             project = await asyncio.to_thread(self._store.get, project_id)
+            # the secrets: made at the first start, then exactly those (stack/project_secrets.py)
+            secrets = await asyncio.to_thread(checked_secrets, self._store, project, self._paths)
             # the database image: recorded at the first start, kept afterwards (stack/db_image.py)
             project = await asyncio.to_thread(pin_db_image, self._store, project, self.settings.postgres_image)
-            config = CommandCenterConfig.from_project(project, self.settings, self._paths)
+            config = CommandCenterConfig.from_project(project, self.settings, self._paths, secrets)
             if config.db_image is not None and config.db_image.note:
                 log.note(config.db_image.note)
             conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())

@@ -21,7 +21,6 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterStack, StackError, StackLog
 from cchub_desktop.stack.backup import list_backups
 from cchub_desktop.store import ProjectStatus, ProjectStore
-from tests.helpers import listen_on
 from tests.lease_holder import LeaseHolder
 from tests.test_stack import make_config
 

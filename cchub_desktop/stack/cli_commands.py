@@ -24,6 +24,7 @@ from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import HUB, LogLine, StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.plan import build_plan, format_plan
+from cchub_desktop.stack.project_secrets import checked_secrets
 
 if TYPE_CHECKING:
     from cchub_desktop.lease import Lease
@@ -74,6 +75,12 @@ def register(sub: Any) -> None:
     p.add_argument("project")
     p.add_argument("file", help="a .sql file written by 'cchub backup'")
     p.set_defaults(handler=cmd_restore)
+
+    p = sub.add_parser("reset-db", help="delete a stopped project's database and passwords; its next start "
+                                        "makes new ones (asks first)")
+    p.add_argument("project")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.set_defaults(handler=cmd_reset_db)
 
 
 def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
@@ -151,8 +158,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = StackLog(paths.logs_dir / f"{project.data_key}.log")   # the file the window's log pane reads
     error: StackError | None
     try:
+        secrets = checked_secrets(store, project, paths)   # made once, then exactly those
         config = CommandCenterConfig.from_project(pin_db_image(store, project, settings.postgres_image),
-                                                  settings, paths)
+                                                  settings, paths, secrets)
         if config.db_image is not None and config.db_image.note:
             print(config.db_image.note.removeprefix("[hub] "), flush=True)
             log.note(config.db_image.note)
@@ -280,10 +288,7 @@ def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, Datab
 
     paths, settings = _paths_and_settings()
     store = open_store()
-    try:
-        project = find_project(store, name)
-    finally:
-        store.close()
+    project = find_project(store, name)
     try:
         lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, f"cchub {doing.replace(' ', '')}",
                               state="being backed up" if doing == "back up" else "being restored")
@@ -292,10 +297,12 @@ def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, Datab
                  if doing == "back up" and exc.owner.kind == "app" else "stop it first")
         raise CliError(f"{exc} Its database lives in that session: to {doing} its database, {where}.") from None
     try:
-        config = CommandCenterConfig.from_project(project, settings, paths)
+        config = CommandCenterConfig.from_project(project, settings, paths, checked_secrets(store, project, paths))
     except BaseException:
         lease.release()
         raise
+    finally:
+        store.close()
     log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
     job = DatabaseJob(config, settings, log, progress=lambda text: print(f"[{project.name}] {text}", flush=True))
     return paths, project, job, lease
@@ -348,4 +355,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
         safety = new_backup_path(paths.backups_dir, project.slug, "before-restore")
         kept = _run_job(job, lambda: job.restore(source, safety))
     print(f"Restored '{project.name}' from {source}. The database as it was before is saved in {kept}")
+    return 0
+
+
+@_as_cli_error
+def cmd_reset_db(args: argparse.Namespace) -> int:
+    """The way out when a project's passwords are lost: its data goes, and the next start begins afresh."""
+    from cchub_desktop.cli import _confirm, find_project, open_store
+    from cchub_desktop.cli_lifecycle import hold
+    from cchub_desktop.project_data import delete_project_data
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    project = find_project(store, args.project)
+    assert project.id is not None
+    with hold(paths, project, "cchub reset-db", "having its database reset"):
+        _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? Its "
+                 "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
+        log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+        try:
+            asyncio.run(delete_project_data(project, settings, paths, log))
+        finally:
+            log.close()
+        store.forget_data(project.id)
+    print(f"Reset '{project.name}': its database and passwords are deleted; the next start makes new ones.")
     return 0
