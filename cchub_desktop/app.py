@@ -29,12 +29,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cchub_desktop import APP_NAME, __version__
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, load_settings
 from cchub_desktop.store.rows import StoreError
 from cchub_desktop.ui.first_window import READY_LOG, Launch, begin, check_engine, prepare_launch
 from cchub_desktop.ui.first_window import parse_args as parse_args  # where callers have always found it
 from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
 from cchub_desktop.ui.main_window import MainWindow
+from cchub_desktop.ui.startup_notices import show_settings_notices
 
 if TYPE_CHECKING:  # imported after the first paint (_import_core), or on the path without it
     from cchub_desktop.orchestrator import Orchestrator
@@ -96,6 +97,19 @@ class AppController:
                 continue
             assert project.id is not None
             self.bridge.start(project.id)
+
+    def handle_lifecycle(self, start: Sequence[str], stop: Sequence[str]) -> None:
+        """`cchub start/stop NAME` while the app runs: the app owns the stack, so it shows and streams here.
+        Names that match no project are said in the status bar (the CLI said them already)."""
+        self.start_projects(start)
+        for name in stop:
+            try:
+                project = self.store.get_by_name(name)
+            except (KeyError, StoreError):
+                self.window.statusBar().showMessage(f"cchub stop: no project named '{name}'", 10000)
+                continue
+            assert project.id is not None
+            self.bridge.stop(project.id)
 
     # ----- quitting ------------------------------------------------------------------------------------
 
@@ -198,6 +212,7 @@ def _import_core() -> None:
     import cchub_desktop.store.project_store
     import cchub_desktop.ui.bridge
     import cchub_desktop.ui.db_recovery
+    import cchub_desktop.ui.store_follow
     import cchub_desktop.ui.tray_integration  # noqa: F401
 
 
@@ -232,7 +247,6 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
     early = launch.early
     try:
         paths.ensure()
-        settings = early.settings if early is not None else AppSettings.load(paths.settings_file)
         if early is not None:
             early.install_signal_handlers()
             await early.until_painted()
@@ -258,12 +272,19 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         if instance is not None:
             instance.release()
         return 1
+    from cchub_desktop.ui.store_follow import StoreFollower
     from cchub_desktop.ui.tray_integration import DesktopIntegration
 
+    # a damaged file is moved aside and said below (read before the window when it painted first)
+    loaded = launch.loaded if launch.loaded is not None else load_settings(paths.settings_file)
+    settings = loaded.settings
     # the self-test may run beside a live app on the same database: it must not reset that app's states
     controller = AppController(app, paths, store, settings, reconcile=not args.self_test,
                                window=early.window if early is not None else None)
     desktop = DesktopIntegration(controller, instance)
+    if instance is not None:
+        instance.lifecycle_requested.connect(controller.handle_lifecycle)
+    follower = None if args.self_test else StoreFollower(controller.window, controller.orchestrator)
     collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
@@ -273,6 +294,7 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
             desktop.show_at_launch()
         else:
             early.hand_to(controller)
+        show_settings_notices(controller.window, loaded.notices)
         logger.info("%s (%d projects)", READY_LOG, len(store.list()))
         if not args.no_engine_check:
             controller.window.engine_status.recheck()
@@ -280,6 +302,8 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector, collector)
         return await controller.wait_done()
     finally:
+        if follower is not None:
+            follower.stop()
         collector.stop()
         controller.remove_signal_handlers()
         desktop.close()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from cchub_desktop import APP_NAME, ORG_NAME, __version__
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, LoadedSettings, load_settings
 from cchub_desktop.store.rows import StoreError, read_projects
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
@@ -114,9 +114,12 @@ class EarlyWindow:
                  instance: SingleInstance | None = None) -> None:
         self.settings = settings
         self.instance = instance
-        self.activations: list[list[str]] = []  # another launch asked meanwhile (the tray integration answers later)
+        # another launch (or `cchub start/stop`) asked meanwhile: answered once the controller is there
+        self.activations: list[list[str]] = []
+        self.lifecycle: list[tuple[list[str], list[str]]] = []
         if instance is not None:
             instance.activation_requested.connect(self._activation_requested)
+            instance.lifecycle_requested.connect(self._lifecycle_requested)
         self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows)
         self.window.intercept_close = True
         self.window.close_requested.connect(self._close_requested)
@@ -134,6 +137,9 @@ class EarlyWindow:
         self.window.raise_()
         self.window.activateWindow()
         self.activations.append(list(start))
+
+    def _lifecycle_requested(self, start: list[str], stop: list[str]) -> None:
+        self.lifecycle.append((list(start), list(stop)))
 
     def install_signal_handlers(self) -> None:
         import asyncio
@@ -157,11 +163,14 @@ class EarlyWindow:
         self.window.close_requested.disconnect(self._close_requested)
         if self.instance is not None:
             self.instance.activation_requested.disconnect(self._activation_requested)
+            self.instance.lifecycle_requested.disconnect(self._lifecycle_requested)
         if self.quit_requested is not None:
             controller.begin_quit(0)
             return
         for start in self.activations:  # `--start` of a launch that handed over while this one loaded
             controller.start_projects(start)
+        for start, stop in self.lifecycle:
+            controller.handle_lifecycle(start, stop)
         if self.close_requested:
             controller.close_window()
 
@@ -200,6 +209,7 @@ class Launch:
     instance: SingleInstance | None
     acquired: bool
     early: EarlyWindow | None = None
+    loaded: LoadedSettings | None = None  # read here when the window painted first (run_app otherwise)
 
 
 def prepare_launch(args: argparse.Namespace, *, wait: bool) -> Launch:
@@ -212,7 +222,8 @@ def prepare_launch(args: argparse.Namespace, *, wait: bool) -> Launch:
         return launch
     try:
         paths.ensure()
-        launch.early = paint_first(paths, AppSettings.load(paths.settings_file), instance)
+        launch.loaded = load_settings(paths.settings_file)
+        launch.early = paint_first(paths, launch.loaded.settings, instance)
     except OSError:
         return launch
     if launch.early is not None and wait:
