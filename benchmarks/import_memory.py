@@ -64,7 +64,7 @@ def one_run(mode: str, env: dict[str, str]) -> list[tuple[float, float, int]]:
                           capture_output=True, text=True, timeout=300, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"the import probe failed:\n{proc.stderr[-3000:]}")
-    return [tuple(x) for x in json.loads(proc.stdout.strip().splitlines()[-1])]  # type: ignore[misc]
+    return [(float(a), float(b), int(c)) for a, b, c in json.loads(proc.stdout.strip().splitlines()[-1])]
 
 
 def main(argv: list[str] | None = None) -> int:
