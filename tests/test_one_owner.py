@@ -24,6 +24,7 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import ProjectStatus, ProjectStore
+from cchub_desktop.ui.log_history import parse_line
 from tests import gui_fixtures
 from tests.gui_fixtures import QtAsync
 from tests.helpers import key_of, wait_for
@@ -121,6 +122,10 @@ def test_the_window_launched_beside_cchub_up_shows_it_running_there_and_nothing_
             # reconcile-at-launch left it alone: it runs, in cchub up
             assert orch.state(pid) == S.RUNNING and record("B")[0] == "running"
             assert orch.health(pid) == f"in `cchub up` (pid {up.proc.pid})"
+            app.window.select_project(pid)
+            log_file = app_paths().logs_dir / f"{key_of('B')}.log"   # the file cchub up writes
+            qtbot.waitUntil(lambda: app.follower is not None and app.follower._tail is not None, timeout=5000)
+            seen = log_file.stat().st_size
             # Start in the window: refused at once, said in the status bar, never an error
             app.bridge.start(pid)
             message = app.window.statusBar().currentMessage()
@@ -135,6 +140,12 @@ def test_the_window_launched_beside_cchub_up_shows_it_running_there_and_nothing_
             assert cchub(fake_dagger_env, "stop", "B").returncode == 0
             qtbot.waitUntil(lambda: orch.state(pid) == S.STOPPED, timeout=30000)
             assert orch.health(pid) is None
+            # what cchub up wrote to the log meanwhile reached the window's log pane
+            written = [line for line in log_file.read_bytes()[seen:].decode().splitlines() if line.strip()]
+            assert written, "cchub up wrote nothing while the window watched"
+            last = parse_line(written[-1])
+            assert last is not None
+            qtbot.waitUntil(lambda: last.text in app.window.log_view.text.toPlainText(), timeout=5000)
         code, _, err = up.finish(60)
     finally:
         if up.proc.poll() is None:
