@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.settings import AppSettings
@@ -20,6 +21,9 @@ from cchub_desktop.stack.errors import map_error
 from cchub_desktop.stack.recipe import build_recipe
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import Project
+
+if TYPE_CHECKING:
+    import dagger
 
 WIPE_MOUNT = "/volume"
 WIPE_COMMAND = ("sh", "-c", f"find {WIPE_MOUNT} -mindepth 1 -delete")
@@ -40,23 +44,27 @@ def project_files(paths: AppPaths, slug: str) -> list[Path]:
 
 async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog) -> list[str]:
     """Empty the project's volumes through the engine; returns their names. Raises StackError."""
-    import dagger
-
     names = project_volumes(config)
     async with engine_session(settings, log, config.secrets.values()) as client:
         for name in names:
-            log.note(f"[hub] deleting the data in volume {name}")
-            wipe = (client.container().from_(config.images.postgres)
-                    .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
-                    .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name),
-                                        sharing=dagger.CacheSharingMode.LOCKED)
-                    .with_exec(list(WIPE_COMMAND)))
-            try:
-                await wipe.sync()
-            except Exception as exc:
-                raise map_error(exc, "volumes", f"deleting the data in volume {name}",
-                                secret_values=config.secrets.values()) from exc
+            await empty_volume(client, config, name, log)
     return names
+
+
+async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name: str, log: StackLog) -> None:
+    """Delete everything in one cache volume, in an open session. Raises StackError."""
+    import dagger
+
+    log.note(f"[hub] deleting the data in volume {name}")
+    wipe = (client.container().from_(config.images.postgres)
+            .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
+            .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name), sharing=dagger.CacheSharingMode.LOCKED)
+            .with_exec(list(WIPE_COMMAND)))
+    try:
+        await wipe.sync()
+    except Exception as exc:
+        raise map_error(exc, "volumes", f"deleting the data in volume {name}",
+                        secret_values=config.secrets.values()) from exc
 
 
 async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog) -> None:
