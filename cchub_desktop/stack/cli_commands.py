@@ -75,6 +75,14 @@ def register(sub: Any) -> None:
     p.add_argument("file", help="a .sql file written by 'cchub backup'")
     p.set_defaults(handler=cmd_restore)
 
+    p = sub.add_parser("upgrade-db", help="move a stopped project's database to a newer PostgreSQL major version "
+                                          "(dump, restore into a new volume, check; the old volume is kept)")
+    p.add_argument("project")
+    p.add_argument("--image", help="the new PostgreSQL image (default: the one in Settings)")
+    p.add_argument("--delete-old", action="store_true",
+                   help="instead, delete the old database volumes that earlier upgrades kept")
+    p.set_defaults(handler=cmd_upgrade_db)
+
 
 def _host_ports(project: Project) -> dict[str, int]:
     roles = {"frontend": project.frontend_port, "backend": project.backend_port}
@@ -325,3 +333,51 @@ def cmd_restore(args: argparse.Namespace) -> int:
     kept = _run_job(job, lambda: job.restore(source, safety))
     print(f"Restored '{project.name}' from {source}. The database as it was before is saved in {kept}")
     return 0
+
+
+@_as_cli_error
+def cmd_upgrade_db(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import find_project, open_store
+    from cchub_desktop.stack.db_upgrade import (
+        ACTIVE_STATUSES,
+        DatabaseUpgrade,
+        NothingToUpgrade,
+        delete_retired_volumes,
+        plan_upgrade,
+    )
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    try:
+        project = find_project(store, args.project)
+        status = project.status
+        if status in ACTIVE_STATUSES and not ports.find_conflicts(_host_ports(project)):
+            status = "stopped"   # recorded by a run that was killed: nothing holds its ports
+        log = StackLog(paths.logs_dir / f"{project.slug}-database.log")
+        say: Callable[[str], None] = lambda text: print(f"[{project.name}] {text}", flush=True)  # noqa: E731
+        try:
+            if args.delete_old:
+                if status in ACTIVE_STATUSES:
+                    raise StackError(f"'{project.name}' is {status}: stop it first.", step="upgrade")
+                deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
+                print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
+                      else f"'{project.name}' has no old database volume left by an upgrade.")
+                return 0
+            try:
+                plan = plan_upgrade(project, status, args.image or settings.postgres_image)
+            except NothingToUpgrade as exc:
+                print(exc.user_message)
+                return 0
+            print(plan.describe(), flush=True)
+            upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log, progress=say)
+            result = asyncio.run(upgrade.run())
+        except StackError as exc:
+            if log.log_file is not None:
+                exc.user_message += f" (details in {log.log_file})"
+            raise
+        finally:
+            log.close()
+        print(result.summary())
+        return 0
+    finally:
+        store.close()

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from .execs import STARTUP_LINES, ExecResult, heartbeat_line, service_kind
+from .faults import ExecFailRule
 from .objects import Obj
 from .progress import Span
-from .faults import ExecFailRule
 from .state import ContainerSpec, ServiceSpec, container_spec, service_spec
 from .tunnel_http import AddressInUse, TunnelListener
 
