@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
@@ -25,6 +25,9 @@ from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackEr
 from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+
+if TYPE_CHECKING:
+    from cchub_desktop.stack.db_upgrade import UpgradeResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -55,6 +58,7 @@ class Orchestrator:
         self.health_interval = HEALTH_INTERVAL
         self._tasks: set[asyncio.Task[Any]] = set()
         self._removing: set[int] = set()
+        self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
         self._status_writer = StatusWriter(store, self.spawn)
 
     # ----- events and queries -------------------------------------------------------------------------
@@ -133,7 +137,7 @@ class Orchestrator:
     def request_start(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin starting now (the state is `starting` when this returns) and return the start task; None
         while the project is starting, running or stopping. Must be called on the loop's thread."""
-        if self.state(project_id) in ACTIVE or project_id in self._removing:
+        if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
             return None
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
         task = self.spawn(self._run_start(project_id))
@@ -204,6 +208,22 @@ class Orchestrator:
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
         return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
                                     self.log(project_id))
+
+    async def upgrade_db(self, project_id: int, image: str | None = None) -> UpgradeResult:
+        """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
+        until it is done. StackError (NothingToUpgrade included) saying why not."""
+        from cchub_desktop.stack.db_upgrade import run_upgrade
+
+        if project_id in self._db_upgrades or project_id in self._removing:
+            raise StackError("This project's database is being upgraded or the project removed; wait for that "
+                             "to finish.", step="upgrade")
+        busy = self.state(project_id)
+        self._db_upgrades.add(project_id)
+        try:
+            return await run_upgrade(self._store, project_id, busy.value, image or self.settings.postgres_image,
+                                     self.settings, self._paths, self.log(project_id))
+        finally:
+            self._db_upgrades.discard(project_id)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""

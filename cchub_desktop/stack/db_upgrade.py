@@ -281,3 +281,11 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
             await empty_volume(client, config, name, log)
     await asyncio.to_thread(store.forget_retired_volumes, names)
     return names
+
+
+async def run_upgrade(store: ProjectStore, project_id: int, status: str, image: str, settings: AppSettings,
+                      paths: AppPaths, log: StackLog, progress: Progress | None = None) -> UpgradeResult:
+    """Plan and run the upgrade of one project (the app's entry point). StackError saying why not."""
+    project = await asyncio.to_thread(store.get, project_id)
+    plan = plan_upgrade(project, status, image)
+    return await DatabaseUpgrade(store, project, plan, settings, paths, log, progress).run()

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
     edit_action: QAction
     remove_action: QAction
     backup_action: QAction
+    upgrade_db_action: QAction
     docs_action: QAction
     folder_action: QAction
     start_many_action: QAction
