@@ -248,3 +248,27 @@ def test_the_check_compares_tables_and_rows_of_both_dumps() -> None:
     assert compare_inventories(before, dict(before)) == []
     assert compare_inventories(before, {"public.projects": 1}) == [
         "table public.empty is missing", "table public.projects has 1 rows instead of 2"]
+
+
+def test_a_start_on_an_older_major_keeps_it_and_points_to_the_upgrade(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    add_pg15_project(project_dir, port_block, fake_dagger_env)
+    from tests.test_reliability_faults import Hub, run
+
+    hub = Hub(fake_dagger_env, project_dir)
+    pid = hub.store.get_by_name("demo").id
+    assert pid is not None
+
+    async def start_and_stop() -> None:
+        await hub.orch.start(pid)
+        assert hub.orch.state(pid) == ProjectStatus.RUNNING, hub.orch.message(pid)
+        await hub.orch.aclose()
+
+    try:
+        run(start_and_stop())
+    finally:
+        hub.store.close()
+    log = hub.orch.log(pid).text()
+    assert "keeping postgres:15-alpine. Moving to PostgreSQL 16 needs an explicit upgrade: stop the project, " \
+           "then run `cchub upgrade-db Demo` (or choose Upgrade database…" in log
+    assert postgres_starts(fake_dagger_env) == [(OLD_IMAGE, [OLD_VOLUME])]
