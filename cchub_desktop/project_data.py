@@ -42,9 +42,11 @@ def project_files(paths: AppPaths, slug: str) -> list[Path]:
     return [secrets_file(paths.secrets_dir, slug), *logs]
 
 
-async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog) -> list[str]:
-    """Empty the project's volumes through the engine; returns their names. Raises StackError."""
-    names = project_volumes(config)
+async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
+                       also: tuple[str, ...] = ()) -> list[str]:
+    """Empty the project's volumes (and `also` those) through the engine; returns their names. Raises
+    StackError."""
+    names = project_volumes(config) + [n for n in also if n not in project_volumes(config)]
     async with engine_session(settings, log, config.secrets.values()) as client:
         for name in names:
             await empty_volume(client, config, name, log)
@@ -71,14 +73,40 @@ async def delete_project_data(project: Project, settings: AppSettings, paths: Ap
     """Empty the project's volumes, then delete its secrets and logs. StackError (nothing deleted) when the
     engine cannot be reached."""
     config = CommandCenterConfig.from_project(project, settings, paths)
+    retired = await asyncio.to_thread(_retired_volumes, project, paths)
     try:
-        await wipe_volumes(config, settings, log)
+        await wipe_volumes(config, settings, log, also=tuple(retired))
     except StackError as exc:
         raise StackError(f"The project's data volumes could not be deleted, so nothing was removed: "
                          f"{exc.user_message} You can also remove the project without deleting its data.",
                          detail=exc.detail, step="volumes") from exc
     log.close()
+    await asyncio.to_thread(_forget_retired, retired, paths)
     await asyncio.to_thread(_unlink_all, project_files(paths, project.slug))
+
+
+def _retired_volumes(project: Project, paths: AppPaths) -> list[str]:
+    """The old database volumes that upgrades of this project kept (stack/db_upgrade.py)."""
+    from cchub_desktop.stack.db_upgrade import retired_volumes_of
+    from cchub_desktop.store import ProjectStore
+
+    store = ProjectStore(paths.db_file)
+    try:
+        return retired_volumes_of(store, project)
+    finally:
+        store.close()
+
+
+def _forget_retired(volumes: list[str], paths: AppPaths) -> None:
+    if not volumes:
+        return
+    from cchub_desktop.store import ProjectStore
+
+    store = ProjectStore(paths.db_file)
+    try:
+        store.forget_retired_volumes(volumes)
+    finally:
+        store.close()
 
 
 def _unlink_all(files: list[Path]) -> None:

@@ -272,3 +272,15 @@ def test_a_start_on_an_older_major_keeps_it_and_points_to_the_upgrade(
     assert "keeping postgres:15-alpine. Moving to PostgreSQL 16 needs an explicit upgrade: stop the project, " \
            "then run `cchub upgrade-db Demo` (or choose Upgrade database…" in log
     assert postgres_starts(fake_dagger_env) == [(OLD_IMAGE, [OLD_VOLUME])]
+
+
+def test_removing_an_upgraded_project_with_its_data_deletes_the_kept_old_volume_too(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    volumes = add_pg15_project(project_dir, port_block, fake_dagger_env)
+    assert cchub(fake_dagger_env, "upgrade-db", "Demo").returncode == 0
+    done = cchub(fake_dagger_env, "remove", "Demo", "--delete-data", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert not volumes.exists(NEW_VOLUME) and not volumes.exists(OLD_VOLUME)
+    s = store()
+    assert s.retired_volumes() == [] and s.list() == []
+    s.close()
