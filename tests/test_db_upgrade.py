@@ -284,3 +284,24 @@ def test_removing_an_upgraded_project_with_its_data_deletes_the_kept_old_volume_
     s = store()
     assert s.retired_volumes() == [] and s.list() == []
     s.close()
+
+
+def test_a_restore_that_exits_0_but_loses_rows_is_not_taken(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    """psql's exit code is not enough: the new database is dumped again and compared with the old one."""
+    volumes = add_pg15_project(project_dir, port_block, fake_dagger_env)
+    hook = tmp_path / "lossy_psql.py"
+    hook.write_text(
+        "from fake_dagger.execs import ExecResult\n\n"
+        "def fake_exec(ctx):\n"
+        "    if ctx.command[0] == 'psql' and ctx.database is not None:\n"
+        "        return ExecResult(0, '', '', database={'public.alembic_version': 1, 'public.projects': 2})\n"
+        "    return None\n")
+    fake_dagger_env.set(exec_hook=str(hook))
+    done = cchub(fake_dagger_env, "upgrade-db", "Demo")
+    assert done.returncode == 1
+    assert "The restored database does not match the dump: table public.repositories is missing; table " \
+           "public.users is missing; table public.projects has 2 rows instead of 3." in done.stderr
+    assert "Nothing was changed" in done.stderr
+    assert db_record() == (OLD_IMAGE, 15, None) and not volumes.exists(NEW_VOLUME)
+    assert volumes.tables(OLD_VOLUME) == TABLES
