@@ -96,7 +96,7 @@ def test_upgrade_copies_a_pg15_database_into_a_new_pg16_volume_and_the_next_star
     assert volumes.read(OLD_VOLUME) == {"pg_major": 15, "initialised_by": OLD_IMAGE, "tables": TABLES}
     # the dump is kept in the backups folder
     (dump,) = list_backups(app_paths().backups_dir, "demo")
-    assert dump.name.endswith("-before-upgrade-pg16.sql") and dump_inventory(dump.read_text()) == TABLES
+    assert dump.name.endswith("-before-upgrade-pg16.sql") and dump_inventory(dump.read_text().splitlines()) == TABLES
     assert [p.name for p in app_paths().backups_dir.iterdir()] == [dump.name]   # no check file left
     # recorded: the new image, major and volume; the old volume as retired data
     assert db_record() == (DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
@@ -243,7 +243,7 @@ def test_the_check_compares_tables_and_rows_of_both_dumps() -> None:
     dump = ("--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.projects (\n    id integer NOT NULL,\n"
             "    name character varying(255)\n);\n\nCREATE TABLE public.empty (\n    id integer\n);\n\n"
             "COPY public.projects (id, name) FROM stdin;\n1\tone\n2\ttwo\n\\.\n\n")
-    before = dump_inventory(dump)
+    before = dump_inventory(dump.splitlines(keepends=True))
     assert before == {"public.projects": 2, "public.empty": 0}
     assert compare_inventories(before, dict(before)) == []
     assert compare_inventories(before, {"public.projects": 1}) == [

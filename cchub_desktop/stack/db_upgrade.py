@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 ACTIVE_STATUSES = ("starting", "running", "stopping")
-_CREATE = re.compile(r"^CREATE TABLE (?:IF NOT EXISTS )?(\S+) \(", re.MULTILINE)
+_CREATE = re.compile(r"^CREATE (?:UNLOGGED )?TABLE (?:IF NOT EXISTS )?(\S+) \(")
 _COPY = re.compile(r"^COPY (\S+) .*FROM stdin;$")
 
 
@@ -115,14 +115,14 @@ def plan_upgrade(project: Project, status: str, target_image: str) -> UpgradePla
                                "Settings. Nothing to upgrade.", step="upgrade")
     old_major = project.db_major if project.db_major is not None else image_major(project.db_image)
     if old_major is None:
-        raise StackError(f"The PostgreSQL version of '{name}''s database image {project.db_image} is not "
-                         "recorded and cannot be read from its tag, so it cannot be upgraded safely.",
+        raise StackError(f"The PostgreSQL version of the database image of '{name}' ({project.db_image}) is "
+                         "not recorded and cannot be read from its tag, so it cannot be upgraded safely.",
                          step="upgrade")
     if new_major == old_major:
         raise NothingToUpgrade(f"'{name}' already runs PostgreSQL {old_major} ({project.db_image}); nothing to "
                                "upgrade.", step="upgrade")
     if new_major < old_major:
-        raise StackError(f"'{name}''s database is PostgreSQL {old_major} ({project.db_image}), newer than "
+        raise StackError(f"The database of '{name}' is PostgreSQL {old_major} ({project.db_image}), newer than "
                          f"{target_image} (PostgreSQL {new_major}): a database cannot be moved to an older major "
                          "version. Nothing was changed.", step="upgrade")
     old_volume = project.db_volume or pgdata_volume(project.slug)
@@ -130,20 +130,31 @@ def plan_upgrade(project: Project, status: str, target_image: str) -> UpgradePla
                        pgdata_volume(project.slug, new_major))
 
 
-def dump_inventory(text: str) -> dict[str, int]:
-    """The tables of a plain-SQL dump and their row counts (lines of their COPY block)."""
-    tables = {name: 0 for name in _CREATE.findall(text)}
+def dump_inventory(lines: Iterable[str]) -> dict[str, int]:
+    """The tables of a plain-SQL dump and their row counts (lines of their COPY block), read line by line
+    (a dump can be larger than memory)."""
+    tables: dict[str, int] = {}
     current: str | None = None
-    for line in text.splitlines():
+    rows = 0
+    for raw in lines:
+        line = raw.rstrip("\n")
         if current is not None:
             if line == "\\.":
-                current = None
+                tables[current] = tables.get(current, 0) + rows
+                current, rows = None, 0
             else:
-                tables[current] = tables.get(current, 0) + 1
-        elif match := _COPY.match(line):
+                rows += 1
+        elif line.startswith("CREATE ") and (match := _CREATE.match(line)):
+            tables.setdefault(match.group(1), 0)
+        elif line.startswith("COPY ") and (match := _COPY.match(line)):
             current = match.group(1)
             tables.setdefault(current, 0)
     return tables
+
+
+def file_inventory(path: Path) -> dict[str, int]:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return dump_inventory(fh)
 
 
 def compare_inventories(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -190,7 +201,7 @@ class DatabaseUpgrade:
                              f"{exc.user_message} Nothing was changed: the project still uses {plan.old_image} "
                              f"and its database in volume {plan.old_volume}.", detail=exc.detail,
                              step="upgrade") from exc
-        before = dump_inventory(await asyncio.to_thread(dump.read_text, encoding="utf-8", errors="replace"))
+        before = await asyncio.to_thread(file_inventory, dump)
         try:
             await self._restore_and_check(dump, before)
             project = await asyncio.to_thread(
@@ -231,7 +242,7 @@ class DatabaseUpgrade:
                                    load_database(client, job.recipe, job.values, dump))
                 await job.run_step("checking the restored database", "restore",
                                    dump_database(client, job.recipe, job.values, check))
-            after = dump_inventory(await asyncio.to_thread(check.read_text, encoding="utf-8", errors="replace"))
+            after = await asyncio.to_thread(file_inventory, check)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 check.unlink()
