@@ -107,3 +107,20 @@ def test_a_failed_upgrade_says_the_project_keeps_its_old_database(desktop: Deskt
     project = desktop.store.get(pid)
     assert (project.db_image, project.db_major, project.db_volume) == (OLD_IMAGE, 15, None)
     assert desktop.status(pid) == S.STOPPED
+
+
+def test_the_rows_more_menu_upgrades_that_rows_project(desktop: Desktop) -> None:
+    pid = pg15_project(desktop)
+    window = desktop.window
+    other = desktop.add_project("beta")                       # selected now
+    window.row_controls.fill_visible()
+    controls = window.row_controls.controls_for(pid)
+    assert controls is not None
+    (entry,) = [a for a in controls.more.menu().actions() if a.text() == "Upgrade database…"]
+    entry.trigger()
+    confirm = wait_box(desktop, CONFIRM)
+    assert confirm.windowTitle() == "Upgrade the database of alpha?"
+    assert window.selected_row().project_id == pid and other != pid
+    click(confirm, "Cancel")
+    desktop.qtbot.waitUntil(lambda: find_box(CONFIRM) is None)
+    assert desktop.fake.journal.sessions() == [] and desktop.store.get(pid).db_volume is None

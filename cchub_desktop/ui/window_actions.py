@@ -33,6 +33,12 @@ def _upgrade_db(window: MainWindow) -> None:
     upgrade_selected(window)
 
 
+def upgrade_db_of(window: MainWindow, project_id: int) -> None:
+    """A row's ⋯ menu: Upgrade database… for that row's project."""
+    window.select_project(project_id)
+    _upgrade_db(window)
+
+
 def build_actions(window: MainWindow) -> None:
     """The window's actions (with their shortcuts) and the toolbar that shows them."""
     key = QKeySequence
