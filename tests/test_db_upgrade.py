@@ -305,3 +305,12 @@ def test_a_restore_that_exits_0_but_loses_rows_is_not_taken(
     assert "Nothing was changed" in done.stderr
     assert db_record() == (OLD_IMAGE, 15, None) and not volumes.exists(NEW_VOLUME)
     assert volumes.tables(OLD_VOLUME) == TABLES
+
+
+def test_settings_naming_an_older_major_keep_the_newer_database_without_offering_an_upgrade() -> None:
+    from cchub_desktop.stack.db_image import choose_db_image
+
+    choice = choose_db_image("postgres:17", 17, DEFAULT_POSTGRES_IMAGE, "Demo")
+    assert choice.image == "postgres:17"
+    assert "older than postgres:17" in choice.note and "cannot move to an older major" in choice.note
+    assert "upgrade-db" not in choice.note
