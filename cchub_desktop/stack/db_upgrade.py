@@ -136,15 +136,16 @@ def dump_inventory(lines: Iterable[str]) -> dict[str, int]:
     tables: dict[str, int] = {}
     current: str | None = None
     rows = 0
-    for raw in lines:
-        line = raw.rstrip("\n")
-        if current is not None:
-            if line == "\\.":
+    for line in lines:
+        if current is not None:   # inside a COPY block: one line per row, up to the end marker
+            if line == "\\.\n" or line == "\\.":
                 tables[current] = tables.get(current, 0) + rows
                 current, rows = None, 0
             else:
                 rows += 1
-        elif line.startswith("CREATE ") and (match := _CREATE.match(line)):
+            continue
+        line = line.rstrip("\n")
+        if line.startswith("CREATE ") and (match := _CREATE.match(line)):
             tables.setdefault(match.group(1), 0)
         elif line.startswith("COPY ") and (match := _COPY.match(line)):
             current = match.group(1)
