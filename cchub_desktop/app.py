@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cchub_desktop import APP_NAME, ORG_NAME, __version__
 from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, load_settings
 from cchub_desktop.stack import DoctorReport, run_doctor
 from cchub_desktop.store import ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
@@ -33,6 +33,8 @@ from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
 from cchub_desktop.ui.icons import install_app_identity
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
+from cchub_desktop.ui.startup_notices import show_settings_notices
+from cchub_desktop.ui.store_follow import StoreFollower
 from cchub_desktop.ui.tray_integration import DesktopIntegration
 
 logger = logging.getLogger("cchub_desktop")
@@ -96,6 +98,19 @@ class AppController:
                 continue
             assert project.id is not None
             self.bridge.start(project.id)
+
+    def handle_lifecycle(self, start: Sequence[str], stop: Sequence[str]) -> None:
+        """`cchub start/stop NAME` while the app runs: the app owns the stack, so it shows and streams here.
+        Names that match no project are said in the status bar (the CLI said them already)."""
+        self.start_projects(start)
+        for name in stop:
+            try:
+                project = self.store.get_by_name(name)
+            except (KeyError, StoreError):
+                self.window.statusBar().showMessage(f"cchub stop: no project named '{name}'", 10000)
+                continue
+            assert project.id is not None
+            self.bridge.stop(project.id)
 
     # ----- quitting ------------------------------------------------------------------------------------
 
@@ -233,16 +248,21 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         if instance is not None:
             instance.release()
         return 1
-    settings = AppSettings.load(paths.settings_file)
+    loaded = load_settings(paths.settings_file)   # a damaged file is moved aside and said below
+    settings = loaded.settings
     # the self-test may run beside a live app on the same database: it must not reset that app's states
     controller = AppController(app, paths, store, settings, reconcile=not args.self_test)
     desktop = DesktopIntegration(controller, instance)
+    if instance is not None:
+        instance.lifecycle_requested.connect(controller.handle_lifecycle)
+    follower = None if args.self_test else StoreFollower(controller.window, controller.orchestrator)
     collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
         if args.self_test:
             return await self_test(controller)
         desktop.show_at_launch()
+        show_settings_notices(controller.window, loaded.notices)
         logger.info("%s (%d projects)", READY_LOG, len(store.list()))
         if not args.no_engine_check:
             controller.window.engine_status.recheck()
@@ -250,6 +270,8 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector, collector)
         return await controller.wait_done()
     finally:
+        if follower is not None:
+            follower.stop()
         collector.stop()
         controller.remove_signal_handlers()
         desktop.close()

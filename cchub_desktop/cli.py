@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
 from cchub_desktop.paths import app_paths
-from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, ProjectStatus, StoreError, read_projects
+from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, StoreError, read_projects
 from cchub_desktop.store.validation import ValidationError
 
 if TYPE_CHECKING:  # SQLModel/SQLAlchemy load only for the commands that write (`cchub list` reads without)
     from cchub_desktop.store import Project, ProjectStore
+    from cchub_desktop.store.models import RetiredData
 
 Handler = Callable[[argparse.Namespace], int]
-BUSY = {ProjectStatus.RUNNING.value, ProjectStatus.STARTING.value, ProjectStatus.STOPPING.value}
 
 
 class CliError(Exception):
@@ -58,14 +58,23 @@ def _port_options(parser: argparse.ArgumentParser) -> None:
 def read_rows() -> list[ProjectRow] | list[Project]:
     """The projects, by name: the quick stdlib read, or ProjectStore when the database is missing or has an
     older schema (it creates or migrates it; the quick read then works the next time)."""
-    rows = read_projects(app_paths().db_file)
+    paths = app_paths()
+    paths.ensure()   # creates the folders, or makes them private again if they were opened to others
+    rows = read_projects(paths.db_file)
     return rows if rows is not None else open_store().list()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from cchub_desktop.lease import live_status, owner_of
+
     projects = read_rows()
+    runtime = app_paths().runtime_dir
+    # the state from each project's owner (lease.py), not the last one recorded: a process that died
+    # running a stack left "running" behind
+    live = {p.id: live_status(p.status, owner_of(runtime, p.data_key)) for p in projects}
     if args.json:
-        print(json.dumps([p.to_public_dict() for p in projects], indent=2, ensure_ascii=False))
+        print(json.dumps([{**p.to_public_dict(), "status": live[p.id]} for p in projects], indent=2,
+                         ensure_ascii=False))
         return 0
     if not projects:
         print("No projects yet. Add one with: cchub add NAME /path/to/folder")
@@ -73,12 +82,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
     for p in projects:
         db = "" if p.expose_db else " (internal)"
-        rows.append((p.name, p.status, str(p.frontend_port), str(p.backend_port),
-                     f"{p.postgres_port}{db}", f"{p.redis_port}{db}", p.path))
+        rows.append((one_line(p.name), one_line(live[p.id]), str(p.frontend_port), str(p.backend_port),
+                     f"{p.postgres_port}{db}", f"{p.redis_port}{db}", one_line(p.path)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     return 0
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that does not print (a newline, a tab, an escape, a bidi override...)
+    written as its Python escape: one project is one line, and a terminal shows what is stored. Rows written
+    before such characters were refused can hold them."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _ports_from(args: argparse.Namespace) -> dict[str, object]:
@@ -87,11 +103,28 @@ def _ports_from(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_add(args: argparse.Namespace) -> int:
     store = open_store()
+    retired = store.retired_for(args.name)
+    if args.adopt_data and not retired:
+        raise CliError(f"no removed project named '{args.name}' left data to use; nothing was added")
+    adopt = retired[0].data_key if args.adopt_data else None
     project = store.add(args.name, args.path, expose_db=args.expose_db, allow_broad_path=args.allow_broad_path,
-                        **_ports_from(args))  # type: ignore[arg-type]
+                        adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
+    if adopt is not None:
+        print(f"It uses the data that '{retired[0].name}' left when it was removed on "
+              f"{retired[0].removed_at:%Y-%m-%d %H:%M} ({describe_retired(retired[0])}).")
+    elif retired:
+        print(f"A removed project named '{retired[0].name}' left its data ({describe_retired(retired[0])}, removed "
+              f"{retired[0].removed_at:%Y-%m-%d}); this project starts with new, empty data. To use the old data "
+              f"instead: cchub remove \"{project.name}\" && cchub add \"{project.name}\" FOLDER --adopt-data")
     return 0
+
+
+def describe_retired(retired: RetiredData) -> str:
+    """What is known of data left behind: its database image and its folder."""
+    image = f"database {retired.db_image}" if retired.db_image else "database never started"
+    return f"{image}, was in {retired.path}"
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -107,14 +140,18 @@ def cmd_edit(args: argparse.Namespace) -> int:
         changes["expose_db"] = args.expose_db
     if not changes:
         raise CliError("nothing to change: give --name, --path, a port or --expose-db/--no-expose-db")
-    if project.status in BUSY and (set(changes) - {"name"}):
-        raise CliError(f"'{project.name}' is {project.status}; stop it before changing its folder or ports")
     if "allow_broad_path" in changes and "path" in changes:
         changes.pop("allow_broad_path")
         if args.allow_broad_path:
             changes["allow_broad_path"] = True
     assert project.id is not None
-    updated = store.update(project.id, **changes)
+    if set(changes) - {"name"}:   # folder, ports, exposure: never under a stack that runs somewhere
+        from cchub_desktop.cli_lifecycle import hold
+
+        with hold(app_paths(), project, "cchub edit", "being edited"):
+            updated = store.update(project.id, **changes)
+    else:
+        updated = store.update(project.id, **changes)
     print(f"Updated '{updated.name}'.")
     return 0
 
@@ -122,16 +159,18 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     store = open_store()
     project = find_project(store, args.project)
-    if project.status in BUSY:
-        raise CliError(f"'{project.name}' is {project.status}; stop it first")
     assert project.id is not None
-    if args.delete_data:
-        _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
-                 "This cannot be undone. [y/N] ", args.yes)
-        _delete_data(project)
-    store.remove(project.id)
-    kept = "" if args.delete_data else (f" Its database and passwords are kept: a project added again as "
-                                        f"'{project.name}' uses them (--delete-data deletes them).")
+    from cchub_desktop.cli_lifecycle import hold
+
+    with hold(app_paths(), project, "cchub remove", "being removed"):
+        if args.delete_data:
+            _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
+                     "This cannot be undone. [y/N] ", args.yes)
+            _delete_data(project)
+        store.remove(project.id, data_kept=not args.delete_data)
+    kept = "" if args.delete_data else (f" Its database and passwords are kept: add it again with "
+                                        f"'cchub add \"{project.name}\" FOLDER --adopt-data' to use them "
+                                        "(--delete-data deletes them).")
     print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
     return 0
 
@@ -150,20 +189,20 @@ def _delete_data(project: Project) -> None:
     import asyncio
 
     from cchub_desktop.project_data import delete_project_data
-    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.settings import load_for_cli
     from cchub_desktop.stack import StackError, StackLog
 
     paths = app_paths()
-    log = StackLog(paths.logs_dir / f"{project.slug}.log")
+    log = StackLog(paths.logs_dir / f"{project.data_key}.log")
     try:
-        asyncio.run(delete_project_data(project, AppSettings.load(paths.settings_file), paths, log))
+        asyncio.run(delete_project_data(project, load_for_cli(paths.settings_file), paths, log))
     except StackError as exc:
         raise CliError(exc.user_message) from exc
     finally:
         log.close()
 
 
-QUICK_COMMANDS = ("list",)  # read-only commands that need neither the stack's nor SQLModel's imports
+QUICK_COMMANDS = ("list", "status", "stop")  # read-only commands that need neither the stack's nor SQLModel's imports
 
 
 def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
@@ -182,6 +221,8 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     _port_options(p)
     p.add_argument("--expose-db", action="store_true", help="also tunnel PostgreSQL and Redis to the host")
     p.add_argument("--allow-broad-path", action="store_true", help="accept the root or home folder")
+    p.add_argument("--adopt-data", action="store_true",
+                   help="use the database and passwords a removed project of this name left")
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("edit", help="change a project")
@@ -201,6 +242,9 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
     p.set_defaults(handler=cmd_remove)
 
+    from cchub_desktop.cli_lifecycle import register as register_lifecycle
+
+    register_lifecycle(sub)
     if stack_commands:
         _register_stack_commands(sub)
     return parser
@@ -226,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = " Pass --allow-broad-path to confirm." if exc.field == "path" and "confirm" in exc.message else ""
         print(f"cchub: {exc.field}: {exc.message}{hint}", file=sys.stderr)
     except StoreError as exc:
-        hint = (" Open the CommandCenter Hub app: it offers both." if exc.kind == "corrupt" else "")
+        hint = (" Nothing was changed. Open the CommandCenter Hub app: it offers both." if exc.kind == "corrupt"
+                else "")
         print(f"cchub: {exc}{hint}", file=sys.stderr)
     except CliError as exc:
         print(f"cchub: {exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,22 +42,35 @@ def server_name(paths: AppPaths) -> str:
     return f"{APP_ID}-{safe_user}-{digest}"
 
 
-def encode_request(start: Sequence[str] = ()) -> bytes:
-    return json.dumps({"action": "show", "start": list(start)}).encode() + b"\n"
+def encode_request(start: Sequence[str] = (), *, stop: Sequence[str] = (), show: bool = True) -> bytes:
+    """A request line: raise the window (`show`) and start/stop the named projects. `cchub start/stop` send
+    show=false: the window streams the stack without jumping in front of the terminal."""
+    return json.dumps({"action": "show" if show else "lifecycle", "start": list(start),
+                       "stop": list(stop)}).encode() + b"\n"
 
 
-def parse_request(line: bytes) -> list[str] | None:
-    """The projects to start from one request line; None for anything that is not a valid request."""
+@dataclass(frozen=True)
+class HandoverRequest:
+    start: list[str]
+    stop: list[str]
+    show: bool
+
+
+def parse_request(line: bytes) -> HandoverRequest | None:
+    """The request in one line; None for anything that is not a valid request."""
     try:
         request: Any = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(request, dict) or request.get("action") != "show":
+    if not isinstance(request, dict) or request.get("action") not in ("show", "lifecycle"):
         return None
-    start = request.get("start", [])
-    if not isinstance(start, list) or not all(isinstance(s, str) for s in start):
-        return None
-    return list(start)
+    names: dict[str, list[str]] = {}
+    for key in ("start", "stop"):
+        value = request.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            return None
+        names[key] = list(value)
+    return HandoverRequest(start=names["start"], stop=names["stop"], show=request["action"] == "show")
 
 
 def socket_path(paths: AppPaths) -> Path | None:
@@ -69,6 +83,11 @@ def socket_path(paths: AppPaths) -> Path | None:
 def hand_over_early(paths: AppPaths, start: Sequence[str] = (), timeout_s: float = EARLY_TIMEOUT_S) -> bool:
     """True when a running app of this user and data folder confirmed it raised its window (and will start
     `start`); False when none listens or it did not confirm (the caller then goes the long way)."""
+    return send_request(paths, encode_request(start), timeout_s)
+
+
+def send_request(paths: AppPaths, message: bytes, timeout_s: float = EARLY_TIMEOUT_S) -> bool:
+    """Send one request line to the running app; True once it answered "ok"."""
     path = socket_path(paths)
     if path is None or not path.exists():
         return False
@@ -77,7 +96,7 @@ def hand_over_early(paths: AppPaths, start: Sequence[str] = (), timeout_s: float
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)
             sock.connect(str(path))
-            sock.sendall(encode_request(start))
+            sock.sendall(message)
             reply = b""
             while b"\n" not in reply and len(reply) < MAX_MESSAGE and time.monotonic() < deadline:
                 chunk = sock.recv(4096)

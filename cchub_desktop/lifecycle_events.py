@@ -36,3 +36,4 @@ class OrchestratorEvent:
     phase: str | None
     message: str | None
     health: str | None = None  # while running: "healthy" or what does not answer (health_monitor.py)
+    notice: str | None = None  # a request refused because another process owns the project (lease.py)

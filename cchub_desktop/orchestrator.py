@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Coroutine
@@ -17,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
+from cchub_desktop.lease import APP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
 from cchub_desktop.stack.db_image import pin_db_image
+from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 
@@ -60,6 +63,10 @@ class Orchestrator:
         self._removing: set[int] = set()
         self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
         self._status_writer = StatusWriter(store, self.spawn)
+        # one owner per project (lease.py): the leases this process holds, and who holds the others
+        self._leases: dict[int, Lease] = {}
+        self._external: dict[int, Owner] = {}
+        self._key_cache: list[tuple[int, str]] | None = None
 
     # ----- events and queries -------------------------------------------------------------------------
 
@@ -71,6 +78,9 @@ class Orchestrator:
             self._subscribers.remove(cb)
 
     def state(self, project_id: int) -> ProjectStatus:
+        owner = self._external.get(project_id)
+        if owner is not None and project_id not in self._leases and owner.runs_stack:
+            return _status_named(live_status(ProjectStatus.STOPPED.value, owner))
         if project_id in self._states:
             return self._states[project_id]
         try:
@@ -82,7 +92,10 @@ class Orchestrator:
         return self._phases.get(project_id)
 
     def health(self, project_id: int) -> str | None:
-        """While running: 'healthy' or what does not answer; else None."""
+        """While running: 'healthy' or what does not answer; else None. A stack another process runs: where."""
+        owner = self._external.get(project_id)
+        if owner is not None and project_id not in self._leases and owner.runs_stack:
+            return f"in {owner.where()}"
         return self._health.get(project_id) if self.state(project_id) == ProjectStatus.RUNNING else None
 
     def message(self, project_id: int) -> str | None:
@@ -104,10 +117,18 @@ class Orchestrator:
 
     def _log_file(self, project_id: int) -> Path:
         try:
-            name = self._store.get(project_id).slug
+            name = self._store.get(project_id).data_key   # the file `cchub up` writes too
         except (KeyError, StoreError):
             name = f"project-{project_id}"
         return self._paths.logs_dir / f"{name}.log"
+
+    @property
+    def db_file(self) -> Path:
+        return self._store.db_file
+
+    def owner(self, project_id: int) -> Owner | None:
+        """The other process that runs (or works on) the project, or None."""
+        return None if project_id in self._leases else self._external.get(project_id)
 
     def stack(self, project_id: int) -> CommandCenterStack | None:
         return self._stacks.get(project_id)
@@ -121,10 +142,16 @@ class Orchestrator:
     # ----- launch ---------------------------------------------------------------------------------------
 
     def reconcile_on_launch(self) -> None:
-        """Projects recorded as starting/running/stopping by an earlier run have no stack now: stopped."""
+        """Projects recorded as starting/running/stopping whose lease is free have no stack now: stopped. One
+        whose lease another process holds (a `cchub up`) runs there, and is shown so."""
         for project in self._store.list():
             assert project.id is not None
-            if project.status in {s.value for s in ACTIVE}:
+            owner = owner_of(self._paths.runtime_dir, project.data_key)
+            if owner is not None and not owner.is_me:
+                self._external[project.id] = owner
+                self._states[project.id] = _status_of(project)
+                self._messages[project.id] = None
+            elif project.status in {s.value for s in ACTIVE}:
                 self._store.set_status(project.id, ProjectStatus.STOPPED)
                 self._states[project.id] = ProjectStatus.STOPPED
                 self._messages[project.id] = None
@@ -132,12 +159,54 @@ class Orchestrator:
                 self._states[project.id] = _status_of(project)
                 self._messages[project.id] = project.last_error
 
+    def poll_others(self, projects: list[tuple[int, str, str, str | None]] | None = None) -> None:
+        """Follow what other processes do: who holds each lease, and (given `projects` as (id, data key,
+        status, last error) rows, read when the store changed) the states they recorded. Emits an event for
+        each project whose state changed. Projects this process runs or is writing are left alone."""
+        if not self._status_writer.idle:
+            return   # our own writes are not in the store yet: what it says now is older than what we know
+        rows = projects if projects is not None else [
+            (pid, key, self.state(pid).value, self.message(pid)) for pid, key in self._known_keys()]
+        for pid, key, recorded, last_error in rows:
+            if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks:
+                continue
+            owner = owner_of(self._paths.runtime_dir, key)
+            if owner is not None and owner.is_me:
+                owner = None
+            before = (self.state(pid), self._external.get(pid), self.message(pid))
+            if owner is not None:
+                self._external[pid] = owner
+            else:
+                self._external.pop(pid, None)
+                status = _status_named(live_status(recorded, None))
+                self._states[pid] = status
+                self._messages[pid] = last_error if status == ProjectStatus.ERROR else None
+            after = (self.state(pid), self._external.get(pid), self.message(pid))
+            if after != before:
+                self._emit(OrchestratorEvent(pid, after[0], None, after[2], self.health(pid)))
+
+    def _known_keys(self) -> list[tuple[int, str]]:
+        if self._key_cache is None:
+            self._key_cache = [(p.id, p.data_key) for p in self._store.list() if p.id is not None]
+        return self._key_cache
+
+    def forget_keys(self) -> None:
+        """The project list changed: re-read which data key belongs to which project at the next poll."""
+        self._key_cache = None
+
     # ----- lifecycle ------------------------------------------------------------------------------------
 
     def request_start(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin starting now (the state is `starting` when this returns) and return the start task; None
         while the project is starting, running or stopping. Must be called on the loop's thread."""
         if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
+            return None
+        try:
+            self._take_lease(project_id, "starting")
+        except LeaseHeld as exc:
+            self._refused(project_id, exc)
+            return None
+        except KeyError:
             return None
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
         task = self.spawn(self._run_start(project_id))
@@ -156,6 +225,39 @@ class Orchestrator:
         task = self.spawn(self._run_stop(project_id))
         self._stop_tasks[project_id] = task
         return task
+
+    def _take_lease(self, project_id: int, state: str) -> Lease:
+        """This process's lease on the project (taken now if not held yet). LeaseHeld names another owner."""
+        lease = self._leases.get(project_id)
+        if lease is None:
+            project = self._store.get(project_id)
+            lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=state)
+            self._leases[project_id] = lease
+            self._external.pop(project_id, None)
+        else:
+            lease.set_state(state)
+        return lease
+
+    def _release_lease(self, project_id: int) -> None:
+        lease = self._leases.pop(project_id, None)
+        if lease is not None:
+            lease.release()
+
+    def _refused(self, project_id: int, exc: LeaseHeld) -> None:
+        """Another process owns the project: show it as it is there, and say so once; never an error here."""
+        self._external[project_id] = exc.owner
+        self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
+                                     self.health(project_id), notice=str(exc)))
+
+    def lease_for_job(self, project_id: int, job: str) -> Lease | None:
+        """Hold the project's lease for a destructive job (remove, delete data, restore) while it is not
+        running here; LeaseHeld when another process owns it. None: this process runs it and holds it."""
+        if project_id in self._leases:
+            return None
+        project = self._store.get(project_id)
+        lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=job)
+        self._external.pop(project_id, None)
+        return lease
 
     async def start(self, project_id: int) -> None:
         """Start the project's stack and return when it runs or has failed (then the state is error).
@@ -183,16 +285,25 @@ class Orchestrator:
         and logs (the project folder is never touched). RuntimeError while the project is active;
         StackError (and nothing removed) when the data cannot be deleted."""
         if self.state(project_id) in ACTIVE or project_id in self._removing:
-            raise RuntimeError("Stop the project before removing it.")
+            owner = self.owner(project_id)
+            raise RuntimeError(f"It runs in {owner.where()}: stop it there first." if owner is not None
+                               else "Stop the project before removing it.")
+        try:
+            lease = self.lease_for_job(project_id, "being removed")
+        except LeaseHeld as exc:
+            raise RuntimeError(str(exc)) from exc
         self._removing.add(project_id)
         try:
             await self.flush()
             project = await asyncio.to_thread(self._store.get, project_id)
             if delete_data:
                 await delete_project_data(project, self.settings, self._paths, self.log(project_id))
-            await asyncio.to_thread(self._store.remove, project_id)
+            await asyncio.to_thread(functools.partial(self._store.remove, project_id, data_kept=not delete_data))
         finally:
             self._removing.discard(project_id)
+            if lease is not None:
+                lease.release()
+        self.forget_keys()
         for table in (self._states, self._phases, self._messages):
             table.pop(project_id, None)
         log = self._logs.pop(project_id, None)
@@ -206,8 +317,18 @@ class Orchestrator:
 
         project = await asyncio.to_thread(self._store.get, project_id)
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
-        return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
-                                    self.log(project_id))
+        try:
+            lease = None if busy in ACTIVE else self.lease_for_job(project_id, "being backed up")
+        except LeaseHeld as exc:
+            raise StackError(f"{exc} (or back it up from there)", step="backup") from exc
+        try:
+            secrets = (None if busy in ACTIVE else
+                       await asyncio.to_thread(checked_secrets, self._store, project, self._paths))
+            return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
+                                        self.log(project_id), secrets)
+        finally:
+            if lease is not None:
+                lease.release()
 
     async def upgrade_db(self, project_id: int, image: str | None = None) -> UpgradeResult:
         """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
@@ -218,12 +339,18 @@ class Orchestrator:
             raise StackError("This project's database is being upgraded or the project removed; wait for that "
                              "to finish.", step="upgrade")
         busy = self.state(project_id)
+        try:
+            lease = None if busy in ACTIVE else self.lease_for_job(project_id, "having its database upgraded")
+        except LeaseHeld as exc:
+            raise StackError(f"{exc} Stop it there first, then upgrade its database.", step="upgrade") from exc
         self._db_upgrades.add(project_id)
         try:
             return await run_upgrade(self._store, project_id, busy.value, image or self.settings.postgres_image,
                                      self.settings, self._paths, self.log(project_id))
         finally:
             self._db_upgrades.discard(project_id)
+            if lease is not None:
+                lease.release()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""
@@ -250,9 +377,11 @@ class Orchestrator:
         log = self.log(project_id)
         try:
             project = await asyncio.to_thread(self._store.get, project_id)
+            # the secrets: made at the first start, then exactly those (stack/project_secrets.py)
+            secrets = await asyncio.to_thread(checked_secrets, self._store, project, self._paths)
             # the database image: recorded at the first start, kept afterwards (stack/db_image.py)
             project = await asyncio.to_thread(pin_db_image, self._store, project, self.settings.postgres_image)
-            config = CommandCenterConfig.from_project(project, self.settings, self._paths)
+            config = CommandCenterConfig.from_project(project, self.settings, self._paths, secrets)
             if config.db_image is not None and config.db_image.note:
                 log.note(config.db_image.note)
             conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())
@@ -381,6 +510,10 @@ class Orchestrator:
         self._phases[project_id] = phase
         self._messages[project_id] = message
         self._status_writer.record(project_id, status, message)
+        if status in ACTIVE and project_id in self._leases:
+            self._leases[project_id].set_state(status.value)
+        elif status not in ACTIVE:
+            self._release_lease(project_id)   # nothing of ours runs: another process may take it now
         self._emit(OrchestratorEvent(project_id, status, phase, message, self.health(project_id)))
 
     async def flush(self) -> None:
@@ -398,6 +531,13 @@ class Orchestrator:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task failed", exc_info=task.exception())
+
+
+def _status_named(value: str) -> ProjectStatus:
+    try:
+        return ProjectStatus(value)
+    except ValueError:
+        return ProjectStatus.STOPPED
 
 
 def _status_of(project: Project) -> ProjectStatus:

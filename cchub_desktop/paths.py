@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from cchub_desktop import APP_ID
+from cchub_desktop.file_modes import make_private_folder
 
 HOME_ENV = "CCHUB_HOME"
 
@@ -25,16 +26,16 @@ class AppPaths:
     runtime_dir: Path
 
     def ensure(self) -> None:
-        """Create every folder; the secrets folder is created private to the user (0700). An existing secrets
-        folder keeps its mode: if it was opened to others, starting a stack refuses and says how to fix it,
-        rather than this quietly hiding that the passwords may have been read."""
-        for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir,
-                       self.settings_file.parent):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create every folder. The data, logs, backups and runtime folders are private to the user (0700),
+        and tightened to it if found wider. The secrets folder is created 0700 too, but an existing one keeps
+        its mode: if it was opened to others, starting a stack refuses and says how to fix it, rather than
+        this quietly hiding that the passwords may have been read."""
+        self.settings_file.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir):
+            make_private_folder(folder)
         if not self.secrets_dir.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.secrets_dir, 0o700)  # mkdir's mode is masked by the umask
-        os.chmod(self.runtime_dir, 0o700)
 
 
 def _under(home: Path) -> AppPaths:

@@ -31,15 +31,15 @@ WIPE_COMMAND = ("sh", "-c", f"find {WIPE_MOUNT} -mindepth 1 -delete")
 
 def project_volumes(config: CommandCenterConfig) -> list[str]:
     """The cache volumes that belong to this project alone (not the shared pip/npm caches)."""
-    prefix = f"cchub-{config.slug}-"
+    prefix = f"cchub-{config.data_key}-"
     return [cache.volume for spec in build_recipe(config).services for cache in spec.caches
             if cache.sharing == "LOCKED" and cache.volume.startswith(prefix)]
 
 
-def project_files(paths: AppPaths, slug: str) -> list[Path]:
+def project_files(paths: AppPaths, key: str) -> list[Path]:
     """The secrets file and the log files (with rotated copies) of a project."""
-    logs = [paths.logs_dir / f"{slug}.log", *paths.logs_dir.glob(f"{slug}.log.*")]
-    return [secrets_file(paths.secrets_dir, slug), *logs]
+    logs = [paths.logs_dir / f"{key}.log", *paths.logs_dir.glob(f"{key}.log.*")]
+    return [secrets_file(paths.secrets_dir, key), *logs]
 
 
 async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
@@ -82,7 +82,7 @@ async def delete_project_data(project: Project, settings: AppSettings, paths: Ap
                          detail=exc.detail, step="volumes") from exc
     log.close()
     await asyncio.to_thread(_forget_retired, retired, paths)
-    await asyncio.to_thread(_unlink_all, project_files(paths, project.slug))
+    await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
 
 
 def _retired_volumes(project: Project, paths: AppPaths) -> list[str]:

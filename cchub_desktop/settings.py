@@ -1,7 +1,10 @@
 """Application settings: engine, CommandCenter source, base images, tray preferences (JSON file, no Qt).
 
-A missing or damaged file gives the defaults; a value of the wrong type falls back to that field's default,
-so one bad hand edit never stops the app. Saving is atomic (temporary file + rename).
+A missing file gives the defaults. A damaged one (not JSON, not a JSON object) is moved aside to
+`settings.json.damaged-<time>` before the defaults are used, so the next save cannot overwrite what the user had;
+a value of the wrong type falls back to that field's default and the others are kept. Either way the app and
+`cchub` say so (`load_settings(...).notices`): one bad hand edit never stops the app, and never goes unsaid.
+Saving is atomic (temporary file + rename) and the file is private to the user (0600).
 """
 
 from __future__ import annotations
@@ -9,11 +12,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from cchub_desktop.file_modes import private_file
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SOURCE_GIT_URL = "https://github.com/PerformanceSuite/CommandCenter"
 DEFAULT_SOURCE_GIT_REF = "main"
@@ -49,19 +59,22 @@ class AppSettings:
 
     @classmethod
     def load(cls, path: Path) -> AppSettings:
-        """The settings in `path`; defaults for a missing or unreadable file and for each bad value."""
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        if not isinstance(raw, dict):
-            return cls()
-        return cls.from_dict(raw)
+        """The settings in `path` (see `load_settings`); what was wrong with the file goes to the log."""
+        loaded = load_settings(path)
+        for notice in loaded.notices:
+            logger.warning("%s", notice)
+        return loaded.settings
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AppSettings:
+        return cls._checked(raw)[0]
+
+    @classmethod
+    def _checked(cls, raw: dict[str, Any]) -> tuple[AppSettings, list[str]]:
+        """The settings in `raw`, and the fields whose value was of the wrong type (they get the default)."""
         defaults = cls()
         values: dict[str, Any] = {}
+        bad: list[str] = []
         for field in dataclasses.fields(cls):
             if field.name not in raw:
                 continue
@@ -70,9 +83,13 @@ class AppSettings:
             if isinstance(default, bool):
                 if isinstance(value, bool):
                     values[field.name] = value
+                else:
+                    bad.append(f"{field.name} is {json.dumps(value)[:40]}, not true or false")
             elif isinstance(value, str):
                 values[field.name] = value.strip()
-        return cls(**values)
+            else:
+                bad.append(f"{field.name} is {json.dumps(value)[:40]}, not text")
+        return cls(**values), bad
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,8 +105,81 @@ class AppSettings:
                 tmp.write(text)
                 tmp.flush()
                 os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
+            os.replace(tmp_name, path)  # mkstemp made it 0600
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: AppSettings
+    notices: tuple[str, ...] = ()   # what was wrong with the file and what was done, one line each
+    kept: Path | None = None        # where a damaged file was moved
+
+
+def load_settings(path: Path) -> LoadedSettings:
+    """The settings in `path`, with what was wrong with the file. A missing file gives the defaults silently;
+    a damaged one is moved aside (`kept`) and gives the defaults; a field of the wrong type gets its default
+    and the other fields are kept. Each case is one notice that says what happened and what to do."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return LoadedSettings(AppSettings())
+    except OSError as exc:
+        return LoadedSettings(AppSettings(), (
+            f"The settings file {path} cannot be read ({exc.strerror or exc}), so the defaults are used. "
+            "Check its permissions; saving the settings replaces it.",))
+    private_file(path)
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except ValueError as exc:   # also bytes that are not UTF-8
+        return _set_aside(path, f"not valid JSON: {_short(exc)}")
+    if not isinstance(raw, dict):
+        return _set_aside(path, f"a JSON {_JSON_KINDS.get(type(raw), 'value')}, not an object of settings")
+    settings, bad = AppSettings._checked(raw)
+    if not bad:
+        return LoadedSettings(settings)
+    return LoadedSettings(settings, (
+        f"The settings file {path} has values of the wrong type ({'; '.join(bad)}): the defaults are used for "
+        f"{'it' if len(bad) == 1 else 'them'} and the other settings are kept. Fix the file, or set "
+        f"{'it' if len(bad) == 1 else 'them'} again in Settings.",))
+
+
+_JSON_KINDS: dict[type, str] = {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+                                type(None): "null"}
+
+
+def _short(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno}, column {exc.colno}"
+    return str(exc)[:80]
+
+
+def _set_aside(path: Path, why: str) -> LoadedSettings:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    number = 2
+    while kept.exists():
+        kept = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
+        number += 1
+    try:
+        path.rename(kept)
+    except OSError as exc:
+        return LoadedSettings(AppSettings(), (
+            f"The settings file {path} is damaged ({why}) and could not be moved aside ({exc.strerror or exc}): "
+            "the defaults are used, and saving the settings will replace it. Copy it somewhere first if it "
+            "matters.",))
+    return LoadedSettings(AppSettings(), (
+        f"The settings file {path} was damaged ({why}): it was moved to {kept} and the defaults are used. "
+        "Choose your settings again in Settings, or fix that copy and put it back.",), kept)
+
+
+def load_for_cli(path: Path) -> AppSettings:
+    """For `cchub`: the settings, each notice printed as one line on stderr."""
+    loaded = load_settings(path)
+    for notice in loaded.notices:
+        print(f"cchub: {notice}", file=sys.stderr)
+    return loaded.settings

@@ -31,6 +31,11 @@ class StatusWriter:
         if self._task is None or self._task.done():
             self._task = self._spawn(self._write_pending())
 
+    @property
+    def idle(self) -> bool:
+        """Every state recorded so far is in the store."""
+        return not self._pending and (self._task is None or self._task.done())
+
     async def flush(self) -> None:
         """Wait until every state recorded so far is in the store."""
         while self._task is not None and not self._task.done():

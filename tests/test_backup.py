@@ -21,7 +21,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterStack, StackError, StackLog
 from cchub_desktop.stack.backup import list_backups
 from cchub_desktop.store import ProjectStatus, ProjectStore
-from tests.helpers import listen_on
+from tests.lease_holder import LeaseHolder
 from tests.test_stack import make_config
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
@@ -140,22 +140,26 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["backup", "restore"])
+@pytest.mark.parametrize(("command", "kind"), [("backup", "app"), ("restore", "app"), ("backup", "cchub up"),
+                                             ("restore", "cchub up")])
 def test_a_project_running_elsewhere_is_refused_with_the_way_to_do_it(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str], command: str) -> None:
+        capsys: pytest.CaptureFixture[str], command: str, kind: str) -> None:
     add_demo(project_dir, port_block)
-    set_status(ProjectStatus.RUNNING)
+    store = ProjectStore(app_paths().db_file)
+    key = store.get_by_name("demo").data_key
+    store.close()
     dump = _write(tmp_path / "x.sql", "-- PostgreSQL database dump\n")
-    with listen_on(port_block.frontend, "0.0.0.0"), listen_on(port_block.backend, "0.0.0.0"):
+    with LeaseHolder(app_paths().runtime_dir, key, "Demo", kind=kind) as owner:
         code = cchub([command, "demo"] + ([str(dump)] if command == "restore" else []))
     err = capsys.readouterr().err
     assert code == 1
-    assert "'Demo' is running: its database lives in that session" in err
-    if command == "backup":
+    where = f"the CommandCenter Hub app (pid {owner.pid})" if kind == "app" else f"`cchub up` (pid {owner.pid})"
+    assert f"'Demo' is running in {where}" in err and "Its database lives in that session" in err
+    if command == "backup" and kind == "app":
         assert "Back up database action" in err
     else:
-        assert "stop it" in err
+        assert "stop it first" in err
     assert fake_dagger_env.journal.sessions() == []
 
 

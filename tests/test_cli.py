@@ -14,6 +14,7 @@ from cchub_desktop import __version__, ports
 from cchub_desktop.cli import main
 from cchub_desktop.paths import app_paths
 from tests.helpers import free_block_number
+from tests.lease_holder import LeaseHolder
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -107,16 +108,51 @@ def test_invalid_input_is_one_line_exit_1_and_writes_nothing(
     assert db_bytes() == before
 
 
-def test_remove_refuses_a_running_project(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+def test_remove_and_edit_refuse_a_project_another_process_runs_and_name_it(
+        capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    from cchub_desktop.store import ProjectStore
+
+    run(capsys, "add", "Alpha", str(project_dir))
+    store = ProjectStore(app_paths().db_file)
+    alpha = store.get_by_name("Alpha")
+    before = db_bytes()
+    with LeaseHolder(app_paths().runtime_dir, alpha.data_key, "Alpha") as up:
+        code, _, err = run(capsys, "remove", "Alpha", "--delete-data", "--yes")
+        assert code == 1
+        assert err.strip() == (f"cchub: 'Alpha' is running in `cchub up` (pid {up.pid}) — stop it there, or run "
+                               "`cchub stop Alpha`.")
+        code, _, err = run(capsys, "edit", "Alpha", "--frontend-port", "3100")
+        assert code == 1 and f"`cchub up` (pid {up.pid})" in err
+        code, out, _ = run(capsys, "list")
+        assert code == 0 and "running" in out.splitlines()[1]       # from the lease: the record says stopped
+        assert db_bytes() == before                                   # nothing removed, nothing edited
+        code, _, _ = run(capsys, "edit", "Alpha", "--name", "Alpha Two")   # a name is not the stack's business
+        assert code == 0
+    # the owner ended: the same commands go through
+    code, out, _ = run(capsys, "list")
+    assert "stopped" in out.splitlines()[1]
+    assert run(capsys, "edit", "Alpha Two", "--frontend-port", "3100")[0] == 0
+    assert run(capsys, "remove", "Alpha Two")[0] == 0
+    store.close()
+
+
+def test_a_record_left_running_by_a_dead_process_is_stale_not_busy(
+        capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    """The window was killed (kill -9) while a stack ran: its record says running forever, but nobody holds
+    the lease, so `cchub` shows it stopped, `stop` corrects the record, and remove/edit are not blocked."""
     from cchub_desktop.store import ProjectStatus, ProjectStore
 
     run(capsys, "add", "Alpha", str(project_dir))
     store = ProjectStore(app_paths().db_file)
     store.set_status(store.get_by_name("Alpha").id, ProjectStatus.RUNNING)  # type: ignore[arg-type]
-    code, _, err = run(capsys, "remove", "Alpha")
-    assert code == 1 and "is running; stop it first" in err
-    code, _, err = run(capsys, "edit", "Alpha", "--frontend-port", "3100")
-    assert code == 1 and "stop it before changing its folder or ports" in err
+    code, out, _ = run(capsys, "status", "Alpha")
+    assert code == 0 and out.strip() == "Alpha: stopped"
+    code, out, _ = run(capsys, "stop", "Alpha")
+    assert code == 0 and "was recorded as running, but no process runs it" in out
+    assert store.get_by_name("Alpha").status == ProjectStatus.STOPPED.value
+    assert run(capsys, "edit", "Alpha", "--frontend-port", "3100")[0] == 0
+    assert run(capsys, "remove", "Alpha")[0] == 0
+    store.close()
 
 
 def test_installed_entry_point(project_dir: Path, cchub_home: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,9 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import DEFAULT_POSTGRES_IMAGE
 from cchub_desktop.stack.backup import list_backups
 from cchub_desktop.stack.db_upgrade import compare_inventories, dump_inventory
+from cchub_desktop.stack.secrets_store import load_or_create
 from cchub_desktop.store import ProjectStatus, ProjectStore
-from tests.helpers import listen_on
+from tests.lease_holder import LeaseHolder
 
 OLD_IMAGE, OLD_VOLUME = "postgres:15-alpine", "cchub-demo-pgdata"
 NEW_VOLUME = "cchub-demo-pgdata-pg16"
@@ -44,13 +46,25 @@ def store() -> ProjectStore:
     return ProjectStore(paths.db_file)
 
 
+def as_schema_1_project(db_file: Path, project_id: int) -> str:
+    """Make a project what migration 2 makes of a started schema-1 project: data named after its slug,
+    created by postgres:15-alpine, with its secrets file. Returns the data key (the slug)."""
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("UPDATE project SET data_key = slug, db_image = ?, db_major = 15 WHERE id = ?",
+                     (OLD_IMAGE, project_id))
+        (key,) = conn.execute("SELECT data_key FROM project WHERE id = ?", (project_id,)).fetchone()
+    conn.close()
+    load_or_create(app_paths().secrets_dir, key)
+    return str(key)
+
+
 def add_pg15_project(project_dir: Path, block: FreePortBlock, fake: FakeDagger) -> PgVolumes:
     """A project as a schema-1 release left it: started on postgres:15-alpine, data in its volume."""
     s = store()
     project = s.add("Demo", project_dir, **{f"{k}_port": v for k, v in block.as_dict().items()})
     assert project.id is not None
-    s.record_db_image(project.id, OLD_IMAGE, 15)
     s.close()
+    as_schema_1_project(app_paths().db_file, project.id)
     volumes = fake.keep_volumes()
     volumes.seed(OLD_VOLUME, OLD_IMAGE, TABLES)
     return volumes
@@ -97,7 +111,9 @@ def test_upgrade_copies_a_pg15_database_into_a_new_pg16_volume_and_the_next_star
     # the dump is kept in the backups folder
     (dump,) = list_backups(app_paths().backups_dir, "demo")
     assert dump.name.endswith("-before-upgrade-pg16.sql") and dump_inventory(dump.read_text().splitlines()) == TABLES
-    assert [p.name for p in app_paths().backups_dir.iterdir()] == [dump.name]   # no check file left
+    # with the passwords it opens with (as every backup); no check file left
+    assert sorted(p.name for p in app_paths().backups_dir.iterdir()) == sorted(
+        [dump.name, dump.name.removesuffix(".sql") + ".secrets.json"])
     # recorded: the new image, major and volume; the old volume as retired data
     assert db_record() == (DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
     s = store()
@@ -173,16 +189,24 @@ def test_a_failed_dump_changes_nothing_and_touches_no_new_volume(
 def test_a_running_project_is_refused_before_any_engine_work(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     add_pg15_project(project_dir, port_block, fake_dagger_env)
+    with LeaseHolder(app_paths().runtime_dir, "demo", "Demo", kind="cchub up"):   # a `cchub up` runs it
+        done = cchub(fake_dagger_env, "upgrade-db", "Demo")
+    assert done.returncode == 1
+    assert "Stop it first, then upgrade its database" in done.stderr and "Traceback" not in done.stderr
+    assert fake_dagger_env.journal.sessions() == [] and db_record() == (OLD_IMAGE, 15, None)
+
+
+def test_a_stale_running_status_does_not_block_the_upgrade(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    add_pg15_project(project_dir, port_block, fake_dagger_env)
     s = store()
     pid = s.get_by_name("demo").id
     assert pid is not None
-    s.set_status(pid, ProjectStatus.RUNNING)
+    s.set_status(pid, ProjectStatus.RUNNING)   # recorded by a process that was killed: nobody holds its lease
     s.close()
-    with listen_on(port_block.frontend, "0.0.0.0"), listen_on(port_block.backend, "0.0.0.0"):
-        done = cchub(fake_dagger_env, "upgrade-db", "Demo")
-    assert done.returncode == 1
-    assert "'Demo' is running: stop it first, then upgrade its database" in done.stderr
-    assert fake_dagger_env.journal.sessions() == [] and db_record() == (OLD_IMAGE, 15, None)
+    done = cchub(fake_dagger_env, "upgrade-db", "Demo")
+    assert done.returncode == 0, done.stderr
+    assert db_record() == (DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
 
 
 @pytest.mark.parametrize(("recorded", "major", "code", "said"), [
@@ -314,3 +338,21 @@ def test_settings_naming_an_older_major_keep_the_newer_database_without_offering
     assert choice.image == "postgres:17"
     assert "older than postgres:17" in choice.note and "cannot move to an older major" in choice.note
     assert "upgrade-db" not in choice.note
+
+
+def test_an_upgraded_project_removed_with_its_data_kept_is_adopted_on_its_new_database(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    """Adoption brings back the recorded volume; the old volume an upgrade kept is never offered."""
+    add_pg15_project(project_dir, port_block, fake_dagger_env)
+    assert cchub(fake_dagger_env, "upgrade-db", "Demo").returncode == 0
+    assert cchub(fake_dagger_env, "remove", "Demo").returncode == 0
+    s = store()
+    (offered,) = s.retired_for("Demo")
+    s.close()
+    assert offered.data_key == "demo" and offered.volume is None
+    added = cchub(fake_dagger_env, "add", "Demo", str(project_dir), "--adopt-data")
+    assert added.returncode == 0, added.stderr
+    assert db_record() == (DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
+    plan = json.loads(cchub(fake_dagger_env, "plan", "Demo", "--json").stdout)
+    (pg,) = [svc for svc in plan["services"] if svc["name"] == "postgres"]
+    assert NEW_VOLUME in json.dumps(pg)

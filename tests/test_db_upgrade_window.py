@@ -10,7 +10,7 @@ from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.db_upgrade_dialog import CONFIRM, INFO, UPGRADE_BUTTON
 from cchub_desktop.ui.project_menu import build_project_menu
 from tests import tray_fixtures
-from tests.test_db_upgrade import OLD_IMAGE, TABLES
+from tests.test_db_upgrade import OLD_IMAGE, TABLES, as_schema_1_project
 from tests.tray_fixtures import Desktop, find_box
 
 desktop, qt_async, fake_dagger_env = tray_fixtures.desktop, tray_fixtures.qt_async, tray_fixtures.fake_dagger_env
@@ -20,7 +20,7 @@ S = ProjectStatus
 def pg15_project(desktop: Desktop) -> int:
     volumes = desktop.fake.keep_volumes()
     pid = desktop.add_project("alpha")
-    desktop.store.record_db_image(pid, OLD_IMAGE, 15)
+    as_schema_1_project(desktop.store.db_file, pid)
     volumes.seed("cchub-alpha-pgdata", OLD_IMAGE, TABLES)
     desktop.window.reload(select_id=pid)
     return pid

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import dagger
 
     from cchub_desktop.paths import AppPaths
+    from cchub_desktop.stack.secrets_store import ProjectSecrets
     from cchub_desktop.stack.stack import CommandCenterStack
     from cchub_desktop.store import Project, ProjectStatus
 
@@ -226,7 +227,8 @@ class DatabaseJob:
     async def backup_in_session(self, client: dagger.Client, dest: Path) -> Path:
         """Dump through an open session (the running stack's)."""
         await self.run_step("backing up the database", "backup", dump_database(client, self.recipe, self.values, dest))
-        self.say(f"database saved to {dest}")
+        copy = write_secrets_copy(dest, self.config.secrets)
+        self.say(f"database saved to {dest} (its passwords, which a restore needs, in {copy.name})")
         return dest
 
     async def backup(self, dest: Path) -> Path:
@@ -267,8 +269,29 @@ class DatabaseJob:
                     await asyncio.wait_for(postgres.stop(), STOP_TIMEOUT)
 
 
+def secrets_copy_of(dump: Path) -> Path:
+    """Where a backup keeps the passwords its database was made with: next to the dump."""
+    return dump.with_name(dump.stem + ".secrets.json")
+
+
+def write_secrets_copy(dump: Path, secrets: ProjectSecrets) -> Path:
+    """Save the project's secrets next to its dump (0600), in the secrets file's own format: copying it back
+    to the secrets folder is what a lost secrets file needs (stack/secrets_store.py says so)."""
+    import json
+    import os
+
+    from cchub_desktop.stack.secrets_store import FILE_VERSION, SECRET_FIELDS
+
+    path = secrets_copy_of(dump)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"version": FILE_VERSION, **{name: getattr(secrets, name) for name in SECRET_FIELDS}}, out)
+    return path
+
+
 async def backup_project(project: Project, status: ProjectStatus, stack: CommandCenterStack | None,
-                         settings: AppSettings, paths: AppPaths, log: StackLog) -> Path:
+                         settings: AppSettings, paths: AppPaths, log: StackLog,
+                         secrets: ProjectSecrets | None = None) -> Path:
     """The app's backup of one project (Orchestrator.backup): in the running stack's session when it runs,
     else in a session of its own. Refused while the project starts or stops."""
     if status.value in ("starting", "stopping"):
@@ -277,5 +300,5 @@ async def backup_project(project: Project, status: ProjectStatus, stack: Command
     dest = new_backup_path(paths.backups_dir, project.slug)
     if status.value == "running" and stack is not None:
         return await stack.backup_database(dest)
-    config = CommandCenterConfig.from_project(project, settings, paths)
+    config = CommandCenterConfig.from_project(project, settings, paths, secrets)
     return await DatabaseJob(config, settings, log).backup(dest)

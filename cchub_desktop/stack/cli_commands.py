@@ -16,19 +16,20 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cchub_desktop import ports
 from cchub_desktop.paths import AppPaths, app_paths
-from cchub_desktop.settings import AppSettings
+from cchub_desktop.settings import AppSettings, load_for_cli
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import HUB, LogLine, StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.plan import build_plan, format_plan
+from cchub_desktop.stack.project_secrets import checked_secrets
 
 if TYPE_CHECKING:
+    from cchub_desktop.lease import Lease
     from cchub_desktop.stack.backup import DatabaseJob
-    from cchub_desktop.store import Project
+    from cchub_desktop.store import Project, ProjectStore
 
 PHASE_TEXT = {
     StackPhase.ENGINE: "connecting to the Dagger engine",
@@ -84,17 +85,17 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_upgrade_db)
 
 
-def _host_ports(project: Project) -> dict[str, int]:
-    roles = {"frontend": project.frontend_port, "backend": project.backend_port}
-    if project.expose_db:
-        roles.update(postgres=project.postgres_port, redis=project.redis_port)
-    return roles
+    p = sub.add_parser("reset-db", help="delete a stopped project's database and passwords; its next start "
+                                        "makes new ones (asks first)")
+    p.add_argument("project")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.set_defaults(handler=cmd_reset_db)
 
 
 def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
     paths = app_paths()
     paths.ensure()
-    return paths, AppSettings.load(paths.settings_file)
+    return paths, load_for_cli(paths.settings_file)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -151,47 +152,67 @@ def cmd_check_source(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.lease import UP, Lease, LeaseHeld
     from cchub_desktop.store import ProjectStatus
 
     paths, settings = _paths_and_settings()
     store = open_store()
     project = find_project(store, args.project)
     assert project.id is not None
-    busy = project.status in (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value)
-    if busy and ports.find_conflicts(_host_ports(project)):
-        raise CliError(f"'{project.name}' is already {project.status} (in the app or another 'cchub up'); "
-                       "stop it there first")
-    log = StackLog(paths.logs_dir / f"project-{project.id}.log")
+    try:   # one owner per project (lease.py): held until this process ends, even on kill -9
+        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, UP, state="starting")
+    except LeaseHeld as exc:
+        raise CliError(str(exc)) from None
+    project_id, name = project.id, project.name
+    log = StackLog(paths.logs_dir / f"{project.data_key}.log")   # the file the window's log pane reads
     error: StackError | None
     try:
+        secrets = checked_secrets(store, project, paths)   # made once, then exactly those
         config = CommandCenterConfig.from_project(pin_db_image(store, project, settings.postgres_image),
-                                                  settings, paths)
+                                                  settings, paths, secrets)
         if config.db_image is not None and config.db_image.note:
             print(config.db_image.note.removeprefix("[hub] "), flush=True)
             log.note(config.db_image.note)
-        store.set_status(project.id, ProjectStatus.STARTING)
-        project_id = project.id
-        code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose,
-                                      on_running=lambda: store.set_status(project_id, ProjectStatus.RUNNING)))
+        store.set_status(project_id, ProjectStatus.STARTING)
+
+        def running() -> None:
+            lease.set_state(ProjectStatus.RUNNING.value)
+            _record(store, project_id, ProjectStatus.RUNNING)
+
+        code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose, on_running=running,
+                                      on_stopping=lambda: lease.set_state(ProjectStatus.STOPPING.value)))
     except StackError as exc:
         code, error = 1, exc
+    except KeyError:
+        code, error = 0, None
     except Exception as exc:  # a bug: still one line for the user, the traceback goes to the log
         log.note(f"[hub] cchub up failed:\n{traceback.format_exc()}")
         code, error = 1, StackError(f"cchub up failed unexpectedly: {exc}", detail=repr(exc))
     finally:
         log.close()
-    if error is not None:
-        store.set_status(project.id, ProjectStatus.ERROR, last_error=error.user_message)
-        print(f"cchub: {error.user_message}", file=sys.stderr)
-        if log.log_file is not None:
-            print(f"cchub: details in {log.log_file}", file=sys.stderr)
-    else:
-        store.set_status(project.id, ProjectStatus.STOPPED)
+    try:
+        if error is not None:
+            _record(store, project_id, ProjectStatus.ERROR, error.user_message)
+            print(f"cchub: {error.user_message}", file=sys.stderr)
+            if log.log_file is not None:
+                print(f"cchub: details in {log.log_file}", file=sys.stderr)
+        else:
+            _record(store, project_id, ProjectStatus.STOPPED)
+    except KeyError:   # removed meanwhile (by an older version, or by hand): nothing left to record
+        print(f"'{name}' was removed while it ran; its stack is stopped.")
+    finally:
+        lease.release()
     return code
 
 
+def _record(store: Any, project_id: int, status: Any, last_error: str | None = None) -> None:
+    """Record a state; KeyError when the project was removed meanwhile."""
+    store.set_status(project_id, status, last_error=last_error)
+
+
 async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog, verbose: bool,
-              on_running: Callable[[], object] | None = None) -> tuple[int, StackError | None]:
+              on_running: Callable[[], object] | None = None,
+              on_stopping: Callable[[], object] | None = None) -> tuple[int, StackError | None]:
     from cchub_desktop.stack.stack import CommandCenterStack
 
     def say(text: str) -> None:
@@ -212,6 +233,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         stopping = asyncio.ensure_future(stop_requested.wait())
         await asyncio.wait({start, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not start.done():
+            if on_stopping is not None:
+                on_stopping()
             say(f"[{config.name}] stopping before it was ready…")
             start.cancel()
             with contextlib.suppress(asyncio.CancelledError, StackError):
@@ -234,6 +257,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
             stopping.cancel()
             reason = stack.closed_reason or "The Dagger session ended unexpectedly."
             return 1, StackError(reason, step="session")
+        if on_stopping is not None:
+            on_stopping()
         say(f"[{config.name}] stopping…")
         await stack.stop()
         say(f"[{config.name}] stopped.")
@@ -263,28 +288,33 @@ def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
-def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob]:
-    """The stopped project and a job for its database; CliError while it runs (its session holds the data)."""
+def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob, Lease]:
+    """The stopped project, a job for its database, and the project's lease held for the job; CliError
+    while another process owns the project (a running stack's session holds the data)."""
     from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.lease import Lease, LeaseHeld
     from cchub_desktop.stack.backup import DatabaseJob
-    from cchub_desktop.store import ProjectStatus
 
     paths, settings = _paths_and_settings()
     store = open_store()
+    project = find_project(store, name)
     try:
-        project = find_project(store, name)
+        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, f"cchub {doing.replace(' ', '')}",
+                              state="being backed up" if doing == "back up" else "being restored")
+    except LeaseHeld as exc:
+        where = ("use the app's Back up database action (window or tray menu), or stop it first"
+                 if doing == "back up" and exc.owner.kind == "app" else "stop it first")
+        raise CliError(f"{exc} Its database lives in that session: to {doing} its database, {where}.") from None
+    try:
+        config = CommandCenterConfig.from_project(project, settings, paths, checked_secrets(store, project, paths))
+    except BaseException:
+        lease.release()
+        raise
     finally:
         store.close()
-    active = (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value, ProjectStatus.STOPPING.value)
-    if project.status in active and ports.find_conflicts(_host_ports(project)):
-        where = ("in the app, use its Back up database action (window or tray menu), or stop it"
-                 if doing == "back up" else "stop it (in the app or its 'cchub up')")
-        raise CliError(f"'{project.name}' is {project.status}: its database lives in that session. To {doing} "
-                       f"its database {where}, then run this again.")
-    config = CommandCenterConfig.from_project(project, settings, paths)
-    log = StackLog(paths.logs_dir / f"{project.slug}-database.log")
+    log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
     job = DatabaseJob(config, settings, log, progress=lambda text: print(f"[{project.name}] {text}", flush=True))
-    return paths, project, job
+    return paths, project, job, lease
 
 
 def _run_job(job: DatabaseJob, work: Callable[[], Any]) -> Any:
@@ -314,9 +344,10 @@ def _as_cli_error(handler: Callable[[argparse.Namespace], int]) -> Callable[[arg
 def cmd_backup(args: argparse.Namespace) -> int:
     from cchub_desktop.stack.backup import new_backup_path
 
-    paths, project, job = _database_job_setup(args.project, "back up")
-    dest = new_backup_path(paths.backups_dir, project.slug)
-    saved = _run_job(job, lambda: job.backup(dest))
+    paths, project, job, lease = _database_job_setup(args.project, "back up")
+    with lease:
+        dest = new_backup_path(paths.backups_dir, project.slug)
+        saved = _run_job(job, lambda: job.backup(dest))
     print(f"Backed up '{project.name}' to {saved}")
     return 0
 
@@ -328,56 +359,85 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from cchub_desktop.stack.backup import check_restore_file, new_backup_path
 
     source = check_restore_file(Path(args.file))
-    paths, project, job = _database_job_setup(args.project, "restore")
-    safety = new_backup_path(paths.backups_dir, project.slug, "before-restore")
-    kept = _run_job(job, lambda: job.restore(source, safety))
+    paths, project, job, lease = _database_job_setup(args.project, "restore")
+    with lease:
+        safety = new_backup_path(paths.backups_dir, project.slug, "before-restore")
+        kept = _run_job(job, lambda: job.restore(source, safety))
     print(f"Restored '{project.name}' from {source}. The database as it was before is saved in {kept}")
     return 0
 
 
 @_as_cli_error
+def cmd_reset_db(args: argparse.Namespace) -> int:
+    """The way out when a project's passwords are lost: its data goes, and the next start begins afresh."""
+    from cchub_desktop.cli import _confirm, find_project, open_store
+    from cchub_desktop.cli_lifecycle import hold
+    from cchub_desktop.project_data import delete_project_data
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    project = find_project(store, args.project)
+    assert project.id is not None
+    with hold(paths, project, "cchub reset-db", "having its database reset"):
+        _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? Its "
+                 "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
+        log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+        try:
+            asyncio.run(delete_project_data(project, settings, paths, log))
+        finally:
+            log.close()
+        store.forget_data(project.id)
+    print(f"Reset '{project.name}': its database and passwords are deleted; the next start makes new ones.")
+    return 0
+
+
+@_as_cli_error
 def cmd_upgrade_db(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import find_project, open_store
-    from cchub_desktop.stack.db_upgrade import (
-        ACTIVE_STATUSES,
-        DatabaseUpgrade,
-        NothingToUpgrade,
-        delete_retired_volumes,
-        plan_upgrade,
-    )
+    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.lease import Lease, LeaseHeld
 
     paths, settings = _paths_and_settings()
     store = open_store()
     try:
         project = find_project(store, args.project)
-        status = project.status
-        if status in ACTIVE_STATUSES and not ports.find_conflicts(_host_ports(project)):
-            status = "stopped"   # recorded by a run that was killed: nothing holds its ports
-        log = StackLog(paths.logs_dir / f"{project.slug}-database.log")
-        say: Callable[[str], None] = lambda text: print(f"[{project.name}] {text}", flush=True)  # noqa: E731
-        try:
-            if args.delete_old:
-                if status in ACTIVE_STATUSES:
-                    raise StackError(f"'{project.name}' is {status}: stop it first.", step="upgrade")
-                deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
-                print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
-                      else f"'{project.name}' has no old database volume left by an upgrade.")
-                return 0
-            try:
-                plan = plan_upgrade(project, status, args.image or settings.postgres_image)
-            except NothingToUpgrade as exc:
-                print(exc.user_message)
-                return 0
-            print(plan.describe(), flush=True)
-            upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log, progress=say)
-            result = asyncio.run(upgrade.run())
-        except StackError as exc:
-            if log.log_file is not None:
-                exc.user_message += f" (details in {log.log_file})"
-            raise
-        finally:
-            log.close()
-        print(result.summary())
-        return 0
+        try:   # one owner per project (lease.py): no start anywhere while its database is being upgraded
+            lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, "cchub upgrade-db",
+                                  state="having its database upgraded")
+        except LeaseHeld as exc:
+            raise CliError(f"{exc} Stop it first, then upgrade its database (its data volume is in use while "
+                           "it runs).") from None
+        with lease:
+            return _upgrade_db(args, store, project, paths, settings)
     finally:
         store.close()
+
+
+def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project, paths: AppPaths,
+                settings: AppSettings) -> int:
+    """With the project's lease held: its recorded status is stale (no process runs it)."""
+    from cchub_desktop.stack.db_upgrade import DatabaseUpgrade, NothingToUpgrade, delete_retired_volumes, plan_upgrade
+
+    log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+    try:
+        if args.delete_old:
+            deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
+            print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
+                  else f"'{project.name}' has no old database volume left by an upgrade.")
+            return 0
+        try:
+            plan = plan_upgrade(project, "stopped", args.image or settings.postgres_image)
+        except NothingToUpgrade as exc:
+            print(exc.user_message)
+            return 0
+        print(plan.describe(), flush=True)
+        upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log,
+                              progress=lambda text: print(f"[{project.name}] {text}", flush=True))
+        result = asyncio.run(upgrade.run())
+    except StackError as exc:
+        if log.log_file is not None:
+            exc.user_message += f" (details in {log.log_file})"
+        raise
+    finally:
+        log.close()
+    print(result.summary())
+    return 0

@@ -61,6 +61,8 @@ def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings,
 class CommandCenterConfig:
     name: str
     slug: str
+    # the project's identity (fixed at creation, never reused): its volumes and secrets are named after it
+    data_key: str
     project_path: Path
     backend_port: int
     frontend_port: int
@@ -74,16 +76,18 @@ class CommandCenterConfig:
     db_volume: str | None = None   # the recorded PostgreSQL data volume (after an upgrade); None: the default
 
     @classmethod
-    def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths) -> CommandCenterConfig:
-        """The config for a stored project; creates the project's secrets on first use (StackError when
-        the secrets folder or file is not private)."""
+    def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
+                     secrets: ProjectSecrets | None = None) -> CommandCenterConfig:
+        """The config for a stored project, with `secrets` (checked against the store by the caller:
+        stack/project_secrets.py), else its secrets file, created on first use (StackError when the secrets
+        folder or file is not private)."""
         images, choice = _images_for(project, settings)
         return cls(
-            name=project.name, slug=project.slug, project_path=Path(project.path),
+            name=project.name, slug=project.slug, data_key=project.data_key, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db),
-            secrets=load_or_create(paths.secrets_dir, project.slug),
+            secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=SourceSettings.from_settings(settings),
             images=images, db_image=choice, db_volume=project.db_volume,
         )
@@ -95,7 +99,7 @@ class CommandCenterConfig:
         placeholder = ProjectSecrets(db_password="<db_password>", redis_password="<redis_password>",
                                      secret_key="<secret_key>", encryption_salt="<encryption_salt>")
         return cls(
-            name=project.name, slug=project.slug, project_path=Path(project.path),
+            name=project.name, slug=project.slug, data_key=project.data_key, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
@@ -113,7 +117,7 @@ class CommandCenterConfig:
     @property
     def pgdata_volume(self) -> str:
         """The cache volume of this project's PostgreSQL data."""
-        return self.db_volume or pgdata_volume(self.slug)
+        return self.db_volume or pgdata_volume(self.data_key)
 
     @property
     def frontend_url(self) -> str:

@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 _MAJOR_RE = re.compile(r"^(?:pg)?(\d{1,2})(?:[.\-_]|$)")
 
 
-def pgdata_volume(slug: str, major: int | None = None) -> str:
-    """The cache volume of a project's PostgreSQL data: cchub-<slug>-pgdata for the one its first start
-    created, cchub-<slug>-pgdata-pg<major> for the one an upgrade to that major creates (the project records
-    which one it uses: Project.db_volume)."""
-    return f"cchub-{slug}-pgdata" + (f"-pg{major}" if major is not None else "")
+def pgdata_volume(data_key: str, major: int | None = None) -> str:
+    """The cache volume of a project's PostgreSQL data: cchub-<data key>-pgdata for the one its first start
+    created, cchub-<data key>-pgdata-pg<major> for the one an upgrade to that major creates (the project
+    records which one it uses: Project.db_volume)."""
+    return f"cchub-{data_key}-pgdata" + (f"-pg{major}" if major is not None else "")
 
 
 def image_major(image: str) -> int | None:

@@ -6,7 +6,7 @@ it with the new server:
 
 1. dump with the OLD server: the recorded image on the recorded volume, into a kept file in the backups
    folder (`<slug>-<stamp>-before-upgrade-pg<N>.sql`);
-2. in a new session: empty the NEW volume (`cchub-<slug>-pgdata-pg<N>`: a fresh name, so the old volume is
+2. in a new session: empty the NEW volume (`cchub-<data key>-pgdata-pg<N>`: a fresh name, so the old volume is
    never opened by the new server), start the new image on it (it initialises the data folder), load the
    dump with psql in one transaction (ON_ERROR_STOP), then dump the new database again and compare its
    tables and their row counts with the first dump;
@@ -16,7 +16,7 @@ it with the new server:
 Any failure before 3 leaves the project on its old image and old volume, untouched; the new volume is
 emptied again (and emptied first by the next attempt, should that fail too). The new volume's name is
 recorded in the store (Project.db_volume) rather than derived from the major: a project created on
-PostgreSQL 16 keeps cchub-<slug>-pgdata, one upgraded to 16 uses cchub-<slug>-pgdata-pg16, and only the
+PostgreSQL 16 keeps cchub-<key>-pgdata, one upgraded to 16 uses cchub-<key>-pgdata-pg16, and only the
 record tells them apart.
 
 The pgvector extension: a dump of a postgres:15-alpine database has no `CREATE EXTENSION vector` (that
@@ -40,6 +40,7 @@ from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.db_image import image_major, pgdata_volume
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import StackLog
+from cchub_desktop.stack.project_secrets import checked_secrets
 
 if TYPE_CHECKING:
     import dagger
@@ -125,9 +126,9 @@ def plan_upgrade(project: Project, status: str, target_image: str) -> UpgradePla
         raise StackError(f"The database of '{name}' is PostgreSQL {old_major} ({project.db_image}), newer than "
                          f"{target_image} (PostgreSQL {new_major}): a database cannot be moved to an older major "
                          "version. Nothing was changed.", step="upgrade")
-    old_volume = project.db_volume or pgdata_volume(project.slug)
+    old_volume = project.db_volume or pgdata_volume(project.data_key)
     return UpgradePlan(name, project.db_image, old_major, old_volume, target_image, new_major,
-                       pgdata_volume(project.slug, new_major))
+                       pgdata_volume(project.data_key, new_major))
 
 
 def dump_inventory(lines: Iterable[str]) -> dict[str, int]:
@@ -178,7 +179,9 @@ class DatabaseUpgrade:
         self.paths = paths
         self.log = log
         self._progress = progress
-        self.old_config = CommandCenterConfig.from_project(project, settings, paths)
+        # the secrets checked against the store (a replaced secrets file would not open the old database)
+        self.old_config = CommandCenterConfig.from_project(project, settings, paths,
+                                                           checked_secrets(store, project, paths))
         self.new_config = dataclasses.replace(
             self.old_config, images=dataclasses.replace(self.old_config.images, postgres=plan.new_image),
             db_volume=plan.new_volume, db_image=None)
@@ -271,7 +274,7 @@ class DatabaseUpgrade:
 
 def retired_volumes_of(store: ProjectStore, project: Project) -> list[str]:
     """The database volumes earlier upgrades of this project left behind."""
-    mine = re.compile(re.escape(pgdata_volume(project.slug)) + r"(?:-pg\d+)?")
+    mine = re.compile(re.escape(pgdata_volume(project.data_key)) + r"(?:-pg\d+)?")
     return [r.volume for r in store.retired_volumes() if r.volume and mine.fullmatch(r.volume)]
 
 
@@ -283,11 +286,11 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
     from cchub_desktop.stack.backup import engine_session
 
     names = retired_volumes_of(store, project)
-    current = project.db_volume or pgdata_volume(project.slug)
+    current = project.db_volume or pgdata_volume(project.data_key)
     names = [n for n in names if n != current]
     if not names:
         return []
-    config = CommandCenterConfig.from_project(project, settings, paths)
+    config = CommandCenterConfig.from_project(project, settings, paths, checked_secrets(store, project, paths))
     async with engine_session(settings, log, tuple(config.secrets.values())) as client:
         for name in names:
             await empty_volume(client, config, name, log)

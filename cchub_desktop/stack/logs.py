@@ -17,9 +17,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from io import TextIOWrapper
 from pathlib import Path
 from typing import NamedTuple
 
+from cchub_desktop.file_modes import open_private, private_file
 from cchub_desktop.stack.errors import scrub
 
 ENGINE = "engine"
@@ -104,6 +106,16 @@ class SpanRouter:
 class _QuietRotatingHandler(logging.handlers.RotatingFileHandler):
     def handleError(self, record: logging.LogRecord) -> None:
         pass  # a full disk must not break the stack; the in-memory log still has the line
+
+    def _open(self) -> TextIOWrapper:
+        """The log file, private to the user (0600; older copies found wider are tightened too): a log can
+        hold paths, errors and, before scrubbing caught up, anything a service printed."""
+        stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,  # noqa: SIM115
+                      opener=open_private)
+        assert isinstance(stream, TextIOWrapper)  # a text mode ("a")
+        for number in range(self.backupCount + 1):
+            private_file(Path(self.baseFilename if number == 0 else f"{self.baseFilename}.{number}"))
+        return stream
 
 
 class StackLog:

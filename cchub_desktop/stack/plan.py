@@ -61,7 +61,7 @@ class ServicePlan:
 @dataclass(frozen=True)
 class StackPlan:
     project: str
-    slug: str
+    data_key: str
     source: str
     expose_db: bool
     services: list[ServicePlan]
@@ -75,7 +75,7 @@ class StackPlan:
 
 def build_plan(config: CommandCenterConfig) -> StackPlan:
     recipe = build_recipe(config)
-    return StackPlan(project=recipe.project, slug=recipe.slug, source=recipe.source.describe(),
+    return StackPlan(project=recipe.project, data_key=recipe.data_key, source=recipe.source.describe(),
                      expose_db=config.expose_db, services=[_service_plan(recipe, s) for s in recipe.services])
 
 
@@ -109,7 +109,7 @@ def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
 
 def format_plan(plan: StackPlan) -> str:
     """The plan as a human reads it, one block per service (like `docker compose config`)."""
-    out = [f"project: {plan.project} (slug {plan.slug})", f"source:  {plan.source}", ""]
+    out = [f"project: {plan.project} (data key {plan.data_key})", f"source:  {plan.source}", ""]
     for svc in plan.services:
         out.append(f"{svc.name}:")
         rows: list[tuple[str, str]] = [("image", svc.image)]

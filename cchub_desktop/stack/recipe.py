@@ -145,7 +145,7 @@ class SourceSpec:
 @dataclass(frozen=True)
 class StackRecipe:
     project: str
-    slug: str
+    data_key: str   # what the project's volumes and secrets are named after
     source: SourceSpec
     services: tuple[ServiceSpec, ...]   # in start order
 
@@ -176,10 +176,10 @@ def secret_values(config: CommandCenterConfig) -> dict[SecretKey, str]:
 
 
 def build_recipe(config: CommandCenterConfig) -> StackRecipe:
-    slug = config.slug
+    key = config.data_key
 
     def secret(env: str, key: SecretKey) -> SecretEnv:
-        return SecretEnv(env=env, key=key, name=f"cchub-{slug}-{key.replace('_', '-')}")
+        return SecretEnv(env=env, key=key, name=f"cchub-{config.data_key}-{key.replace('_', '-')}")
 
     def tunnel(host_port: int, container_port: int, exposed: bool = True) -> TunnelSpec | None:
         return TunnelSpec(host_port, container_port) if exposed else None
@@ -200,7 +200,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     redis = ServiceSpec(
         name="redis", title="Redis", phase=StackPhase.REDIS, build_phase=None,
         image=images.redis, system_steps=(), sources=(), workdir="/data",
-        caches=(CacheMount("/data", f"cchub-{slug}-redis", "LOCKED"),),
+        caches=(CacheMount("/data", f"cchub-{key}-redis", "LOCKED"),),
         build_env=(), build_steps=(), env=(),
         secrets=(secret("REDIS_PASSWORD", "redis_password"),),
         mounts=(), bindings=(), port=REDIS_PORT,
@@ -256,5 +256,5 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     src = config.source
     source = SourceSpec(kind="local" if src.local_dir is not None else "git", git_url=src.git_url,
                         git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE)
-    return StackRecipe(project=config.name, slug=slug, source=source,
+    return StackRecipe(project=config.name, data_key=key, source=source,
                        services=(postgres, redis, backend, frontend))

@@ -25,6 +25,9 @@ SECRET_FIELDS = ("db_password", "redis_password", "secret_key", "encryption_salt
 # the file lock), then kept; the original fields are never regenerated.
 ADDED_FIELDS = ("encryption_salt",)
 FILE_VERSION = 1
+# what the store's fingerprint covers: the fields as of store schema 2, never to change (a later field must not
+# make every recorded fingerprint stale)
+FINGERPRINT_FIELDS = ("db_password", "redis_password", "secret_key", "encryption_salt")
 CHECK_MODES = sys.platform != "win32"
 
 
@@ -50,6 +53,50 @@ class ProjectSecrets:
 
 def secrets_file(secrets_dir: Path, slug: str) -> Path:
     return Path(secrets_dir) / f"{slug}.json"
+
+
+def fingerprint(values: ProjectSecrets) -> str:
+    """A digest of the secrets that says whether a file is the one the database was made with; it reveals
+    nothing of them (they are long random strings)."""
+    import hashlib
+
+    joined = "\0".join(getattr(values, name) for name in FINGERPRINT_FIELDS)
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+def load_checked(secrets_dir: Path, key: str, recorded: str | None, *, made_before: bool,
+                 name: str) -> tuple[ProjectSecrets, str | None]:
+    """The project's secrets for a start or a database job, and the fingerprint to record when they were
+    made (or first seen) now. Never regenerates secrets that a database may have been made with: when the
+    store recorded a fingerprint (or the project has run before) and the file is missing or differs, this
+    raises StackError with the fixes."""
+    path = secrets_file(secrets_dir, key)
+    if not path.exists() and (recorded is not None or made_before):
+        raise StackError(_missing(path, name), detail="secrets file missing", step="secrets")
+    values = load_or_create(secrets_dir, key)
+    now = fingerprint(values)
+    if recorded is None:
+        return values, now
+    if now != recorded:
+        raise StackError(_mismatch(path, name), detail=f"fingerprint {now} != recorded {recorded}",
+                         step="secrets")
+    return values, None
+
+
+def _fixes(path: Path, name: str) -> str:
+    return (f"Restore the file from a backup (`cchub backup` keeps a copy next to each dump, named *.secrets.json: "
+            f"copy it to {path}), or reset the project's database, which deletes its data: "
+            f"`cchub reset-db '{name}'`.")
+
+
+def _missing(path: Path, name: str) -> str:
+    return (f"The passwords of '{name}' are missing ({path} is gone), and its database was made with them: "
+            f"new ones would lock it out, so none were made. " + _fixes(path, name))
+
+
+def _mismatch(path: Path, name: str) -> str:
+    return (f"The passwords in {path} are not the ones '{name}''s database was made with (the file was "
+            f"replaced). Nothing was started. " + _fixes(path, name))
 
 
 def load_or_create(secrets_dir: Path, slug: str) -> ProjectSecrets:

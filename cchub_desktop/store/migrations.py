@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cchub_desktop.file_modes import private_file
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -76,9 +81,11 @@ def _v2_identity_source_database(conn: sqlite3.Connection) -> None:
 
 def _v3_database_volume(conn: sqlite3.Connection) -> None:
     """The volume a project's PostgreSQL data lives in, once an upgrade moved it (NULL: the volume named
-    after the project, cchub-<slug>-pgdata, as before), and in retired_data the volume a row stands for (a
-    database left behind by an upgrade; NULL for the data of a removed project)."""
+    after the project, cchub-<data key>-pgdata, as before); in retired_data the same for a removed project's
+    data (db_volume), and the volume a row stands for (`volume`: a database left behind by an upgrade, never
+    offered for adoption; NULL for the data of a removed project)."""
     conn.execute("ALTER TABLE project ADD COLUMN db_volume VARCHAR")
+    conn.execute("ALTER TABLE retired_data ADD COLUMN db_volume VARCHAR")
     conn.execute("ALTER TABLE retired_data ADD COLUMN volume VARCHAR")
 
 
@@ -107,11 +114,55 @@ def backup_copy(conn: sqlite3.Connection, db_file: Path, from_version: int) -> P
     with sqlite3.connect(target) as dest:
         conn.backup(dest)
     dest.close()
+    private_file(target)
     return target
 
 
+EMPTY_FILE = "database file is empty (0 bytes)"
+
+
 def migrate(db_file: Path) -> Path | None:
-    """Bring the database to LATEST_VERSION. Returns the backup made before migrating, if any."""
+    """Bring the database to LATEST_VERSION. Returns the backup made before migrating, if any.
+
+    A missing database is created complete under a temporary name and linked into place, so the database
+    file never exists with 0 bytes because of this app: a 0-byte file is damage (a full disk, a copy or sync
+    cut off) and is refused, never taken for "no projects yet"."""
+    if not db_file.exists():
+        _create(db_file)
+        return None
+    if db_file.is_file() and db_file.stat().st_size == 0:
+        raise sqlite3.DatabaseError(EMPTY_FILE)
+    private_database(db_file)
+    return _migrate(db_file)
+
+
+def private_database(db_file: Path) -> None:
+    """The database and SQLite's files beside it, readable by the user only (SQLite gives new WAL and SHM
+    files the database file's mode)."""
+    for path in (db_file, *(db_file.with_name(db_file.name + s) for s in ("-wal", "-shm", "-journal"))):
+        private_file(path)
+
+
+def _create(db_file: Path) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_file.name}.new-", dir=db_file.parent)  # created 0600
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _migrate(tmp)  # SQLite starts a new database in the empty file
+        try:
+            os.link(tmp, db_file)
+        except FileExistsError:
+            pass  # another process created it first: theirs is used
+        except OSError:  # a file system without hard links
+            if not db_file.exists():
+                os.replace(tmp, db_file)
+    finally:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _migrate(db_file: Path) -> Path | None:
     conn = sqlite3.connect(db_file, timeout=10, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")

@@ -89,4 +89,5 @@ class RetiredData(SQLModel, table=True):
     secrets_fingerprint: str | None = None
     db_image: str | None = None
     db_major: int | None = None
+    db_volume: str | None = None   # a removed project's database volume when an upgrade had moved it
     volume: str | None = None

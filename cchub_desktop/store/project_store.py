@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,10 @@ class ProjectStore:
     # -- writing -----------------------------------------------------------------------------------
     def add(self, name: str, path: str | Path, *, backend_port: int | None = None,
             frontend_port: int | None = None, postgres_port: int | None = None,
-            redis_port: int | None = None, expose_db: bool = False, allow_broad_path: bool = False) -> Project:
+            redis_port: int | None = None, expose_db: bool = False, allow_broad_path: bool = False,
+            adopt: str | None = None) -> Project:
+        """A new project with data of its own, or with `adopt`: the data key of a removed project's kept data
+        (retired_for), taken over with what is known of it (secrets fingerprint, database image)."""
         clean = self._available_name(name, None)
         existing = self.list()
         folder = clean_path(path, allow_broad=allow_broad_path)
@@ -142,6 +145,46 @@ class ProjectStore:
                           slug=unique_slug(clean, {p.slug for p in existing}),
                           backend_port=ports["backend_port"], frontend_port=ports["frontend_port"],
                           postgres_port=ports["postgres_port"], redis_port=ports["redis_port"])
+        if adopt is None:
+            return self._commit(project)
+        with self._session() as session:
+            retired = session.get(RetiredData, adopt)
+            if retired is None:
+                raise ValidationError("name", "That removed project's data is no longer there to use.")
+            project.data_key = retired.data_key
+            project.secrets_fingerprint = retired.secrets_fingerprint
+            project.db_image, project.db_major = retired.db_image, retired.db_major
+            project.db_volume = retired.db_volume
+            session.delete(retired)
+            session.add(project)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise ValidationError(_integrity_field(str(exc.orig)),
+                                      "That value was just taken by another project; reload and try again.") from exc
+            session.refresh(project)
+            return project
+
+    def retired_for(self, name: str) -> Sequence[RetiredData]:
+        """Data kept by removed projects of this name (case-insensitive), newest first."""
+        key = clean_name(name).casefold()
+        with self._session() as session:
+            found = session.exec(select(RetiredData).where(RetiredData.name_key == key,
+                                                           RetiredData.volume.is_(None))).all()  # type: ignore[union-attr]
+        return sorted(found, key=lambda r: r.removed_at, reverse=True)
+
+    def record_secrets(self, project_id: int, fingerprint: str | None) -> Project:
+        """Record that the project's secrets exist (their fingerprint, now), or that they are gone (None)."""
+        project = self.get(project_id)
+        project.secrets_fingerprint = fingerprint
+        project.secrets_created_at = utcnow() if fingerprint is not None else None
+        return self._commit(project)
+
+    def forget_data(self, project_id: int) -> Project:
+        """The project's data was deleted (reset): its next start makes new secrets and a new database."""
+        project = self.get(project_id)
+        project.secrets_fingerprint = project.secrets_created_at = None
+        project.db_image = project.db_major = None
         return self._commit(project)
 
     def _fill_ports(self, given: dict[str, int | None], owners: dict[int, str],
@@ -248,11 +291,19 @@ class ProjectStore:
             project.last_stopped_at = utcnow()
         return self._commit(project)
 
-    def remove(self, project_id: int) -> None:
+    def remove(self, project_id: int, *, data_kept: bool = True) -> None:
+        """Forget a project. `data_kept`: its volumes and secrets stay, recorded in retired_data so that a
+        project added later may adopt them when the user asks (never by name alone)."""
         with self._session() as session:
             project = session.get(Project, project_id)
             if project is None:
                 raise KeyError(f"no project with id {project_id}")
+            if data_kept and (project.secrets_fingerprint is not None or project.db_image is not None
+                              or project.last_started_at is not None):
+                session.merge(RetiredData(data_key=project.data_key, name=project.name, name_key=project.name_key,
+                                          path=project.path, secrets_fingerprint=project.secrets_fingerprint,
+                                          db_image=project.db_image, db_major=project.db_major,
+                                          db_volume=project.db_volume))
             session.delete(project)
             session.commit()
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from cchub_desktop.store.migrations import LATEST_VERSION, current_version
+from cchub_desktop.store.migrations import EMPTY_FILE, LATEST_VERSION, current_version, private_database
 
 PORT_FIELDS = ("backend_port", "frontend_port", "postgres_port", "redis_port")
 
@@ -44,6 +44,10 @@ def describe_db_error(db_file: Path, exc: BaseException) -> StoreError:
     if "readonly" in text or "read-only" in text:
         return StoreError("readonly", f"The project database {db_file} is read-only. "
                                       "Check the file's permissions and the free disk space.")
+    if EMPTY_FILE in text:
+        return StoreError("corrupt", f"The project database {db_file} is empty (0 bytes): any projects it held "
+                                     "are gone from it (a full disk or a copy cut off does this). Restore a backup "
+                                     "or start with a fresh database (the empty file is kept).")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError("corrupt", f"The project database {db_file} is damaged. Restore a backup "
                                      "or start with a fresh database (the damaged file is kept).")
@@ -114,6 +118,9 @@ def read_projects(db_file: Path) -> list[ProjectRow] | None:
     if not db_file.is_file():
         return None
     try:
+        if db_file.stat().st_size == 0:   # damage, never "no projects yet" (migrations.migrate)
+            raise sqlite3.DatabaseError(EMPTY_FILE)
+        private_database(db_file)
         conn = sqlite3.connect(db_file, timeout=10)
     except sqlite3.Error as exc:
         raise describe_db_error(db_file, exc) from exc

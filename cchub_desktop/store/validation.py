@@ -26,6 +26,21 @@ class ValidationError(ValueError):
         self.message = message
 
 
+def control_character(text: str) -> str | None:
+    """The first control character in `text` (C0 such as newline, tab and NUL, DEL, C1, or a line or paragraph
+    separator), as `U+000A (line feed)`; None when there is none. Such a character makes a path or a name print
+    as something else, or as two lines in `cchub list`."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            label = unicodedata.name(ch, "").lower() or _CONTROL_NAMES.get(ch, "control character")
+            return f"U+{ord(ch):04X} ({label})"
+    return None
+
+
+_CONTROL_NAMES = {"\x00": "NUL", "\t": "tab", "\n": "line feed", "\r": "carriage return", "\x1b": "escape",
+                  "\x7f": "delete"}
+
+
 def clean_name(raw: object) -> str:
     if not isinstance(raw, str):
         raise ValidationError("name", "Name must be text.")
@@ -71,8 +86,10 @@ def clean_path(raw: object, *, allow_broad: bool = False) -> str:
     if not isinstance(raw, (str, Path)) or not str(raw).strip():
         raise ValidationError("path", "Folder is required.")
     text = str(raw).strip()
-    if "\x00" in text:
-        raise ValidationError("path", "Folder path contains a NUL character.")
+    bad = control_character(text)
+    if bad:
+        raise ValidationError("path", f"Folder path contains a control character, {bad}; choose a folder "
+                                      "whose path has none (rename it if needed).")
     path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         raise ValidationError("path", f"Folder must be an absolute path (got '{text}'); pick it with Browse.")
@@ -87,6 +104,10 @@ def clean_path(raw: object, *, allow_broad: bool = False) -> str:
     if not os.access(path, os.R_OK | os.X_OK):
         raise ValidationError("path", f"Folder '{path}' is not readable by you; check its permissions.")
     resolved = path.resolve()
+    bad = control_character(str(resolved))
+    if bad:  # reached through a link
+        raise ValidationError("path", f"Folder '{path}' leads to a path with a control character, {bad}; "
+                                      "choose a folder whose path has none (rename it if needed).")
     warning = broad_path_warning(resolved)
     if warning and not allow_broad:
         raise ValidationError("path", warning + " Choose the project's own folder, or confirm to use it anyway.")

@@ -217,6 +217,8 @@ class MainWindow(QMainWindow):
         before = self.model.row_for(event.project_id)
         if before is None:
             return
+        if event.notice:   # refused: another process owns the project (lease.py); it says where
+            self.statusBar().showMessage(event.notice, 20000)
         if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
             self.detail.note_started(event.project_id)
         self.model.apply_event(event)

@@ -32,6 +32,7 @@ class SingleInstance(QObject):
     """`acquire()` once at launch: True means this process is the app; False means hand over and exit."""
 
     activation_requested = Signal(list)  # names of projects to start (may be empty)
+    lifecycle_requested = Signal(list, list)  # start, stop: from `cchub start/stop`, without raising the window
 
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -99,9 +100,14 @@ class SingleInstance(QObject):
         sock.write(b"ok\n" if request is not None else b"error\n")
         sock.flush()
         sock.disconnectFromServer()
-        if request is not None:
+        if request is None:
+            return
+        if request.show:
             logger.info("another launch asked to show the window")
-            self.activation_requested.emit(request)
+            self.activation_requested.emit(request.start)
+        else:
+            logger.info("cchub asked to start %s and stop %s", request.start, request.stop)
+            self.lifecycle_requested.emit(request.start, request.stop)
 
     def _forget(self, sock: QLocalSocket) -> None:
         self._buffers.pop(sock, None)

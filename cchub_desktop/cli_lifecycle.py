@@ -1,0 +1,217 @@
+"""`cchub start`, `cchub stop` and `cchub status`: one owner per project, whichever process it is.
+
+The owner of a project is whoever holds its lease (lease.py): the app or a `cchub up`. `stop` asks that owner:
+the app over its single-instance channel (instance_handover.py), a `cchub up` with SIGTERM (it stops its
+stack cleanly, as on Ctrl-C). `start` hands the project to the app when the app runs, so the stack shows and
+streams in its window; otherwise it runs in the foreground like `cchub up`. `status` shows what the leases
+say, not what the database last recorded. No Qt, no SQLModel for `status`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cchub_desktop.instance_handover import encode_request, send_request, socket_path
+from cchub_desktop.lease import APP, STACK_STATES, Lease, LeaseHeld, Owner, busy_message, live_status, owner_of
+from cchub_desktop.paths import AppPaths, app_paths
+from cchub_desktop.store.rows import ProjectRow, ProjectStatus
+
+if TYPE_CHECKING:
+    from cchub_desktop.store import Project
+
+STOP_TIMEOUT_S = 300.0
+START_TIMEOUT_S = 3600.0   # a first build downloads gigabytes (README)
+POLL_S = 0.1
+
+
+def _row(name: str) -> ProjectRow:
+    from cchub_desktop.cli import CliError, read_rows
+
+    wanted = name.casefold()
+    for row in read_rows():
+        if row.name.casefold() == wanted:
+            return row  # type: ignore[return-value]
+    raise CliError(f"no project named '{name}' (see 'cchub list')")
+
+
+def hold(paths: AppPaths, project: Project | ProjectRow, command: str, doing: str) -> Lease:
+    """The project's lease for a short job of this command ("cchub remove", "removing it"); CliError naming
+    the owner when another process holds it."""
+    from cchub_desktop.cli import CliError
+
+    try:
+        return Lease.acquire(paths.runtime_dir, project.data_key, project.name, command, state=doing)
+    except LeaseHeld as exc:
+        raise CliError(str(exc)) from None
+
+
+def _wait(until: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not until():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+def app_is_running(paths: AppPaths) -> bool:
+    path = socket_path(paths)
+    return path is not None and path.exists()
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import CliError
+
+    paths = app_paths()
+    row = _row(args.project)
+    owner = owner_of(paths.runtime_dir, row.data_key)
+    if owner is None:
+        if row.status in STACK_STATES:
+            from cchub_desktop.cli import open_store
+
+            open_store().set_status(row.id, ProjectStatus.STOPPED)
+            print(f"'{row.name}' was recorded as {row.status}, but no process runs it (the one that did has "
+                  "ended): it is now marked stopped.")
+        else:
+            print(f"'{row.name}' is not running.")
+        return 0
+    if not owner.runs_stack:
+        raise CliError(busy_message(row.name, owner))
+    _ask_owner_to_stop(paths, row, owner)
+    print(f"Stopping '{row.name}' in {owner.where()}…", flush=True)
+    if not _wait(lambda: _stack_gone(paths, row), args.timeout):
+        raise CliError(f"'{row.name}' did not stop within {args.timeout:.0f} s; it is still owned by "
+                       f"{owner.where()}. Look there, or run 'cchub stop {row.name}' again.")
+    print(f"Stopped '{row.name}'.")
+    return 0
+
+
+def _stack_gone(paths: AppPaths, row: ProjectRow) -> bool:
+    owner = owner_of(paths.runtime_dir, row.data_key)
+    return owner is None or not owner.runs_stack
+
+
+def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:
+    from cchub_desktop.cli import CliError
+
+    if owner.kind == APP:
+        if not send_request(paths, encode_request(stop=[row.name], show=False)):
+            raise CliError(f"'{row.name}' runs in {owner.where()}, which did not answer. Stop it in its window.")
+        return
+    if owner.pid is None or owner.pid == os.getpid():
+        raise CliError(f"'{row.name}' runs in {owner.where()}; stop it there.")
+    try:
+        os.kill(owner.pid, signal.SIGTERM)   # `cchub up` stops its stack cleanly on SIGTERM
+    except ProcessLookupError:
+        pass   # it just ended
+    except PermissionError:
+        raise CliError(f"'{row.name}' runs in {owner.where()}, a process of another user; stop it there.") \
+            from None
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """The app's window when it runs (the stack shows and streams there), else the foreground like `up`."""
+    paths = app_paths()
+    row = _row(args.project)
+    owner = owner_of(paths.runtime_dir, row.data_key)
+    if owner is not None:
+        if owner.runs_stack:
+            print(f"'{row.name}' is already {owner.state or 'running'} in {owner.where()}.")
+            return 0
+        from cchub_desktop.cli import CliError
+        raise CliError(busy_message(row.name, owner))
+    if not (app_is_running(paths) and send_request(paths, encode_request(start=[row.name], show=False))):
+        from cchub_desktop.stack.cli_commands import cmd_up
+
+        return cmd_up(args)
+    print(f"The CommandCenter Hub app is starting '{row.name}'; it shows in its window.", flush=True)
+    if args.no_wait:
+        return 0
+    return _follow_start(paths, row, args.timeout)
+
+
+def _follow_start(paths: AppPaths, row: ProjectRow, timeout_s: float) -> int:
+    from cchub_desktop.cli import CliError
+
+    # the app takes the lease as it begins; then wait for running, or for the lease to go (failed/stopped)
+    if not _wait(lambda: owner_of(paths.runtime_dir, row.data_key) is not None, 15.0):
+        return _ended(row)
+    last: list[str | None] = [None]
+
+    def running_or_gone() -> bool:
+        owner = owner_of(paths.runtime_dir, row.data_key)
+        if owner is None:
+            return True
+        if owner.state != last[0]:
+            last[0] = owner.state
+            if owner.state:
+                print(f"[{row.name}] {owner.state}", flush=True)
+        return owner.state == ProjectStatus.RUNNING.value
+
+    if not _wait(running_or_gone, timeout_s):
+        raise CliError(f"'{row.name}' was not running after {timeout_s:.0f} s; see the app's window.")
+    if owner_of(paths.runtime_dir, row.data_key) is None:
+        return _ended(row)
+    print(f"'{row.name}' is running: frontend http://localhost:{row.frontend_port}")
+    return 0
+
+
+def _ended(row: ProjectRow) -> int:
+    """The app no longer holds the project: say what it recorded."""
+    from cchub_desktop.cli import CliError
+
+    fresh = _row(row.name)
+    if fresh.status == ProjectStatus.ERROR.value:
+        raise CliError(f"'{row.name}' did not start: {fresh.last_error or 'see the app'}")
+    raise CliError(f"'{row.name}' was stopped before it was running.")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import read_rows
+
+    paths = app_paths()
+    rows = read_rows()
+    if args.project:
+        rows = [_row(args.project)]
+    owners = [(r, owner_of(paths.runtime_dir, r.data_key)) for r in rows]
+    report = [{"name": r.name, "status": live_status(r.status, owner),
+               "owner": None if owner is None else {"kind": owner.kind, "pid": owner.pid,
+                                                    "since": owner.started_at, "doing": owner.state},
+               "last_error": r.last_error if r.status == ProjectStatus.ERROR.value else None,
+               "frontend": f"http://localhost:{r.frontend_port}"} for r, owner in owners]
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    if not report:
+        print("No projects yet. Add one with: cchub add NAME /path/to/folder")
+        return 0
+    for (r, owner), item in zip(owners, report, strict=True):
+        where = f"  in {owner.where()} since {owner.started_at}" if owner is not None else ""
+        error = f"  — {r.last_error}" if item["last_error"] else ""
+        print(f"{r.name}: {item['status']}{where}{error}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("start", help="start a project: in the app's window when it runs, else in the foreground")
+    p.add_argument("project")
+    p.add_argument("--no-wait", action="store_true", help="return once the app has taken the request")
+    p.add_argument("--timeout", type=float, default=START_TIMEOUT_S, help="seconds to wait for running")
+    p.add_argument("-v", "--verbose", action="store_true", help="foreground: also print the engine's log lines")
+    p.set_defaults(handler=cmd_start)
+
+    p = sub.add_parser("stop", help="stop a project wherever it runs (the app or a 'cchub up')")
+    p.add_argument("project")
+    p.add_argument("--timeout", type=float, default=STOP_TIMEOUT_S, help="seconds to wait for it to stop")
+    p.set_defaults(handler=cmd_stop)
+
+    p = sub.add_parser("status", help="what runs where: each project's state from its owner")
+    p.add_argument("project", nargs="?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_status)
