@@ -124,3 +124,21 @@ def test_the_rows_more_menu_upgrades_that_rows_project(desktop: Desktop) -> None
     click(confirm, "Cancel")
     desktop.qtbot.waitUntil(lambda: find_box(CONFIRM) is None)
     assert desktop.fake.journal.sessions() == [] and desktop.store.get(pid).db_volume is None
+
+
+def test_no_start_while_the_upgrade_runs_and_quitting_midway_keeps_the_old_database(desktop: Desktop) -> None:
+    pid = pg15_project(desktop)
+    orch = desktop.controller.orchestrator
+    desktop.window.upgrade_db_action.trigger()
+    desktop.fake.set(start_delay=30)                  # PostgreSQL takes its time to come up for the dump
+    click(wait_box(desktop, CONFIRM), UPGRADE_BUTTON)
+    desktop.qtbot.waitUntil(lambda: "starting PostgreSQL on the project's data volume" in orch.log(pid).text(),
+                            timeout=30000)
+    desktop.window.select_project(pid)
+    desktop.window.toggle_action.trigger()             # Start while the upgrade runs: refused
+    assert orch.request_start(pid) is None and desktop.status(pid) == S.STOPPED
+    desktop.aio.run(orch.aclose(), timeout=30)         # the app quits mid-upgrade
+    project = desktop.store.get(pid)
+    assert (project.db_image, project.db_major, project.db_volume) == (OLD_IMAGE, 15, None)
+    desktop.fake.sessions_exited()
+    assert desktop.fake.journal.running_services() == []
