@@ -78,3 +78,15 @@ class LineReader:
 
     def join(self) -> None:
         self._thread.join(timeout=10)
+
+
+def key_of(name: str) -> str:
+    """The data key of the stored project `name`: what its volumes, secrets and logs are named after."""
+    from cchub_desktop.paths import app_paths
+    from cchub_desktop.store import ProjectStore
+
+    store = ProjectStore(app_paths().db_file)
+    try:
+        return store.get_by_name(name).data_key
+    finally:
+        store.close()

@@ -20,7 +20,9 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterStack, StackError, StackLog
 from cchub_desktop.stack.backup import list_backups
+from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 from cchub_desktop.store import ProjectStatus, ProjectStore
+from tests.helpers import key_of
 from tests.lease_holder import LeaseHolder
 from tests.test_stack import make_config
 
@@ -67,12 +69,18 @@ def test_backup_of_a_stopped_project_dumps_its_volume_into_a_private_timestamped
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600 and stat.S_IMODE(backups.stat().st_mode) == 0o700
     text = dump.read_text()
     assert text.startswith("--\n-- PostgreSQL database dump") and "on host postgres" in text
-    assert [p.name for p in backups.iterdir()] == [dump.name]          # no partial file left behind
+    # no partial file left behind; the passwords the database was made with beside it, private, as a restore
+    # after a lost secrets file needs them
+    copy = dump.with_name(dump.stem + ".secrets.json")
+    assert sorted(p.name for p in backups.iterdir()) == sorted([dump.name, copy.name])
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    key = ProjectStore(app_paths().db_file).get_by_name("demo").data_key
+    assert copy.read_bytes() == secrets_file(app_paths().secrets_dir, key).read_bytes()
 
     # PostgreSQL ran on the project's own data volume, pg_dump reached it through the binding with the
     # password as a secret, and no host port was opened for it
     (pg,) = postgres_starts(fake_dagger_env)
-    assert any(m["kind"] == "cache" and m["source"] == "cchub-demo-pgdata" for m in pg["mounts"])  # type: ignore[attr-defined]
+    assert any(m["kind"] == "cache" and m["source"] == f"cchub-{key_of('demo')}-pgdata" for m in pg["mounts"])  # type: ignore[attr-defined]
     (dump_exec,) = [e for e in fake_dagger_env.journal.execs() if e["command"][0] == "pg_dump"]
     assert "--host=postgres" in dump_exec["command"] and dump_exec["exit_code"] == 0
     assert fake_dagger_env.journal.tunnels("listen") == []
@@ -84,7 +92,7 @@ def test_backup_of_a_stopped_project_dumps_its_volume_into_a_private_timestamped
 def load_secrets() -> tuple[str, ...]:
     from cchub_desktop.stack.secrets_store import load_or_create
 
-    return load_or_create(app_paths().secrets_dir, "demo").values()
+    return load_or_create(app_paths().secrets_dir, key_of("demo")).values()
 
 
 def test_two_backups_in_a_row_are_two_files_and_the_second_really_ran(
@@ -166,6 +174,7 @@ def test_a_project_running_elsewhere_is_refused_with_the_way_to_do_it(
 def test_a_stale_running_status_does_not_block_a_backup(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     add_demo(project_dir, port_block)
+    load_or_create(app_paths().secrets_dir, key_of("demo"))   # it ran, so its passwords exist
     set_status(ProjectStatus.RUNNING)   # the app was killed: nothing listens on the project's ports
     assert cchub(["backup", "demo"]) == 0
     assert_nothing_left(fake_dagger_env)
@@ -250,7 +259,7 @@ def test_the_app_backs_up_in_the_running_session_or_alone_when_stopped(
     assert len(set(saved)) == 2 and all("PostgreSQL database dump" in p.read_text() for p in saved)
     assert sorted(list_backups(app_paths().backups_dir, "demo")) == sorted(saved)
     volumes = {m["source"] for r in postgres_starts(fake_dagger_env) for m in r["mounts"] if m["kind"] == "cache"}
-    assert volumes == {"cchub-demo-pgdata"}               # the same data volume both times
+    assert volumes == {f"cchub-{key_of('demo')}-pgdata"}               # the same data volume both times
     assert len(fake_dagger_env.journal.sessions()) == 2
     assert_nothing_left(fake_dagger_env)
     assert "database saved to" in hub.orch.log(pid).text("hub")

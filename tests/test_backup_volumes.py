@@ -1,6 +1,7 @@
 """Where a project's data lives: its PostgreSQL cache volume is named once, at creation, and never changes
 (restarts, renames), no two projects share one, and removing a project keeps it unless the user asked to
-delete the data — re-adding the project then finds its database and its password again."""
+delete the data. A project added later under the same name gets data of its own; it takes over the kept data
+(its database and its password) only when the user asks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from fake_dagger.fixtures import FakeDagger
 from cchub_desktop.cli import main as cchub
 from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.secrets_store import secrets_file
-from cchub_desktop.store import ProjectStatus
+from cchub_desktop.store import ProjectStatus, ProjectStore
+from tests.helpers import key_of
 from tests.test_reliability_faults import Hub, run
 
 S = ProjectStatus
@@ -49,41 +51,60 @@ def test_the_postgres_volume_is_stable_across_restarts_and_renames_and_unique_pe
     finally:
         hub.store.close()
     volumes = pgdata_by_session(fake_dagger_env)
-    assert volumes[:3] == ["cchub-alpha-pgdata"] * 3     # two restarts and a rename later: the same data
-    assert volumes[3] == "cchub-beta-pgdata"
+    key = ProjectStore(app_paths().db_file).get(alpha).data_key
+    assert volumes[:3] == [f"cchub-{key}-pgdata"] * 3     # two restarts and a rename later: the same data
+    assert volumes[3] != volumes[0] and volumes[3].endswith("-pgdata")
     assert len(fake_dagger_env.journal.sessions()) == 4   # a session per start: only the volume carried over
 
 
-def test_a_project_removed_with_its_data_kept_finds_it_again_when_added_back(
-        fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+def test_data_follows_identity_a_new_project_of_the_same_name_gets_new_data_unless_it_asks(
+        fake_dagger_env: FakeDagger, project_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Remove "My App" keeping its data, add "my app." (another folder, the same slug): it gets new volumes
+    and new passwords; the old data is adopted only with --adopt-data, and then exactly it."""
     hub = Hub(fake_dagger_env, project_dir)
-    first = hub.add("Alpha")
+    first = hub.add("My App")
     readme = (project_dir / "README.md").read_bytes()
+    other = tmp_path / "other"
+    other.mkdir()
 
-    async def scenario() -> None:
-        await hub.orch.start(first)
-        await hub.orch.stop(first)
-        await hub.orch.remove(first)                      # keep the data (the dialog's default)
+    async def cycle(pid: int) -> None:
+        await hub.orch.start(pid)
+        assert hub.orch.state(pid) == S.RUNNING, hub.orch.message(pid)
+        await hub.orch.stop(pid)
 
     try:
-        run(scenario())
-        secrets = secrets_file(app_paths().secrets_dir, "alpha")
+        run(cycle(first))
+        old_key = hub.store.get(first).data_key
+        secrets = secrets_file(app_paths().secrets_dir, old_key)
         kept = secrets.read_bytes()
-        again = hub.add("alpha")
-        assert hub.store.get(again).slug == "alpha"
+        run(hub.orch.remove(first))                      # keep the data (the dialog's default)
+        capsys.readouterr()
+        assert cchub(["add", "my app.", str(other)]) == 0
+        said = capsys.readouterr().out
+        assert "A removed project named 'My App' left its data" in said and "--adopt-data" in said
+        stranger = hub.store.get_by_name("my app.")
+        assert stranger.slug == "my-app" and stranger.data_key != old_key
+        assert stranger.id is not None
+        run(cycle(stranger.id))
+        assert secrets.read_bytes() == kept                                       # not touched, not shared
+        assert secrets_file(app_paths().secrets_dir, stranger.data_key).read_bytes() != kept
+        assert cchub(["remove", "my app.", "--delete-data", "--yes"]) == 0
+        assert secrets.read_bytes() == kept                  # deleting the stranger's data left the old data
 
-        async def restart() -> None:
-            await hub.orch.start(again)
-            assert hub.orch.state(again) == S.RUNNING, hub.orch.message(again)
-            await hub.orch.aclose()
-
-        run(restart())
+        assert cchub(["add", "my app", str(project_dir), "--adopt-data"]) == 0
+        assert "It uses the data that 'My App' left" in capsys.readouterr().out
+        again = hub.store.get_by_name("my app")
+        assert again.data_key == old_key and again.id is not None
+        run(cycle(again.id))
+        assert cchub(["add", "My App 2", str(project_dir), "--adopt-data"]) == 1     # nothing left to adopt
+        run(hub.orch.aclose())
     finally:
         hub.store.close()
-    assert pgdata_by_session(fake_dagger_env) == ["cchub-alpha-pgdata", "cchub-alpha-pgdata"]
-    assert secrets.read_bytes() == kept                   # the password the old database was made with
-    assert (project_dir / "README.md").read_bytes() == readme and sorted(p.name for p in project_dir.iterdir()) == [
-        "README.md"]
+    volumes = pgdata_by_session(fake_dagger_env)
+    assert volumes[0] == volumes[2] == f"cchub-{old_key}-pgdata"      # the old data, found again on request
+    assert volumes[1] != volumes[0]
+    assert secrets.read_bytes() == kept                  # the password the old database was made with
+    assert (project_dir / "README.md").read_bytes() == readme
 
 
 def test_cchub_remove_keeps_the_data_unless_asked_and_confirmed(
@@ -93,7 +114,8 @@ def test_cchub_remove_keeps_the_data_unless_asked_and_confirmed(
     hub.add("Alpha")
     run(_cycle(hub))
     hub.store.close()
-    secrets = secrets_file(app_paths().secrets_dir, "alpha")
+    key = key_of("alpha")
+    secrets = secrets_file(app_paths().secrets_dir, key)
     assert secrets.exists()
     capsys.readouterr()
 
@@ -109,7 +131,7 @@ def test_cchub_remove_keeps_the_data_unless_asked_and_confirmed(
     assert wipes and len(fake_dagger_env.journal.sessions()) > sessions
     emptied = {c["args"]["key"] for c in fake_dagger_env.journal.calls(field="cacheVolume")
                if c["pid"] not in {s.pid for s in fake_dagger_env.journal.sessions()[:sessions]}}
-    assert emptied == {"cchub-alpha-pgdata", "cchub-alpha-redis"}   # never the shared pip/npm caches
+    assert emptied == {f"cchub-{key}-pgdata", f"cchub-{key}-redis"}   # never the shared pip/npm caches
     assert not secrets.exists()
     assert sorted(p.name for p in project_dir.iterdir()) == ["README.md"]
     fake_dagger_env.sessions_exited()
@@ -126,4 +148,5 @@ def test_cchub_remove_says_the_data_is_kept(project_dir: Path, capsys: pytest.Ca
     assert cchub(["remove", "alpha"]) == 0
     out = capsys.readouterr().out
     assert f"Its folder {project_dir} was not touched." in out
-    assert "Its database and passwords are kept: a project added again as 'Alpha' uses them" in out
+    assert ("Its database and passwords are kept: add it again with 'cchub add \"Alpha\" FOLDER --adopt-data' to "
+            "use them") in out

@@ -333,7 +333,7 @@ def test_a_failing_subscriber_does_not_break_the_lifecycle(hub: Hub) -> None:
 
 def test_remove_refuses_an_active_project_and_keeps_data_unless_asked(hub: Hub) -> None:
     keep = hub.add("alpha")
-    secrets = secrets_file(hub.paths.secrets_dir, hub.store.get(keep).slug)
+    secrets = secrets_file(hub.paths.secrets_dir, hub.store.get(keep).data_key)
 
     async def scenario() -> None:
         start = asyncio.create_task(hub.orch.start(keep))

@@ -141,7 +141,7 @@ def test_no_docker_is_an_error_that_says_so(hub: EngineHub, fake_dagger_env: Fak
 def test_remove_with_its_data_empties_the_volumes_and_deletes_secrets_and_logs(
         hub: EngineHub, fake_dagger_env: FakeDagger) -> None:
     pid = hub.add("alpha")
-    slug = hub.store.get(pid).slug
+    slug = hub.store.get(pid).data_key
     run(hub.orch.start(pid))
     run(hub.orch.stop(pid))
     secrets = secrets_file(hub.paths.secrets_dir, slug)
@@ -162,7 +162,7 @@ def test_remove_with_its_data_empties_the_volumes_and_deletes_secrets_and_logs(
 def test_remove_with_its_data_without_an_engine_removes_nothing(hub: EngineHub,
                                                                 fake_dagger_env: FakeDagger) -> None:
     pid = hub.add("alpha")
-    slug = hub.store.get(pid).slug
+    slug = hub.store.get(pid).data_key
     load_or_create(hub.paths.secrets_dir, slug)
     fake_dagger_env.set(exit_at_start=1)
     with pytest.raises(StackError, match=r"nothing was removed.*Docker is not running"):

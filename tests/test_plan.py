@@ -14,7 +14,7 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, build_plan, format_plan
 from cchub_desktop.store import ProjectStore
-from tests.helpers import free_block_number
+from tests.helpers import free_block_number, key_of
 
 
 def make_project(project_dir: Path, name: str = "Demo", expose_db: bool = False) -> tuple[ProjectStore, int]:
@@ -65,7 +65,8 @@ def test_plan_never_contains_a_secret_value(project_dir: Path) -> None:
     assert set(backend.secrets) == {"DATABASE_URL", "POSTGRES_PASSWORD", "REDIS_URL", "CELERY_BROKER_URL",
                                     "CELERY_RESULT_BACKEND", "SECRET_KEY", "ENCRYPTION_SALT"}
     assert "DATABASE_URL" not in backend.env and "SECRET_KEY" not in backend.env
-    assert build_plan(config).service("postgres").secrets == {"POSTGRES_PASSWORD": "cchub-demo-db-password"}
+    key = config.data_key
+    assert build_plan(config).service("postgres").secrets == {"POSTGRES_PASSWORD": f"cchub-{key}-db-password"}
     assert set(build_plan(config).service("redis").secrets) == {"REDIS_PASSWORD"}
 
 
@@ -79,11 +80,12 @@ def test_workspace_is_the_project_folder_read_only_without_vcs_and_dependencies(
 
 
 def test_data_lives_in_per_project_cache_volumes(project_dir: Path) -> None:
-    plan = build_plan(config_for(project_dir))
+    config = config_for(project_dir)
+    plan = build_plan(config)
     pg_cache = plan.service("postgres").caches[0]
-    assert (pg_cache.path, pg_cache.volume, pg_cache.sharing) == ("/var/lib/postgresql/data", "cchub-demo-pgdata",
-                                                                  "LOCKED")
-    assert plan.service("redis").caches[0].volume == "cchub-demo-redis"
+    assert (pg_cache.path, pg_cache.volume, pg_cache.sharing) == (
+        "/var/lib/postgresql/data", f"cchub-{config.data_key}-pgdata", "LOCKED")
+    assert plan.service("redis").caches[0].volume == f"cchub-{config.data_key}-redis"
 
 
 def test_services_reach_each_other_by_binding_aliases(project_dir: Path) -> None:
@@ -121,7 +123,9 @@ def test_cchub_plan_prints_a_readable_plan_and_json(project_dir: Path, capsys: p
     text = capsys.readouterr().out
     assert "postgres:" in text and "frontend:" in text
     assert "/workspace (ro)" in text
-    assert "POSTGRES_PASSWORD <- secret cchub-demo-db-password" in text
+    key = key_of("demo")
+    assert f"POSTGRES_PASSWORD <- secret cchub-{key}-db-password" in text
+    assert f"project: Demo (data key {key})" in text
 
     assert cchub(["plan", "Demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -158,4 +162,4 @@ def test_plan_copies_backend_and_libs_side_by_side_so_the_editable_path_resolves
     assert frontend.env["VITE_API_BASE_URL"] == frontend.env["VITE_API_URL"] == backend_url
     assert frontend.env["VITE_PROJECT_NAME"]
     text = format_plan(plan)
-    assert "source libs/ -> /app/libs" in text and f"ENCRYPTION_SALT <- secret cchub-{config.slug}-" in text
+    assert "source libs/ -> /app/libs" in text and f"ENCRYPTION_SALT <- secret cchub-{config.data_key}-" in text

@@ -17,6 +17,7 @@ from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import ProjectStatus
 from tests import tray_fixtures
+from tests.helpers import key_of
 from tests.test_reliability_faults import Hub, run
 from tests.tray_fixtures import Desktop
 
@@ -58,7 +59,7 @@ def test_the_first_start_creates_the_secrets_private(hub: Hub) -> None:
     run(hub.orch.start(pid))
     assert hub.orch.state(pid) == S.RUNNING
     secrets = app_paths().secrets_dir
-    assert mode(secrets) == 0o700 and mode(secrets_file(secrets, "alpha")) == 0o600
+    assert mode(secrets) == 0o700 and mode(secrets_file(secrets, key_of("alpha"))) == 0o600
 
 
 @posix_only
@@ -67,7 +68,7 @@ def test_loosened_secrets_are_refused_at_start_with_the_fix(hub: Hub, target: st
     pid = hub.add("alpha")
     run(hub.orch.start(pid))
     run(hub.orch.stop(pid))
-    path = secrets_file(app_paths().secrets_dir, "alpha")
+    path = secrets_file(app_paths().secrets_dir, key_of("alpha"))
     loose = path if target == "file" else path.parent
     loose.chmod(loosened)
     app_paths().ensure()        # what every launch of the app and of `cchub` does first
@@ -106,8 +107,8 @@ def test_no_secret_value_leaks_after_a_full_cycle_with_a_failure(
     good = desktop.add_project("good")
     desktop.store.update(good, expose_db=expose_db)
     bad = desktop.add_project("bad")
-    for slug in ("good", "bad"):
-        write_known_secrets(slug)
+    for name in ("good", "bad"):
+        write_known_secrets(key_of(name))
 
     desktop.click("good — Stopped", "Start")
     desktop.wait_status(good, S.RUNNING)
@@ -149,7 +150,7 @@ def test_redis_requires_its_password_and_db_ports_are_tunnelled_only_when_expose
         hub: Hub, expose_db: bool) -> None:
     pid = hub.add("alpha")
     hub.store.update(pid, expose_db=expose_db)
-    write_known_secrets("alpha")
+    write_known_secrets(key_of("alpha"))
     block: FreePortBlock = hub.blocks[pid]
 
     async def scenario() -> dict[str, bool]:
@@ -171,7 +172,7 @@ def test_redis_requires_its_password_and_db_ports_are_tunnelled_only_when_expose
     assert all(t["host"] == "0.0.0.0" for t in hub.fake.journal.tunnels("listen"))   # all interfaces
 
     (redis,) = [r for r in hub.fake.journal.services("start") if str(r["image"]).startswith("redis")]
-    assert redis["secret_env"] == {"REDIS_PASSWORD": "cchub-alpha-redis-password"}
+    assert redis["secret_env"] == {"REDIS_PASSWORD": f"cchub-{key_of('alpha')}-redis-password"}
     assert "requirepass" in " ".join(redis["command"]) and "$REDIS_PASSWORD" in " ".join(redis["command"])
     (backend,) = [r for r in hub.fake.journal.services("start") if r["service_kind"] == "uvicorn"]
     # every credential upstream's .env.docker gives the backend, and only as secrets

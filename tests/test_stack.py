@@ -71,7 +71,7 @@ def test_start_runs_the_four_services_as_the_plan_says_then_stop_leaves_nothing(
     assert any(".git" in p for p in upload["exclude"]) and any("node_modules" in p for p in upload["exclude"])
     pgdata = next(m for m in started[config.images.postgres]["mounts"] if m["kind"] == "cache")
     assert (pgdata["path"], pgdata["source"], pgdata["sharing"]) == (
-        "/var/lib/postgresql/data", f"cchub-{config.slug}-pgdata", "LOCKED")
+        "/var/lib/postgresql/data", f"cchub-{config.data_key}-pgdata", "LOCKED")
 
     listened = [(p["frontend"], p["backend"]) for t in fake_dagger_env.journal.tunnels("listen") for p in t["ports"]]
     assert sorted(listened) == sorted([(config.frontend_port, 3000), (config.backend_port, 8000)])
@@ -102,7 +102,7 @@ def test_no_secret_value_reaches_the_engine_in_clear_or_the_log(
     for value in secret_values(config).values():
         assert value not in everything
     names = {r["args"]["name"] for r in fake_dagger_env.journal.calls("setSecret")}
-    assert names == {f"cchub-{config.slug}-{n}" for n in
+    assert names == {f"cchub-{config.data_key}-{n}" for n in
                      ("db-password", "redis-password", "secret-key", "encryption-salt", "database-url",
                       "redis-url")}
     assert not fake_dagger_env.journal.calls("withEnvVariable") or all(
@@ -194,7 +194,7 @@ def test_two_projects_start_concurrently_each_on_its_own_ports_and_session(
                                 for p in t["ports"]) for s in sessions}
     assert sorted(by_session.values()) == sorted(sorted([c.frontend_port, c.backend_port]) for c in configs)
     volumes = {r["args"]["key"] for r in fake_dagger_env.journal.calls("cacheVolume")}
-    assert {f"cchub-{c.slug}-pgdata" for c in configs} <= volumes
+    assert {f"cchub-{c.data_key}-pgdata" for c in configs} <= volumes
     fake_dagger_env.sessions_exited()
     assert all(ports.is_port_free(p) for b in blocks for p in b.as_dict().values())
 

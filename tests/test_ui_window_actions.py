@@ -46,7 +46,7 @@ def test_delete_asks_and_cancel_keeps_the_project(gui_hub: GuiHub, qtbot: QtBot,
 def test_remove_with_data_deletes_volumes_and_secrets_but_never_the_folder(
         gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
     pid = gui_hub.add_project("gone", project_dir)
-    slug = gui_hub.store.get(pid).slug
+    slug = gui_hub.store.get(pid).data_key
     load_or_create(gui_hub.paths.secrets_dir, slug)
     press(gui_hub, Qt.Key.Key_Delete)
     dialog = gui_hub.window.remove_dialog

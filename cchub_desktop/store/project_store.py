@@ -25,6 +25,7 @@ from cchub_desktop.store.validation import (
     clean_name,
     clean_path,
     clean_ports,
+    slug_base,
     unique_slug,
 )
 
@@ -166,11 +167,13 @@ class ProjectStore:
             return project
 
     def retired_for(self, name: str) -> Sequence[RetiredData]:
-        """Data kept by removed projects of this name (case-insensitive), newest first."""
-        key = clean_name(name).casefold()
+        """Data kept by removed projects whose name is this one or reads the same ("My App", "my app."),
+        newest first."""
+        wanted = slug_base(clean_name(name))
         with self._session() as session:
-            found = session.exec(select(RetiredData).where(RetiredData.name_key == key,
-                                                           RetiredData.volume.is_(None))).all()  # type: ignore[union-attr]
+            # a database volume an upgrade left behind (volume set) is not a removed project's data
+            found = [r for r in session.exec(select(RetiredData)).all()
+                     if r.volume is None and slug_base(r.name) == wanted]
         return sorted(found, key=lambda r: r.removed_at, reverse=True)
 
     def record_secrets(self, project_id: int, fingerprint: str | None) -> Project:
