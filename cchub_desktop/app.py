@@ -73,6 +73,8 @@ class AppController:
         self.window = MainWindow(store, self.bridge, engine_check=self.check_engine)
         self.window.intercept_close = True
         self.window.close_requested.connect(self.close_window)
+        # the window follows what `cchub` processes change (not for the self-test beside a live app)
+        self.follower = StoreFollower(self.window, self.orchestrator) if reconcile else None
         self.has_tray = False  # set by the tray: then closing the window hides it instead of quitting
         self.hide_to_tray: Callable[[], bool] | None = None  # set by the tray; False when no tray shows now
         self.before_quit: list[object] = []
@@ -166,6 +168,8 @@ class AppController:
                 result = hook() if callable(hook) else None
                 if asyncio.iscoroutine(result):
                     await result
+        if self.follower is not None:
+            self.follower.stop()
         try:
             await self.orchestrator.aclose()
         except Exception:
@@ -255,7 +259,6 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
     desktop = DesktopIntegration(controller, instance)
     if instance is not None:
         instance.lifecycle_requested.connect(controller.handle_lifecycle)
-    follower = None if args.self_test else StoreFollower(controller.window, controller.orchestrator)
     collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
@@ -270,8 +273,6 @@ async def run_app(app: QApplication, args: argparse.Namespace) -> int:
         asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector, collector)
         return await controller.wait_done()
     finally:
-        if follower is not None:
-            follower.stop()
         collector.stop()
         controller.remove_signal_handlers()
         desktop.close()

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import signal
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
-from cchub_desktop.lease import APP, Lease, LeaseHeld, Owner, live_status, owner_of
+from cchub_desktop.lease import APP, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
@@ -199,6 +201,10 @@ class Orchestrator:
     def request_start(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin starting now (the state is `starting` when this returns) and return the start task; None
         while the project is starting, running or stopping. Must be called on the loop's thread."""
+        owner = self.owner(project_id)
+        if owner is not None and owner.runs_stack and owner_of(self._paths.runtime_dir, self._key(project_id)):
+            self._refused(project_id, LeaseHeld(self._name(project_id), owner))
+            return None
         if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
             return None
         try:
@@ -219,6 +225,10 @@ class Orchestrator:
         existing = self._stop_tasks.get(project_id)
         if existing is not None and not existing.done():
             return existing
+        owner = self.owner(project_id)
+        if owner is not None and owner.runs_stack:
+            self._stop_elsewhere(project_id, owner)
+            return None
         if self.state(project_id) not in (ProjectStatus.STARTING, ProjectStatus.RUNNING):
             return None
         self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
@@ -237,6 +247,32 @@ class Orchestrator:
         else:
             lease.set_state(state)
         return lease
+
+    def _key(self, project_id: int) -> str:
+        return self._store.get(project_id).data_key
+
+    def _name(self, project_id: int) -> str:
+        try:
+            return self._store.get(project_id).name
+        except KeyError:
+            return f"project {project_id}"
+
+    def _stop_elsewhere(self, project_id: int, owner: Owner) -> None:
+        """Stop a stack a `cchub up` runs, as `cchub stop` does: SIGTERM, on which it stops cleanly. Its
+        lease going free then shows here (poll_others)."""
+        name = self._name(project_id)
+        if owner.kind != UP or owner.pid is None:
+            notice = f"'{name}' runs in {owner.where()}: stop it there."
+        else:
+            try:
+                os.kill(owner.pid, signal.SIGTERM)
+                notice = f"Stopping '{name}' in {owner.where()}…"
+            except ProcessLookupError:
+                notice = f"'{name}' has just stopped in {owner.where()}."
+            except PermissionError:
+                notice = f"'{name}' runs in {owner.where()}, a process of another user: stop it there."
+        self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
+                                     self.health(project_id), notice=notice))
 
     def _release_lease(self, project_id: int) -> None:
         lease = self._leases.pop(project_id, None)
