@@ -16,7 +16,7 @@ import signal
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
@@ -30,6 +30,9 @@ from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+
+if TYPE_CHECKING:
+    from cchub_desktop.stack.db_upgrade import UpgradeResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -60,6 +63,7 @@ class Orchestrator:
         self.health_interval = HEALTH_INTERVAL
         self._tasks: set[asyncio.Task[Any]] = set()
         self._removing: set[int] = set()
+        self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
         self._status_writer = StatusWriter(store, self.spawn)
         # one owner per project (lease.py): the leases this process holds, and who holds the others
         self._leases: dict[int, Lease] = {}
@@ -201,7 +205,7 @@ class Orchestrator:
         if owner is not None and owner.runs_stack and owner_of(self._paths.runtime_dir, self._key(project_id)):
             self._refused(project_id, LeaseHeld(self._name(project_id), owner))
             return None
-        if self.state(project_id) in ACTIVE or project_id in self._removing:
+        if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
             return None
         try:
             self._take_lease(project_id, "starting")
@@ -359,6 +363,28 @@ class Orchestrator:
             return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
                                         self.log(project_id), secrets)
         finally:
+            if lease is not None:
+                lease.release()
+
+    async def upgrade_db(self, project_id: int, image: str | None = None) -> UpgradeResult:
+        """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
+        until it is done. StackError (NothingToUpgrade included) saying why not."""
+        from cchub_desktop.stack.db_upgrade import run_upgrade
+
+        if project_id in self._db_upgrades or project_id in self._removing:
+            raise StackError("This project's database is being upgraded or the project removed; wait for that "
+                             "to finish.", step="upgrade")
+        busy = self.state(project_id)
+        try:
+            lease = None if busy in ACTIVE else self.lease_for_job(project_id, "having its database upgraded")
+        except LeaseHeld as exc:
+            raise StackError(f"{exc} Stop it there first, then upgrade its database.", step="upgrade") from exc
+        self._db_upgrades.add(project_id)
+        try:
+            return await run_upgrade(self._store, project_id, busy.value, image or self.settings.postgres_image,
+                                     self.settings, self._paths, self.log(project_id))
+        finally:
+            self._db_upgrades.discard(project_id)
             if lease is not None:
                 lease.release()
 

@@ -27,6 +27,18 @@ def _action(window: MainWindow, text: str, shortcuts: list[QKeySequence], tip: s
     window.addAction(action)
     return action
 
+def _upgrade_db(window: MainWindow) -> None:
+    from cchub_desktop.ui.db_upgrade_dialog import upgrade_selected
+
+    upgrade_selected(window)
+
+
+def upgrade_db_of(window: MainWindow, project_id: int) -> None:
+    """A row's ⋯ menu: Upgrade database… for that row's project."""
+    window.select_project(project_id)
+    _upgrade_db(window)
+
+
 def build_actions(window: MainWindow) -> None:
     """The window's actions (with their shortcuts) and the toolbar that shows them."""
     key = QKeySequence
@@ -51,6 +63,10 @@ def build_actions(window: MainWindow) -> None:
     window.docs_action.triggered.connect(lambda: window._on_selected(window.open_docs))
     window.folder_action.triggered.connect(lambda: window._on_selected(window.open_project_folder))
     window.backup_action.triggered.connect(window.backup_selected)
+    window.upgrade_db_action = QAction("Upgrade database…", window)
+    window.upgrade_db_action.setToolTip("Move the selected project's database to the PostgreSQL version in "
+                                        "Settings (the old database is kept)")
+    window.upgrade_db_action.triggered.connect(lambda: _upgrade_db(window))
     window.add_action.triggered.connect(window.add_project)
     window.toggle_action.triggered.connect(window.toggle_selected)
     window.open_action.triggered.connect(window.open_selected)
@@ -107,3 +123,4 @@ def update_actions(window: MainWindow) -> None:
                                   else "Stop the project before removing it")
     window.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
                                                      ProjectStatus.ERROR))
+    window.upgrade_db_action.setEnabled(has)   # the dialog says why not, e.g. "stop it first"
