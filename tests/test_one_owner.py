@@ -28,6 +28,7 @@ from cchub_desktop.ui.log_history import parse_line
 from tests import gui_fixtures
 from tests.gui_fixtures import QtAsync
 from tests.helpers import key_of, wait_for
+from tests.lease_holder import LeaseHolder
 from tests.test_cli_up import Up, add_project
 
 qt_async = gui_fixtures.qt_async
@@ -283,3 +284,26 @@ def test_cchub_start_and_stop_hand_the_project_to_the_running_app(
                 app.wait()
     assert record("F")[0] == "stopped"
     fake_dagger_env.sessions_exited(10)
+
+
+def test_the_tray_says_where_a_project_runs_when_its_start_is_refused(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, qapp: QApplication,
+        qt_async: QtAsync, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cchub_desktop.ui import tray as tray_module
+    from cchub_desktop.ui import tray_integration
+    from cchub_desktop.ui.tray_integration import DesktopIntegration
+
+    monkeypatch.setattr(tray_module, "tray_available", lambda: True)
+    monkeypatch.setattr(tray_integration, "tray_available", lambda: True)
+    add_project(project_dir, port_block, "G")
+    with LeaseHolder(app_paths().runtime_dir, key_of("G"), "G") as up, window(qapp, qt_async) as app:
+        desktop = DesktopIntegration(app, None)
+        shown: list[tuple[str, str]] = []
+        monkeypatch.setattr(desktop.tray.icon, "showMessage", lambda title, text, *_: shown.append((title, text)))
+        pid = app.store.get_by_name("G").id
+        assert pid is not None
+        app.bridge.start(pid)                 # what the tray's Start does
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        assert shown == [("G runs elsewhere", f"'G' is running in `cchub up` (pid {up.pid}) — stop it there, or "
+                                              "run `cchub stop G`.")]
+        desktop.close()
