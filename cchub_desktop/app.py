@@ -56,6 +56,7 @@ class AppController:
         """`window`: one already shown from the stdlib read (paint_first); it is attached here."""
         from cchub_desktop.orchestrator import Orchestrator
         from cchub_desktop.ui.bridge import OrchestratorBridge
+        from cchub_desktop.ui.store_follow import StoreFollower
 
         self.app = app
         self.paths = paths
@@ -72,6 +73,8 @@ class AppController:
         self.window = window
         self.window.intercept_close = True
         self.window.close_requested.connect(self.close_window)
+        # the window follows what `cchub` processes change (not for the self-test beside a live app)
+        self.follower = StoreFollower(self.window, self.orchestrator) if reconcile else None
         self.has_tray = False  # set by the tray: then closing the window hides it instead of quitting
         self.hide_to_tray: Callable[[], bool] | None = None  # set by the tray; False when no tray shows now
         self.before_quit: list[object] = []
@@ -165,6 +168,8 @@ class AppController:
                 result = hook() if callable(hook) else None
                 if asyncio.iscoroutine(result):
                     await result
+        if self.follower is not None:
+            self.follower.stop()
         try:
             await self.orchestrator.aclose()
         except Exception:
@@ -272,7 +277,6 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         if instance is not None:
             instance.release()
         return 1
-    from cchub_desktop.ui.store_follow import StoreFollower
     from cchub_desktop.ui.tray_integration import DesktopIntegration
 
     # a damaged file is moved aside and said below (read before the window when it painted first)
@@ -284,7 +288,6 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
     desktop = DesktopIntegration(controller, instance)
     if instance is not None:
         instance.lifecycle_requested.connect(controller.handle_lifecycle)
-    follower = None if args.self_test else StoreFollower(controller.window, controller.orchestrator)
     collector = GuiThreadGarbageCollector()
     try:
         controller.install_signal_handlers()
@@ -302,8 +305,6 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         asyncio.get_running_loop().call_later(GC_SETTLE_DELAY, settle_garbage_collector, collector)
         return await controller.wait_done()
     finally:
-        if follower is not None:
-            follower.stop()
         collector.stop()
         controller.remove_signal_handlers()
         desktop.close()

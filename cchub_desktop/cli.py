@@ -281,4 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as `python -m cchub_desktop.cli`: use the module's own copy, whose CliError the commands raise
+    from cchub_desktop.cli import main as installed_main
+
+    sys.exit(installed_main())

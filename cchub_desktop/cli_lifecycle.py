@@ -94,7 +94,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def _stack_gone(paths: AppPaths, row: ProjectRow) -> bool:
     owner = owner_of(paths.runtime_dir, row.data_key)
-    return owner is None or not owner.runs_stack
+    return owner is None or (owner.pid is not None and not owner.runs_stack)
 
 
 def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:

@@ -147,7 +147,13 @@ def owner_of(runtime_dir: Path, data_key: str) -> Owner | None:
         if _try_lock(fd, shared=True):
             _unlock(fd)
             return None
-        return _read_owner(fd)
+        owner = _read_owner(fd)
+        for _ in range(_RETRIES):   # caught mid-write: read again
+            if owner.pid is not None:
+                break
+            time.sleep(_RETRY_S)
+            owner = _read_owner(fd)
+        return owner
     finally:
         os.close(fd)
 
@@ -193,9 +199,11 @@ class Lease:
             return
         text = json.dumps({"pid": os.getpid(), "kind": self.kind, "name": self.name,
                            "started_at": self.started_at, "state": state}).encode("utf-8")
-        os.ftruncate(self._fd, 0)
+        # the new text over the old, then cut to its length: a reader never sees an empty file, at worst a
+        # mix that does not parse (it reads again: owner_of)
         os.lseek(self._fd, 0, os.SEEK_SET)
         os.write(self._fd, text)
+        os.ftruncate(self._fd, len(text))
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

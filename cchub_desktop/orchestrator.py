@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import signal
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
-from cchub_desktop.lease import APP, Lease, LeaseHeld, Owner, live_status, owner_of
+from cchub_desktop.lease import APP, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
@@ -28,6 +30,9 @@ from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+
+if TYPE_CHECKING:
+    from cchub_desktop.stack.db_upgrade import UpgradeResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -58,6 +63,7 @@ class Orchestrator:
         self.health_interval = HEALTH_INTERVAL
         self._tasks: set[asyncio.Task[Any]] = set()
         self._removing: set[int] = set()
+        self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
         self._status_writer = StatusWriter(store, self.spawn)
         # one owner per project (lease.py): the leases this process holds, and who holds the others
         self._leases: dict[int, Lease] = {}
@@ -195,7 +201,11 @@ class Orchestrator:
     def request_start(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin starting now (the state is `starting` when this returns) and return the start task; None
         while the project is starting, running or stopping. Must be called on the loop's thread."""
-        if self.state(project_id) in ACTIVE or project_id in self._removing:
+        owner = self.owner(project_id)
+        if owner is not None and owner.runs_stack and owner_of(self._paths.runtime_dir, self._key(project_id)):
+            self._refused(project_id, LeaseHeld(self._name(project_id), owner))
+            return None
+        if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
             return None
         try:
             self._take_lease(project_id, "starting")
@@ -215,6 +225,10 @@ class Orchestrator:
         existing = self._stop_tasks.get(project_id)
         if existing is not None and not existing.done():
             return existing
+        owner = self.owner(project_id)
+        if owner is not None and owner.runs_stack:
+            self._stop_elsewhere(project_id, owner)
+            return None
         if self.state(project_id) not in (ProjectStatus.STARTING, ProjectStatus.RUNNING):
             return None
         self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
@@ -233,6 +247,32 @@ class Orchestrator:
         else:
             lease.set_state(state)
         return lease
+
+    def _key(self, project_id: int) -> str:
+        return self._store.get(project_id).data_key
+
+    def _name(self, project_id: int) -> str:
+        try:
+            return self._store.get(project_id).name
+        except KeyError:
+            return f"project {project_id}"
+
+    def _stop_elsewhere(self, project_id: int, owner: Owner) -> None:
+        """Stop a stack a `cchub up` runs, as `cchub stop` does: SIGTERM, on which it stops cleanly. Its
+        lease going free then shows here (poll_others)."""
+        name = self._name(project_id)
+        if owner.kind != UP or owner.pid is None:
+            notice = f"'{name}' runs in {owner.where()}: stop it there."
+        else:
+            try:
+                os.kill(owner.pid, signal.SIGTERM)
+                notice = f"Stopping '{name}' in {owner.where()}…"
+            except ProcessLookupError:
+                notice = f"'{name}' has just stopped in {owner.where()}."
+            except PermissionError:
+                notice = f"'{name}' runs in {owner.where()}, a process of another user: stop it there."
+        self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
+                                     self.health(project_id), notice=notice))
 
     def _release_lease(self, project_id: int) -> None:
         lease = self._leases.pop(project_id, None)
@@ -323,6 +363,28 @@ class Orchestrator:
             return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
                                         self.log(project_id), secrets)
         finally:
+            if lease is not None:
+                lease.release()
+
+    async def upgrade_db(self, project_id: int, image: str | None = None) -> UpgradeResult:
+        """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
+        until it is done. StackError (NothingToUpgrade included) saying why not."""
+        from cchub_desktop.stack.db_upgrade import run_upgrade
+
+        if project_id in self._db_upgrades or project_id in self._removing:
+            raise StackError("This project's database is being upgraded or the project removed; wait for that "
+                             "to finish.", step="upgrade")
+        busy = self.state(project_id)
+        try:
+            lease = None if busy in ACTIVE else self.lease_for_job(project_id, "having its database upgraded")
+        except LeaseHeld as exc:
+            raise StackError(f"{exc} Stop it there first, then upgrade its database.", step="upgrade") from exc
+        self._db_upgrades.add(project_id)
+        try:
+            return await run_upgrade(self._store, project_id, busy.value, image or self.settings.postgres_image,
+                                     self.settings, self._paths, self.log(project_id))
+        finally:
+            self._db_upgrades.discard(project_id)
             if lease is not None:
                 lease.release()
 

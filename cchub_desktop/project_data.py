@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.settings import AppSettings
@@ -20,6 +21,9 @@ from cchub_desktop.stack.errors import map_error
 from cchub_desktop.stack.recipe import build_recipe
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import Project
+
+if TYPE_CHECKING:
+    import dagger
 
 WIPE_MOUNT = "/volume"
 WIPE_COMMAND = ("sh", "-c", f"find {WIPE_MOUNT} -mindepth 1 -delete")
@@ -38,39 +42,71 @@ def project_files(paths: AppPaths, key: str) -> list[Path]:
     return [secrets_file(paths.secrets_dir, key), *logs]
 
 
-async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog) -> list[str]:
-    """Empty the project's volumes through the engine; returns their names. Raises StackError."""
-    import dagger
-
-    names = project_volumes(config)
+async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
+                       also: tuple[str, ...] = ()) -> list[str]:
+    """Empty the project's volumes (and `also` those) through the engine; returns their names. Raises
+    StackError."""
+    names = project_volumes(config) + [n for n in also if n not in project_volumes(config)]
     async with engine_session(settings, log, config.secrets.values()) as client:
         for name in names:
-            log.note(f"[hub] deleting the data in volume {name}")
-            wipe = (client.container().from_(config.images.postgres)
-                    .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
-                    .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name),
-                                        sharing=dagger.CacheSharingMode.LOCKED)
-                    .with_exec(list(WIPE_COMMAND)))
-            try:
-                await wipe.sync()
-            except Exception as exc:
-                raise map_error(exc, "volumes", f"deleting the data in volume {name}",
-                                secret_values=config.secrets.values()) from exc
+            await empty_volume(client, config, name, log)
     return names
+
+
+async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name: str, log: StackLog) -> None:
+    """Delete everything in one cache volume, in an open session. Raises StackError."""
+    import dagger
+
+    log.note(f"[hub] deleting the data in volume {name}")
+    wipe = (client.container().from_(config.images.postgres)
+            .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
+            .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name), sharing=dagger.CacheSharingMode.LOCKED)
+            .with_exec(list(WIPE_COMMAND)))
+    try:
+        await wipe.sync()
+    except Exception as exc:
+        raise map_error(exc, "volumes", f"deleting the data in volume {name}",
+                        secret_values=config.secrets.values()) from exc
 
 
 async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog) -> None:
     """Empty the project's volumes, then delete its secrets and logs. StackError (nothing deleted) when the
     engine cannot be reached."""
     config = CommandCenterConfig.from_project(project, settings, paths)
+    retired = await asyncio.to_thread(_retired_volumes, project, paths)
     try:
-        await wipe_volumes(config, settings, log)
+        await wipe_volumes(config, settings, log, also=tuple(retired))
     except StackError as exc:
         raise StackError(f"The project's data volumes could not be deleted, so nothing was removed: "
                          f"{exc.user_message} You can also remove the project without deleting its data.",
                          detail=exc.detail, step="volumes") from exc
     log.close()
+    await asyncio.to_thread(_forget_retired, retired, paths)
     await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
+
+
+def _retired_volumes(project: Project, paths: AppPaths) -> list[str]:
+    """The old database volumes that upgrades of this project kept (stack/db_upgrade.py)."""
+    from cchub_desktop.stack.db_upgrade import retired_volumes_of
+    from cchub_desktop.store import ProjectStore
+
+    store = ProjectStore(paths.db_file)
+    try:
+        return retired_volumes_of(store, project)
+    finally:
+        store.close()
+
+
+def _forget_retired(volumes: list[str], paths: AppPaths) -> None:
+    if not volumes:
+        return
+    from cchub_desktop.store import ProjectStore
+
+    store = ProjectStore(paths.db_file)
+    try:
+        store.forget_retired_volumes(volumes)
+    finally:
+        store.close()
 
 
 def _unlink_all(files: list[Path]) -> None:

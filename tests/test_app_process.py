@@ -18,6 +18,7 @@ import pytest
 from cchub_desktop import ports
 from cchub_desktop.paths import app_paths
 from cchub_desktop.store import ProjectStore
+from tests.helpers import key_of
 
 if TYPE_CHECKING:
     from fake_dagger.fixtures import FakeDagger
@@ -139,7 +140,7 @@ def test_sigterm_while_a_start_is_in_flight_leaves_nothing_running(cchub_home: P
                                 env=app_env(cchub_home, fake_dagger_env.env()), stdout=out, stderr=out)
         try:
             # the engine's progress output (in the project's log file) shows a service start has begun
-            log_file = cchub_home / "logs" / "alpha.log"
+            log_file = cchub_home / "logs" / f"{key_of('alpha')}.log"
             wait_until(lambda: log_file.exists() and ": start " in log_file.read_text(errors="replace"), 90,
                        "a service start", proc, output)
             proc.send_signal(signal.SIGTERM)

@@ -369,3 +369,39 @@ def test_schema_1_database_keeps_its_data_names_and_database_image(tmp_path: Pat
     assert (never.data_key, never.db_image, never.db_major) == ("never-run", None, None)
     fresh = store.add("old app 2", str(project_dir))
     assert fresh.data_key not in {old.data_key, never.data_key, fresh.slug}
+
+
+def test_schema_2_database_gains_the_database_volume_columns(tmp_path: Path, project_dir: Path) -> None:
+    """Migration 3: projects keep their image and their volume (db_volume NULL: cchub-<slug>-pgdata), and
+    retired_data can record a database volume an upgrade left behind."""
+    from cchub_desktop.store import migrations
+
+    db = tmp_path / "projects.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version (version) VALUES (2)")
+    migrations._v1_projects(conn)
+    migrations._v2_identity_source_database(conn)
+    now = "2026-11-01 10:00:00"
+    conn.execute(
+        "INSERT INTO project (name, name_key, slug, path, backend_port, frontend_port, postgres_port, redis_port, "
+        "created_at, updated_at, data_key, db_image, db_major) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ("Old", "old", "old", str(project_dir), 8000, 3000, 5432, 6379, now, now, "old", "postgres:15-alpine", 15))
+    conn.commit()
+    conn.close()
+    store = ProjectStore(db, live_port_check=False)
+    old = store.get_by_name("old")
+    assert (old.db_image, old.db_major, old.db_volume) == ("postgres:15-alpine", 15, None)
+    assert old.id is not None
+    upgraded = store.record_db_upgrade(old.id, old_image="postgres:15-alpine", old_volume="cchub-old-pgdata",
+                                       new_image="pgvector/pgvector:pg16", new_major=16,
+                                       new_volume="cchub-old-pgdata-pg16")
+    assert (upgraded.db_image, upgraded.db_major, upgraded.db_volume) == ("pgvector/pgvector:pg16", 16,
+                                                                          "cchub-old-pgdata-pg16")
+    (retired,) = store.retired_volumes()
+    assert (retired.data_key, retired.volume, retired.db_image, retired.db_major) == (
+        "volume:cchub-old-pgdata", "cchub-old-pgdata", "postgres:15-alpine", 15)
+    with pytest.raises(ValueError, match="changed while it was being upgraded"):   # only from the old image
+        store.record_db_upgrade(old.id, old_image="postgres:15-alpine", old_volume="cchub-old-pgdata",
+                                new_image="postgres:17", new_major=17, new_volume="cchub-old-pgdata-pg17")
+    assert store.get(old.id).db_image == "pgvector/pgvector:pg16" and len(store.retired_volumes()) == 1

@@ -268,3 +268,35 @@ def test_a_typed_port_beyond_65535_is_refused_not_silently_cut(qtbot: QtBot, sto
     click_save(dialog, qtbot)
     assert "99999 is out of range" in dialog.error_text("backend_port")
     assert store.list() == []
+
+
+def test_a_removed_projects_data_is_offered_by_name_and_taken_only_when_ticked(
+        qtbot: QtBot, store: ProjectStore, project_dir: Path) -> None:
+    old = store.add("My App", project_dir)
+    assert old.id is not None
+    store.record_secrets(old.id, "sha256:feed")
+    store.record_db_image(old.id, "postgres:15-alpine", 15)
+    store.remove(old.id)                                    # the data is kept (the default)
+
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, "Other", str(project_dir))
+    assert dialog.adopt.isHidden()                          # nothing left under this name
+    fill(dialog, qtbot, "my app.", str(project_dir))       # reads the same as the removed one
+    qtbot.waitUntil(lambda: dialog.adopt.isVisible())
+    assert "Use the data 'My App' left when it was removed on" in dialog.adopt.text()
+    assert "database postgres:15-alpine" in dialog.adopt.text() and not dialog.adopt.isChecked()
+    click_save(dialog, qtbot)
+    fresh = store.get_by_name("my app.")
+    assert fresh.data_key != old.data_key and fresh.secrets_fingerprint is None   # new data by default
+    assert fresh.id is not None
+    store.remove(fresh.id)
+
+    dialog = make_dialog(qtbot, store)
+    fill(dialog, qtbot, "My App", str(project_dir))
+    qtbot.waitUntil(lambda: dialog.adopt.isVisible())
+    qtbot.mouseClick(dialog.adopt, Qt.MouseButton.LeftButton, pos=dialog.adopt.rect().bottomLeft() / 2)
+    assert dialog.adopt.isChecked()
+    click_save(dialog, qtbot)
+    adopted = store.get_by_name("My App")
+    assert (adopted.data_key, adopted.secrets_fingerprint, adopted.db_major) == (old.data_key, "sha256:feed", 15)
+    assert store.retired_for("My App") == []                # taken: offered to nobody else

@@ -212,7 +212,7 @@ class DatabaseJob:
         if self._progress is not None:
             self._progress(text)
 
-    async def _run(self, doing: str, step: str, work: Awaitable[T]) -> T:
+    async def run_step(self, doing: str, step: str, work: Awaitable[T]) -> T:
         """Await `work`, turning a Dagger error into a StackError about `doing`."""
         self.say(doing)
         try:
@@ -226,37 +226,42 @@ class DatabaseJob:
 
     async def backup_in_session(self, client: dagger.Client, dest: Path) -> Path:
         """Dump through an open session (the running stack's)."""
-        await self._run("backing up the database", "backup", dump_database(client, self.recipe, self.values, dest))
+        await self.run_step("backing up the database", "backup", dump_database(client, self.recipe, self.values, dest))
         copy = write_secrets_copy(dest, self.config.secrets)
         self.say(f"database saved to {dest} (its passwords, which a restore needs, in {copy.name})")
         return dest
 
     async def backup(self, dest: Path) -> Path:
         """Dump a stopped project's database: PostgreSQL alone on its volume, in a session of its own."""
-        async with self._postgres_session() as client:
+        async with self.postgres_session() as client:
             return await self.backup_in_session(client, dest)
 
     async def restore(self, source: Path, safety_dest: Path) -> Path:
         """Replace a stopped project's database with `source`, after saving the current one to
         `safety_dest` (returned)."""
         source = check_restore_file(source)
-        async with self._postgres_session() as client:
-            await self._run("saving the current database before restoring", "backup",
+        async with self.postgres_session() as client:
+            await self.run_step("saving the current database before restoring", "backup",
                             dump_database(client, self.recipe, self.values, safety_dest))
             self.say(f"the database as it was is saved in {safety_dest}")
-            await self._run(f"restoring the database from {source.name}", "restore",
+            await self.run_step(f"restoring the database from {source.name}", "restore",
                             load_database(client, self.recipe, self.values, source))
         self.say(f"database restored from {source}")
         return safety_dest
 
     @contextlib.asynccontextmanager
-    async def _postgres_session(self) -> AsyncIterator[dagger.Client]:
+    async def postgres_session(self, prepare: Callable[[dagger.Client], Awaitable[object]] | None = None
+                               ) -> AsyncIterator[dagger.Client]:
+        """A session of its own with the project's PostgreSQL started on its volume (stopped on the way
+        out); `prepare` runs in the session before PostgreSQL starts."""
         from cchub_desktop.stack.dagger_graph import build_graph
 
         self.say("connecting to the Dagger engine")
         async with engine_session(self.settings, self.log, self.secrets) as client:
+            if prepare is not None:
+                await prepare(client)
             postgres = build_graph(client, self.recipe, self.values).services["postgres"]
-            await self._run("starting PostgreSQL on the project's data volume", "postgres", postgres.start())
+            await self.run_step("starting PostgreSQL on the project's data volume", "postgres", postgres.start())
             try:
                 yield client
             finally:

@@ -29,7 +29,7 @@ from cchub_desktop.stack.project_secrets import checked_secrets
 if TYPE_CHECKING:
     from cchub_desktop.lease import Lease
     from cchub_desktop.stack.backup import DatabaseJob
-    from cchub_desktop.store import Project
+    from cchub_desktop.store import Project, ProjectStore
 
 PHASE_TEXT = {
     StackPhase.ENGINE: "connecting to the Dagger engine",
@@ -75,6 +75,15 @@ def register(sub: Any) -> None:
     p.add_argument("project")
     p.add_argument("file", help="a .sql file written by 'cchub backup'")
     p.set_defaults(handler=cmd_restore)
+
+    p = sub.add_parser("upgrade-db", help="move a stopped project's database to a newer PostgreSQL major version "
+                                          "(dump, restore into a new volume, check; the old volume is kept)")
+    p.add_argument("project")
+    p.add_argument("--image", help="the new PostgreSQL image (default: the one in Settings)")
+    p.add_argument("--delete-old", action="store_true",
+                   help="instead, delete the old database volumes that earlier upgrades kept")
+    p.set_defaults(handler=cmd_upgrade_db)
+
 
     p = sub.add_parser("reset-db", help="delete a stopped project's database and passwords; its next start "
                                         "makes new ones (asks first)")
@@ -379,4 +388,56 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
             log.close()
         store.forget_data(project.id)
     print(f"Reset '{project.name}': its database and passwords are deleted; the next start makes new ones.")
+    return 0
+
+
+@_as_cli_error
+def cmd_upgrade_db(args: argparse.Namespace) -> int:
+    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.lease import Lease, LeaseHeld
+
+    paths, settings = _paths_and_settings()
+    store = open_store()
+    try:
+        project = find_project(store, args.project)
+        try:   # one owner per project (lease.py): no start anywhere while its database is being upgraded
+            lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, "cchub upgrade-db",
+                                  state="having its database upgraded")
+        except LeaseHeld as exc:
+            raise CliError(f"{exc} Stop it first, then upgrade its database (its data volume is in use while "
+                           "it runs).") from None
+        with lease:
+            return _upgrade_db(args, store, project, paths, settings)
+    finally:
+        store.close()
+
+
+def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project, paths: AppPaths,
+                settings: AppSettings) -> int:
+    """With the project's lease held: its recorded status is stale (no process runs it)."""
+    from cchub_desktop.stack.db_upgrade import DatabaseUpgrade, NothingToUpgrade, delete_retired_volumes, plan_upgrade
+
+    log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+    try:
+        if args.delete_old:
+            deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
+            print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
+                  else f"'{project.name}' has no old database volume left by an upgrade.")
+            return 0
+        try:
+            plan = plan_upgrade(project, "stopped", args.image or settings.postgres_image)
+        except NothingToUpgrade as exc:
+            print(exc.user_message)
+            return 0
+        print(plan.describe(), flush=True)
+        upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log,
+                              progress=lambda text: print(f"[{project.name}] {text}", flush=True))
+        result = asyncio.run(upgrade.run())
+    except StackError as exc:
+        if log.log_file is not None:
+            exc.user_message += f" (details in {log.log_file})"
+        raise
+    finally:
+        log.close()
+    print(result.summary())
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image
+from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image, pgdata_volume
 from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings,
     """The images of a start: the PostgreSQL one is the project's recorded image once it has one (see
     stack/db_image.py), never a new major on an old volume."""
     images = ImageSettings.from_settings(settings)
-    choice = choose_db_image(project.db_image, project.db_major, images.postgres)
+    choice = choose_db_image(project.db_image, project.db_major, images.postgres, project.name)
     return dataclasses.replace(images, postgres=choice.image), choice
 
 
@@ -73,6 +73,7 @@ class CommandCenterConfig:
     source: SourceSettings
     images: ImageSettings
     db_image: DbImageChoice | None = None
+    db_volume: str | None = None   # the recorded PostgreSQL data volume (after an upgrade); None: the default
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -88,7 +89,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db),
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=SourceSettings.from_settings(settings),
-            images=images, db_image=choice,
+            images=images, db_image=choice, db_volume=project.db_volume,
         )
 
     @classmethod
@@ -103,6 +104,7 @@ class CommandCenterConfig:
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
             source=SourceSettings.from_settings(settings), images=_images_for(project, settings)[0],
+            db_volume=project.db_volume,
         )
 
     def host_ports(self) -> dict[str, int]:
@@ -111,6 +113,11 @@ class CommandCenterConfig:
         if self.expose_db:
             ports.update(postgres=self.postgres_port, redis=self.redis_port)
         return ports
+
+    @property
+    def pgdata_volume(self) -> str:
+        """The cache volume of this project's PostgreSQL data."""
+        return self.db_volume or pgdata_volume(self.data_key)
 
     @property
     def frontend_url(self) -> str:

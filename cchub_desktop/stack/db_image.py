@@ -10,6 +10,7 @@ explicit upgrade (dump with the old server, restore into a new volume with the n
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
     from cchub_desktop.store import Project, ProjectStore
 
 _MAJOR_RE = re.compile(r"^(?:pg)?(\d{1,2})(?:[.\-_]|$)")
+
+
+def pgdata_volume(data_key: str, major: int | None = None) -> str:
+    """The cache volume of a project's PostgreSQL data: cchub-<data key>-pgdata for the one its first start
+    created, cchub-<data key>-pgdata-pg<major> for the one an upgrade to that major creates (the project
+    records which one it uses: Project.db_volume)."""
+    return f"cchub-{data_key}-pgdata" + (f"-pg{major}" if major is not None else "")
 
 
 def image_major(image: str) -> int | None:
@@ -42,18 +50,30 @@ class DbImageChoice:
         return not self.recorded
 
 
-def choose_db_image(recorded_image: str | None, recorded_major: int | None, settings_image: str) -> DbImageChoice:
+def upgrade_hint(project_name: str) -> str:
+    """How to upgrade a project's database, for messages."""
+    return (f"stop the project, then run `cchub upgrade-db {shlex.quote(project_name)}` (or choose "
+            "Upgrade database… in the project's ⋯ menu or right-click menu)")
+
+
+def choose_db_image(recorded_image: str | None, recorded_major: int | None, settings_image: str,
+                    project_name: str = "NAME") -> DbImageChoice:
     if not recorded_image:
         return DbImageChoice(settings_image, image_major(settings_image), recorded=False)
     major = recorded_major if recorded_major is not None else image_major(recorded_image)
     if settings_image == recorded_image:
         return DbImageChoice(recorded_image, major, recorded=True)
     wanted = image_major(settings_image)
-    if wanted is not None and major is not None and wanted != major:
+    if wanted is not None and major is not None and wanted > major:
         note = (f"[hub] Settings name the PostgreSQL image {settings_image} (PostgreSQL {wanted}), but this "
                 f"project's database was created by {recorded_image} (PostgreSQL {major}) and cannot be opened "
                 f"by another major version: keeping {recorded_image}. Moving to PostgreSQL {wanted} needs an "
-                "explicit upgrade (back up the database, then restore it into a new one).")
+                f"explicit upgrade: {upgrade_hint(project_name)}. It copies the database into a new one and "
+                "keeps the old.")
+    elif wanted is not None and major is not None and wanted != major:
+        note = (f"[hub] Settings name the PostgreSQL image {settings_image} (PostgreSQL {wanted}), older than "
+                f"{recorded_image} (PostgreSQL {major}), which created this project's database: keeping "
+                f"{recorded_image} (a database cannot move to an older major version).")
     else:
         note = (f"[hub] Settings name the PostgreSQL image {settings_image}; this project's database was "
                 f"created by {recorded_image}, which it keeps using.")

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def made_before(project: Project) -> bool:
-    """The project's database may exist: it has run, or its database image was recorded at a start."""
-    return project.last_started_at is not None or project.db_image is not None
+    """The project's database may exist: its database image was recorded at a start (schema 1's started
+    projects were recorded by the migration; a reset forgets it)."""
+    return project.db_image is not None
 
 
 def checked_secrets(store: ProjectStore, project: Project, paths: AppPaths) -> ProjectSecrets:

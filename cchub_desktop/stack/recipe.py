@@ -188,7 +188,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     postgres = ServiceSpec(
         name="postgres", title="PostgreSQL", phase=StackPhase.POSTGRES, build_phase=None,
         image=images.postgres, system_steps=(), sources=(), workdir=None,
-        caches=(CacheMount(PGDATA, f"cchub-{key}-pgdata", "LOCKED", owner="postgres"),),
+        caches=(CacheMount(PGDATA, config.pgdata_volume, "LOCKED", owner="postgres"),),
         build_env=(), build_steps=(),
         env=(("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("PGDATA", f"{PGDATA}/pgdata")),
         secrets=(secret("POSTGRES_PASSWORD", "db_password"),),

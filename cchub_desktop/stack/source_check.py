@@ -131,8 +131,8 @@ def check_local_tree(root: Path, db_image: str) -> SourceReport:
             marker = EXTENSION_IMAGES.get(extension)
             fix = (f"set the PostgreSQL image in Settings to one with {marker}, e.g. pgvector/pgvector:pg16"
                    if marker else "set the PostgreSQL image in Settings to one that ships this extension")
-            fix += (" (a project whose database already exists keeps the image that created it: back it up "
-                    "with 'cchub backup' and restore it into a new project)")
+            fix += (" (a project whose database already exists keeps the image that created it: move it to the "
+                    "new image with 'cchub upgrade-db NAME' or Upgrade database… in the window)")
             problems.append(SourceProblem(
                 f"the migration {migration} enables the PostgreSQL extension '{extension}', which the image "
                 f"{db_image} does not provide", fix))

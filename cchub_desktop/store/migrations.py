@@ -79,10 +79,21 @@ def _v2_identity_source_database(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_database_volume(conn: sqlite3.Connection) -> None:
+    """The volume a project's PostgreSQL data lives in, once an upgrade moved it (NULL: the volume named
+    after the project, cchub-<data key>-pgdata, as before); in retired_data the same for a removed project's
+    data (db_volume), and the volume a row stands for (`volume`: a database left behind by an upgrade, never
+    offered for adoption; NULL for the data of a removed project)."""
+    conn.execute("ALTER TABLE project ADD COLUMN db_volume VARCHAR")
+    conn.execute("ALTER TABLE retired_data ADD COLUMN db_volume VARCHAR")
+    conn.execute("ALTER TABLE retired_data ADD COLUMN volume VARCHAR")
+
+
 # (version, description, function); versions are consecutive from 1 and never renumbered.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "projects table", _v1_projects),
     (2, "data identity, secrets, pinned source, database image; retired data", _v2_identity_source_database),
+    (3, "database volume (after an upgrade); retired database volumes", _v3_database_volume),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -57,6 +57,8 @@ class Project(SQLModel, table=True):
     # the PostgreSQL image (and its major version) that initialised the project's data volume
     db_image: str | None = None
     db_major: int | None = None
+    # the cache volume of its PostgreSQL data once an upgrade moved it; None: cchub-<slug>-pgdata
+    db_volume: str | None = None
 
     def ports(self) -> dict[str, int]:
         return {"backend": self.backend_port, "frontend": self.frontend_port,
@@ -74,7 +76,9 @@ class Project(SQLModel, table=True):
 
 class RetiredData(SQLModel, table=True):
     """Data a removed project left behind (its volumes and secrets were kept): offered for adoption only
-    when the user asks, never handed to a new project by name."""
+    when the user asks, never handed to a new project by name. A row with `volume` set is one database
+    volume an upgrade left behind (data_key "volume:<name>", db_image/db_major what initialised it): kept
+    until the user deletes it."""
     __tablename__ = "retired_data"
 
     data_key: str = Field(primary_key=True)
@@ -85,3 +89,5 @@ class RetiredData(SQLModel, table=True):
     secrets_fingerprint: str | None = None
     db_image: str | None = None
     db_major: int | None = None
+    db_volume: str | None = None   # a removed project's database volume when an upgrade had moved it
+    volume: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -154,6 +155,7 @@ class ProjectStore:
             project.data_key = retired.data_key
             project.secrets_fingerprint = retired.secrets_fingerprint
             project.db_image, project.db_major = retired.db_image, retired.db_major
+            project.db_volume = retired.db_volume
             session.delete(retired)
             session.add(project)
             try:
@@ -169,7 +171,9 @@ class ProjectStore:
         newest first."""
         wanted = slug_base(clean_name(name))
         with self._session() as session:
-            found = [r for r in session.exec(select(RetiredData)).all() if slug_base(r.name) == wanted]
+            # a database volume an upgrade left behind (volume set) is not a removed project's data
+            found = [r for r in session.exec(select(RetiredData)).all()
+                     if r.volume is None and slug_base(r.name) == wanted]
         return sorted(found, key=lambda r: r.removed_at, reverse=True)
 
     def record_secrets(self, project_id: int, fingerprint: str | None) -> Project:
@@ -241,6 +245,45 @@ class ProjectStore:
             session.commit()
         return self.get(project_id)
 
+    def record_db_upgrade(self, project_id: int, *, old_image: str, old_volume: str, new_image: str,
+                          new_major: int, new_volume: str) -> Project:
+        """After a database upgrade: the project runs on `new_image` with its data in `new_volume`, and the
+        old volume is recorded in retired_data (kept until the user deletes it). One transaction, and only
+        when the project still has `old_image` (ValueError when something changed it meanwhile)."""
+        project = self.get(project_id)
+        with self._session() as session:
+            conn = session.connection()
+            changed = conn.exec_driver_sql(
+                "UPDATE project SET db_image = ?, db_major = ?, db_volume = ?, updated_at = ? "
+                "WHERE id = ? AND db_image = ?",
+                (new_image, new_major, new_volume, utcnow().replace(tzinfo=None).isoformat(" "),
+                 project_id, old_image)).rowcount
+            if changed != 1:
+                session.rollback()
+                raise ValueError(f"the database image of '{project.name}' changed while it was being upgraded")
+            conn.exec_driver_sql(
+                "INSERT OR REPLACE INTO retired_data (data_key, name, name_key, path, removed_at, "
+                "secrets_fingerprint, db_image, db_major, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (f"volume:{old_volume}", project.name, project.name_key, project.path,
+                 utcnow().replace(tzinfo=None).isoformat(" "), project.secrets_fingerprint, old_image,
+                 project.db_major, old_volume))
+            session.commit()
+        return self.get(project_id)
+
+    def retired_volumes(self) -> builtins.list[RetiredData]:
+        """The database volumes upgrades left behind, oldest first."""
+        with self._session() as session:
+            rows = session.exec(select(RetiredData).where(RetiredData.volume.is_not(None))  # type: ignore[union-attr]
+                                .order_by(RetiredData.removed_at)).all()  # type: ignore[arg-type]
+            return list(rows)
+
+    def forget_retired_volumes(self, volumes: builtins.list[str]) -> None:
+        """Drop the retired_data rows of these (deleted) volumes."""
+        with self._session() as session:
+            for volume in volumes:
+                session.connection().exec_driver_sql("DELETE FROM retired_data WHERE volume = ?", (volume,))
+            session.commit()
+
     def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
         project = self.get(project_id)
         project.status = ProjectStatus(status).value
@@ -262,7 +305,8 @@ class ProjectStore:
                               or project.last_started_at is not None):
                 session.merge(RetiredData(data_key=project.data_key, name=project.name, name_key=project.name_key,
                                           path=project.path, secrets_fingerprint=project.secrets_fingerprint,
-                                          db_image=project.db_image, db_major=project.db_major))
+                                          db_image=project.db_image, db_major=project.db_major,
+                                          db_volume=project.db_volume))
             session.delete(project)
             session.commit()
 

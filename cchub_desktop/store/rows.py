@@ -85,6 +85,7 @@ class ProjectRow:
     source_commit_date: datetime | None
     db_image: str | None
     db_major: int | None
+    db_volume: str | None
 
     def to_public_dict(self) -> dict[str, object]:
         """The fields `cchub list --json` prints (the same as Project.to_public_dict)."""

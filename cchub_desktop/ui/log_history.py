@@ -51,3 +51,33 @@ def read_history(log_file: Path | None, limit: int, before: float | None = None)
                     return list(kept)
                 kept.append(line)
     return list(kept)
+
+
+class FileTail:
+    """New complete lines of a log file another process writes (a `cchub up`), from where it was opened;
+    starts over when the file was rotated (it shrank)."""
+
+    def __init__(self, log_file: Path) -> None:
+        self.log_file = log_file
+        self._offset = self._size()
+
+    def _size(self) -> int:
+        try:
+            return self.log_file.stat().st_size
+        except OSError:
+            return 0
+
+    def read(self) -> list[LogLine]:
+        size = self._size()
+        if size < self._offset:
+            self._offset = 0
+        if size == self._offset:
+            return []
+        with contextlib.suppress(OSError), self.log_file.open("rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read(size - self._offset)
+            complete = data.rfind(b"\n") + 1
+            self._offset += complete
+            lines = [parse_line(raw) for raw in data[:complete].decode("utf-8", "replace").splitlines()]
+            return [line for line in lines if line is not None]
+        return []

@@ -129,6 +129,11 @@ class LogView(QWidget):
         history = read_history(source.log_file, self._max_blocks, before=held[0].ts if held else None)
         self._take(history + held)
 
+    def append(self, lines: list[LogLine]) -> None:
+        """Show lines that reached the log file from another process (ui/store_follow.py)."""
+        if lines and self._source is not None:
+            self._take(lines)
+
     def poll(self) -> int:
         """Append the lines that arrived since the last tick; returns how many arrived."""
         if self._source is None:

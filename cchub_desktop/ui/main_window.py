@@ -37,7 +37,7 @@ from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
-from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions
+from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
     edit_action: QAction
     remove_action: QAction
     backup_action: QAction
+    upgrade_db_action: QAction
     docs_action: QAction
     folder_action: QAction
     start_many_action: QAction
@@ -129,7 +130,8 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
         self.filter_bar = FilterBar(self.proxy)
         self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self.toggle_project,
-                                               self.open_project, self.open_docs, self.open_project_folder)
+                                               self.open_project, self.open_docs, self.open_project_folder,
+                                               on_upgrade_db=lambda pid: upgrade_db_of(self, pid))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.table.selectionModel().currentChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())

@@ -51,6 +51,12 @@ class Notifier(QObject):
         bridge.project_event.connect(self.on_event)
 
     def on_event(self, event: OrchestratorEvent) -> None:
+        if event.notice and not self.quitting:   # refused: another process owns it (the tray's click too)
+            name, _url = self._name_and_url(event.project_id)
+            self.last_project_id = event.project_id
+            self._show_message(f"{name} runs elsewhere", event.notice, MessageIcon.Information, SHOW_MS)
+            self._previous[event.project_id] = event.status   # not news: it already ran there
+            return
         before = self._previous.get(event.project_id)
         self._previous[event.project_id] = event.status
         if self.quitting or before == event.status:

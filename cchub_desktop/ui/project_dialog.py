@@ -83,6 +83,11 @@ class ProjectDialog(QDialog):
         self.expose_warning = QLabel(EXPOSE_WARNING)
         self.expose_warning.setWordWrap(True)
         self.expose_db.toggled.connect(self._expose_toggled)
+        # a removed project of this name left its data: offered, never taken by default (data follows identity)
+        self.adopt = QCheckBox()
+        self.adopt.setAccessibleName("Use the data of the removed project")
+        self.adopt.hide()
+        self._retired_key: str | None = None
         self.runtime_note = QLabel("Stop the project to change its folder, ports or database exposure.")
         self.runtime_note.setWordWrap(True)
         self.runtime_note.setVisible(not editable_runtime)
@@ -96,6 +101,9 @@ class ProjectDialog(QDialog):
         self.discard_box: QMessageBox | None = None
         self._discarding = False
         self.name_edit.textEdited.connect(lambda _t: self._clear_error("name"))
+        if project is None:
+            self.name_edit.textChanged.connect(lambda _t: self._offer_retired())
+            self._offer_retired()
         self.path_edit.textEdited.connect(lambda _t: self._path_edited())
         for field, spin in self.port_spins.items():
             spin.valueChanged.connect(lambda _v, f=field: self._clear_error(f))
@@ -119,6 +127,7 @@ class ProjectDialog(QDialog):
     def _layout(self, editable_runtime: bool) -> None:
         form = QFormLayout()
         form.addRow("Name", self._with_error(self.name_edit, "name"))
+        form.addRow("", self.adopt)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.path_edit, 1)
         folder_row.addWidget(self.browse_button)
@@ -155,6 +164,27 @@ class ProjectDialog(QDialog):
 
     # ----- actions -----------------------------------------------------------------------------------------
 
+    def _offer_retired(self) -> None:
+        """Offer the data a removed project of this name kept: its date and database, unchecked."""
+        try:
+            found = self._store.retired_for(self.name_edit.text())
+        except (ValidationError, StoreError):
+            found = []
+        if not found:
+            self._retired_key = None
+            self.adopt.setChecked(False)
+            self.adopt.hide()
+            return
+        old = found[0]
+        if old.data_key != self._retired_key:
+            self.adopt.setChecked(False)
+        self._retired_key = old.data_key
+        image = f"database {old.db_image}" if old.db_image else "never started"
+        self.adopt.setText(f"Use the data '{old.name}' left when it was removed on {old.removed_at:%Y-%m-%d %H:%M}\n"
+                           f"({image}, was in {old.path}). Unchecked: this project starts with new data.")
+        self.adopt.show()
+        self._fit_soon()
+
     def choose_folder(self) -> None:
         start = self.path_edit.text().strip() or str(Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Choose the project folder", start)
@@ -181,8 +211,9 @@ class ProjectDialog(QDialog):
             return
         try:
             if self._project is None:
+                adopt = self._retired_key if not self.adopt.isHidden() and self.adopt.isChecked() else None
                 project = self._store.add(values.pop("name"), values.pop("path"),
-                                          allow_broad_path=self._broad_allowed(), **values)
+                                          allow_broad_path=self._broad_allowed(), adopt=adopt, **values)
             else:
                 assert self._project.id is not None
                 project = self._store.update(self._project.id, **self._changes(values))

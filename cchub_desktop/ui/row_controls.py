@@ -44,7 +44,7 @@ class RowControls(QWidget):
 
     def __init__(self, project_id: int, on_toggle: Callable[[int], None], on_open: Callable[[int], None],
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None) -> None:
         super().__init__(parent)
         self.project_id = project_id
         self.toggle = QPushButton("Start")
@@ -67,6 +67,9 @@ class RowControls(QWidget):
         self.docs_action.triggered.connect(lambda: on_docs(self.project_id))
         self.folder_action = menu.addAction("Open project folder")
         self.folder_action.triggered.connect(lambda: on_folder(self.project_id))
+        if on_upgrade_db is not None:
+            self.upgrade_db_action = menu.addAction("Upgrade database…")
+            self.upgrade_db_action.triggered.connect(lambda: on_upgrade_db(self.project_id))
         self.more.setMenu(menu)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -111,12 +114,14 @@ class RowControlsManager(QObject):
 
     def __init__(self, table: QTableView, proxy: QSortFilterProxyModel, model: ProjectTableModel,
                  on_toggle: Callable[[int], None], on_open: Callable[[int], None],
-                 on_docs: Callable[[int], None], on_folder: Callable[[int], None]) -> None:
+                 on_docs: Callable[[int], None], on_folder: Callable[[int], None], *,
+                 on_upgrade_db: Callable[[int], None] | None = None) -> None:
         super().__init__(table)
         self.table = table
         self.proxy = proxy
         self.model = model
         self._callbacks = (on_toggle, on_open, on_docs, on_folder)
+        self._on_upgrade_db = on_upgrade_db
         self.start_blocked: str | None = None
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
@@ -165,7 +170,7 @@ class RowControlsManager(QObject):
             return
         widget = self.table.indexWidget(index)
         if not isinstance(widget, RowControls) or widget.project_id != row.project_id:
-            widget = RowControls(row.project_id, *self._callbacks)
+            widget = RowControls(row.project_id, *self._callbacks, on_upgrade_db=self._on_upgrade_db)
             self.table.setIndexWidget(index, widget)
         widget.show_row(row)
         widget.set_start_blocked(self.start_blocked)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QTimer
 from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.store.change_watch import StoreWatch
 from cchub_desktop.store.rows import StoreError, read_projects
+from cchub_desktop.ui.log_history import FileTail
 from cchub_desktop.ui.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class StoreFollower(QObject):
         self.watch = StoreWatch(orchestrator.db_file)
         self.watch.changed()   # the baseline
         self._shape = self._window_shape()
+        self._tail: tuple[int, FileTail] | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.poll)
@@ -35,6 +37,7 @@ class StoreFollower(QObject):
 
     def poll(self) -> None:
         try:
+            self._follow_log()
             if not self.watch.changed():
                 self.orchestrator.poll_others()
                 return
@@ -50,6 +53,21 @@ class StoreFollower(QObject):
             self.window.reload()    # added, removed or edited elsewhere
         self.orchestrator.poll_others([(r.id, r.data_key, r.status, r.last_error) for r in rows
                                        if r.id is not None])
+
+    def _follow_log(self) -> None:
+        """The selected project runs in another process: show what it writes to the project's log file."""
+        pid = self.window.selected_id()
+        owner = self.orchestrator.owner(pid) if pid is not None else None
+        if pid is None or owner is None or not owner.runs_stack:
+            self._tail = None
+            return
+        log_file = self.orchestrator.log(pid).log_file
+        if log_file is None:
+            return
+        if self._tail is None or self._tail[0] != pid:
+            self._tail = (pid, FileTail(log_file))   # what was there already came in as history
+            return
+        self.window.log_view.append(self._tail[1].read())
 
     def stop(self) -> None:
         self.timer.stop()

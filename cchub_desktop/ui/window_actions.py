@@ -28,6 +28,20 @@ def _action(window: MainWindow, text: str, shortcuts: list[QKeySequence], tip: s
     window.addAction(action)
     return action
 
+def _upgrade_db(window: MainWindow) -> None:
+    if not window.attached:
+        return  # disabled until then (_until_attached)
+    from cchub_desktop.ui.db_upgrade_dialog import upgrade_selected
+
+    upgrade_selected(window)
+
+
+def upgrade_db_of(window: MainWindow, project_id: int) -> None:
+    """A row's ⋯ menu: Upgrade database… for that row's project."""
+    window.select_project(project_id)
+    _upgrade_db(window)
+
+
 def build_actions(window: MainWindow) -> None:
     """The window's actions (with their shortcuts) and the toolbar that shows them."""
     key = QKeySequence
@@ -52,6 +66,10 @@ def build_actions(window: MainWindow) -> None:
     window.docs_action.triggered.connect(lambda: window._on_selected(window.open_docs))
     window.folder_action.triggered.connect(lambda: window._on_selected(window.open_project_folder))
     window.backup_action.triggered.connect(window.backup_selected)
+    window.upgrade_db_action = QAction("Upgrade database…", window)
+    window.upgrade_db_action.setToolTip("Move the selected project's database to the PostgreSQL version in "
+                                        "Settings (the old database is kept)")
+    window.upgrade_db_action.triggered.connect(lambda: _upgrade_db(window))
     window.add_action.triggered.connect(window.add_project)
     window.toggle_action.triggered.connect(window.toggle_selected)
     window.open_action.triggered.connect(window.open_selected)
@@ -108,6 +126,7 @@ def update_actions(window: MainWindow) -> None:
                                   else "Stop the project before removing it")
     window.backup_action.setEnabled(has and status in (ProjectStatus.RUNNING, ProjectStatus.STOPPED,
                                                      ProjectStatus.ERROR))
+    window.upgrade_db_action.setEnabled(has)   # the dialog says why not, e.g. "stop it first"
     window.add_action.setEnabled(True)
     _until_attached(window)
 
@@ -116,7 +135,7 @@ def _until_attached(window: MainWindow) -> None:
     """Before the store and the orchestrator are attached (a moment after launch) the actions that need them are
     disabled, saying so; a Start is queued instead (MainWindow.toggle_project)."""
     for action in (window.add_action, window.edit_action, window.remove_action, window.backup_action,
-                   window.backup_many_action):
+                   window.backup_many_action, window.upgrade_db_action):
         if not window.attached:
             if action.toolTip() != LOADING:
                 action.setProperty("ready_tip", action.toolTip())

@@ -26,6 +26,9 @@ class ExecContext:
     user: str = ""
     # a file in the container before the command runs (None: not there), e.g. the script psql -f reads
     read_file: Callable[[str], bytes | None] = field(default=lambda _path: None, compare=False, repr=False)
+    # the tables (name -> rows) of the PostgreSQL a pg_dump/psql reaches, when volumes persist (volumes.py)
+    database: dict[str, int] | None = None
+    server_major: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class ExecResult:
     stdout: str = ""
     stderr: str = ""
     files: dict[str, bytes] = field(default_factory=dict)  # files the command wrote (Container.file reads them)
+    database: dict[str, int] | None = None  # the tables after the command (written only when it succeeds)
 
 
 ExecHook = Callable[[ExecContext], "ExecResult | None"]
@@ -70,7 +74,7 @@ def default_exec(ctx: ExecContext) -> ExecResult:
             "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
             "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema\n"))
     if "pg_dump" in text:
-        return _pg_dump(ctx.command)
+        return _pg_dump(ctx.command, ctx.database, ctx.server_major)
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-f", "--file") is not None:
         return _psql_file(ctx, str(_option(ctx.command, "-f", "--file")))
     if "pg_isready" in text:
@@ -93,13 +97,18 @@ def _option(command: list[str], short: str, long: str) -> str | None:
     return None
 
 
-def _pg_dump(command: list[str]) -> ExecResult:
-    """A plain-format dump naming the database and host it was asked for; to the -f file when given."""
+def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: int | None = None) -> ExecResult:
+    """A plain-format dump naming the database and host it was asked for; to the -f file when given. With
+    the server's tables known (volumes.py), it holds them; else one fixed table."""
+    from .volumes import dump_tables
+
     database = _option(command, "-d", "--dbname") or "postgres"
     host = _option(command, "-h", "--host") or "localhost"
-    dump = (f"--\n-- PostgreSQL database dump\n--\n-- Dumped from database {database} on host {host}\n"
-            f"-- Command: {shlex.join(command)}\n\nSET statement_timeout = 0;\n"
-            "DROP TABLE IF EXISTS public.projects;\nCREATE TABLE public.projects (id integer NOT NULL);\n"
+    body = ("DROP TABLE IF EXISTS public.projects;\nCREATE TABLE public.projects (id integer NOT NULL);\n"
+            if tables is None else dump_tables(tables))
+    version = f"-- Dumped from database version {major}\n" if major is not None else ""
+    dump = (f"--\n-- PostgreSQL database dump\n--\n{version}-- Dumped from database {database} on host {host}\n"
+            f"-- Command: {shlex.join(command)}\n\nSET statement_timeout = 0;\n{body}"
             "\n--\n-- PostgreSQL database dump complete\n--\n")
     target = _option(command, "-f", "--file")
     if target is None:
@@ -112,9 +121,13 @@ def _psql_file(ctx: ExecContext, path: str) -> ExecResult:
     data = ctx.read_file(path)
     if data is None:
         return ExecResult(1, "", f"psql: error: {path}: No such file or directory\n")
-    tags = [line.split()[0] for line in data.decode(errors="replace").splitlines()
+    from .volumes import run_script
+
+    script = data.decode(errors="replace")
+    tags = [line.split()[0] for line in script.splitlines()
             if line.strip() and not line.startswith("--") and line.rstrip().endswith(";")]
-    return ExecResult(0, "".join(f"{tag}\n" for tag in tags), "")
+    after = None if ctx.database is None else run_script(script, ctx.database)
+    return ExecResult(0, "".join(f"{tag}\n" for tag in tags), "", database=after)
 
 
 def load_hook(path: str | None) -> ExecHook | None:

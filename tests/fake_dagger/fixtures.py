@@ -20,6 +20,7 @@ import pytest
 
 from . import cli_path
 from .journal import Journal
+from .volumes import PgVolumes
 
 PASSTHROUGH = ("FAKE_DAGGER_JOURNAL_DIR", "FAKE_DAGGER_PYTHON")
 
@@ -44,6 +45,14 @@ class FakeDagger:
         """The environment variables a subprocess needs to use the fake engine (with current knobs)."""
         keep = {k: v for k, v in os.environ.items() if k.startswith("FAKE_DAGGER_")}
         return {"_EXPERIMENTAL_DAGGER_CLI_BIN": str(self.cli_path), **keep}
+
+    def keep_volumes(self) -> PgVolumes:
+        """From now on PostgreSQL data volumes persist across sessions (volumes.py): seed and read them
+        with the returned PgVolumes."""
+        root = self.journal_dir.parent / "fake-dagger-volumes"
+        root.mkdir(exist_ok=True)
+        self.set(volumes_dir=str(root))
+        return PgVolumes(str(root))
 
     def sessions_exited(self, timeout: float = 10.0) -> None:
         self.journal.wait_sessions_exited(timeout)

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from .execs import STARTUP_LINES, ExecResult, heartbeat_line, service_kind
+from .faults import ExecFailRule
 from .objects import Obj
 from .progress import Span
-from .state import ServiceSpec, container_spec, service_spec
+from .state import ContainerSpec, ServiceSpec, container_spec, service_spec
 from .tunnel_http import AddressInUse, TunnelListener
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ class ServiceRuntime:
             s.journal.write("service", event="start-cancelled", **record)
             raise
         rule = s.faults.exec_failure(spec.command)
+        refused = self._pg_refusal(ctr) if kind == "postgres" and rule is None else None
+        if refused is not None:
+            rule = ExecFailRule("", 1, refused)
         if rule is not None:
             from .session import exec_error
 
@@ -119,6 +123,13 @@ class ServiceRuntime:
         ports = [(p["port"], p["port"]) for p in ctr.exposed_ports]
         s.journal.write("service", event="start", ports=[p for p, _ in ports], **record)
         return Running(spec, kind, span, ports)
+
+    def _pg_refusal(self, ctr: ContainerSpec) -> str | None:
+        """PostgreSQL on a persisted volume (volumes.py): initialise it, or its error for another major's."""
+        from .session import pg_volume
+
+        volume = pg_volume(ctr)
+        return None if volume is None else self.session.volumes.open_server(ctr.image, volume)
 
     def _forwards(self, spec: ServiceSpec, upstream: ServiceSpec) -> list[tuple[int, int]]:
         exposed = [p["port"] for p in self.exposed_ports(upstream)]

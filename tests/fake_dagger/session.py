@@ -18,6 +18,7 @@ from .journal import JournalWriter
 from .objects import Obj, Registry
 from .progress import PlainProgress
 from .state import ContainerSpec, container_spec, exec_command
+from .volumes import PgVolumes, Server
 
 Cancelled = Callable[[], bool]
 
@@ -48,6 +49,7 @@ class Session:
         self.registry = Registry()
         self.shutting_down = threading.Event()
         self.services = ServiceRuntime(self)
+        self.volumes = PgVolumes.from_env()
         self._exec_cache: dict[str, ExecResult] = {}
         self._exec_locks: dict[str, threading.Lock] = {}
         self._uploaded: set[str] = set()
@@ -125,8 +127,11 @@ class Session:
         except Canceled:
             self.progress.close(span, "context canceled")
             raise
+        server = self.bound_server(spec, command)
         ctx = ExecContext(command, spec.image, spec.workdir, dict(spec.env), sorted(spec.secret_env), spec.user,
-                          read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled))
+                          read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled),
+                          database=self.volumes.tables(server.volume) if server else None,
+                          server_major=self.volumes.image_major(server.image) if server else None)
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
         rule = self.faults.exec_failure(command)
         if rule is not None:
@@ -135,14 +140,49 @@ class Session:
         self.progress.log(span, result.stderr)
         expect = exec_obj.args.get("expect", "SUCCESS")
         failed = (expect == "SUCCESS" and result.exit_code != 0) or (expect == "FAILURE" and result.exit_code == 0)
+        extra = {"server": server.as_record()} if server else {}
         self.journal.write("exec", command=command, image=spec.image, workdir=spec.workdir,
-                           exit_code=result.exit_code, failed=failed, container_id=exec_obj.id)
+                           exit_code=result.exit_code, failed=failed, container_id=exec_obj.id, **extra)
+        if not failed and result.exit_code == 0:
+            self._volume_effects(spec, command, server, result)
         if failed:
             error = exec_error(command, result)
             self.progress.close(span, error.message)
             raise error
         self.progress.close(span)
         return result
+
+    def bound_server(self, spec: ContainerSpec, command: list[str]) -> Server | None:
+        """The PostgreSQL (image, volume) a pg_dump/psql reaches through its --host binding, when volumes
+        persist (volumes.py)."""
+        from .execs import _option, service_kind
+
+        if not self.volumes.enabled or not command or command[0] not in ("pg_dump", "psql"):
+            return None
+        bound = spec.bindings.get(_option(command, "-h", "--host") or "")
+        if bound is None:
+            return None
+        svc = self.services.spec(bound)
+        if svc.container is None:
+            return None
+        ctr = container_spec(self.registry, svc.container)
+        volume = pg_volume(ctr)
+        if service_kind(ctr.image, svc.command) != "postgres" or volume is None:
+            return None
+        return Server(ctr.image, volume)
+
+    def _volume_effects(self, spec: ContainerSpec, command: list[str], server: Server | None,
+                        result: ExecResult) -> None:
+        if not self.volumes.enabled:
+            return
+        if server is not None and result.database is not None:
+            self.volumes.set_tables(server.volume, result.database)
+        if command[:2] == ["sh", "-c"] and len(command) > 2:
+            words = command[2].split()
+            if words[:1] == ["find"] and "-delete" in words and len(words) > 1:
+                for mount in spec.mounts:
+                    if mount.kind == "cache" and mount.path.rstrip("/") == words[1].rstrip("/"):
+                        self.volumes.wipe(mount.source)
 
     def container_file(self, ctr: Obj, path: str, cancelled: Cancelled) -> bytes:
         """A file in a container: written by withNewFile/withFile, an exec's redirect, or a mount."""
@@ -189,6 +229,16 @@ class Session:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return str(target)
+
+
+def pg_volume(ctr: ContainerSpec) -> str | None:
+    """The cache volume holding a PostgreSQL container's data: the one mounted where PGDATA is (or its
+    default folder)."""
+    data = ctr.env.get("PGDATA", "/var/lib/postgresql/data")
+    for mount in ctr.mounts:
+        if mount.kind == "cache" and (data == mount.path or data.startswith(mount.path.rstrip("/") + "/")):
+            return mount.source
+    return None
 
 
 def _referenced(registry: Registry, obj: Obj) -> list[Obj]:
