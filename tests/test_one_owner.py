@@ -307,3 +307,25 @@ def test_the_tray_says_where_a_project_runs_when_its_start_is_refused(
         assert shown == [("G runs elsewhere", f"'G' is running in `cchub up` (pid {up.pid}) — stop it there, or "
                                               "run `cchub stop G`.")]
         desktop.close()
+
+
+def test_a_port_edit_in_the_window_is_refused_when_a_cchub_up_took_the_project_meanwhile(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, qapp: QApplication,
+        qt_async: QtAsync, qtbot: QtBot) -> None:
+    add_project(project_dir, port_block, "H")
+    with window(qapp, qt_async) as app:
+        pid = app.store.get_by_name("H").id
+        assert pid is not None
+        app.window.select_project(pid)
+        app.window.edit_project()                    # opened while H was stopped: the ports are editable
+        dialog = app.window.project_dialog
+        assert dialog is not None and dialog.port_spins["frontend_port"].isEnabled()
+        with LeaseHolder(app_paths().runtime_dir, key_of("H"), "H") as up:   # a terminal starts it now
+            dialog.port_spins["frontend_port"].setValue(port_block.frontend + 7)
+            dialog.save()
+            assert dialog.isVisible()
+            assert f"The project was not saved: 'H' is running in `cchub up` (pid {up.pid})" in \
+                dialog.error_text("general")
+        assert app.store.get(pid).frontend_port == port_block.frontend          # nothing changed under it
+        dialog.save()                                                            # its owner ended: now it saves
+        assert app.store.get(pid).frontend_port == port_block.frontend + 7

@@ -20,7 +20,7 @@ from cchub_desktop.resources import TrayState
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from cchub_desktop.ui.project_table_model import Column
 from tests import tray_fixtures
-from tests.helpers import wait_for
+from tests.helpers import key_of, wait_for
 from tests.tray_fixtures import Desktop
 
 desktop, qt_async, fake_dagger_env = tray_fixtures.desktop, tray_fixtures.qt_async, tray_fixtures.fake_dagger_env
@@ -97,7 +97,7 @@ def test_quitting_the_app_while_a_start_is_in_flight_exits_0_and_leaves_nothing(
     env = {**os.environ, **fake_dagger_env.env(), "QT_QPA_PLATFORM": "offscreen"}
     app = subprocess.Popen([sys.executable, "-m", "cchub_desktop", "--start", "demo", "--no-engine-check"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = paths.logs_dir / "demo.log"
+    log = paths.logs_dir / f"{key_of('demo')}.log"   # named after the data key, like its volumes
     try:
         wait_for(lambda: (log.exists() and "start docker-entrypoint.sh postgres" in log.read_text())
                  or app.poll() is not None, timeout=60)

@@ -138,13 +138,20 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def _rewrite(path: Path, data: dict[str, object]) -> None:
+    with _written(path, data) as tmp_name:
+        os.replace(tmp_name, path)
+
+
+@contextlib.contextmanager
+def _written(path: Path, data: dict[str, object]) -> Iterator[str]:
+    """`data` in a new private file beside `path`, synced; yields its name, removes it afterwards if left."""
     fd, tmp_name = tempfile.mkstemp(prefix=".new-", dir=path.parent)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as tmp:
             json.dump(data, tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        yield tmp_name
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
@@ -187,12 +194,7 @@ def _create(path: Path, values: ProjectSecrets) -> None:
     """Write the file under a temporary name and link it into place: a concurrent creator loses cleanly and
     a crash never leaves a half-written file under the real name."""
     data = {"version": FILE_VERSION, **{name: getattr(values, name) for name in SECRET_FIELDS}}
-    fd, tmp_name = tempfile.mkstemp(prefix=".new-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(data, tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
+    with _written(path, data) as tmp_name:
         try:
             os.link(tmp_name, path)
         except FileExistsError:
@@ -200,9 +202,6 @@ def _create(path: Path, values: ProjectSecrets) -> None:
         except OSError:
             if not path.exists():
                 os.replace(tmp_name, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
 
 
 def _damaged(path: Path) -> str:

@@ -347,7 +347,9 @@ class MainWindow(QMainWindow):
             self.reload()
             return
         stopped = self.orchestrator.state(row.project_id) in (ProjectStatus.STOPPED, ProjectStatus.ERROR)
-        dialog = ProjectDialog(self.store, project, editable_runtime=stopped, parent=self)
+        pid = row.project_id
+        dialog = ProjectDialog(self.store, project, editable_runtime=stopped, parent=self,
+                               hold=lambda: self.orchestrator.lease_for_job(pid, "being edited"))
         self._open_project_dialog(dialog)
 
     def _open_project_dialog(self, dialog: ProjectDialog) -> None:

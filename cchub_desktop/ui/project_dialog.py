@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cchub_desktop import ports
+from cchub_desktop.lease import Lease, LeaseHeld
 from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
 from cchub_desktop.store.validation import broad_path_warning
 from cchub_desktop.ui.form_errors import error_label
@@ -49,9 +51,10 @@ class ProjectDialog(QDialog):
     saved = Signal(object)  # Project
 
     def __init__(self, store: ProjectStore, project: Project | None = None, *, editable_runtime: bool = True,
-                 parent: QWidget | None = None) -> None:
+                 hold: Callable[[], Lease | None] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store = store
+        self._hold = hold   # the project's lease for a change of folder or ports (lease.py); LeaseHeld if owned
         self._project = project
         self.saved_project: Project | None = None
         self.setWindowTitle("Edit project" if project else "Add project")
@@ -216,9 +219,18 @@ class ProjectDialog(QDialog):
                                           allow_broad_path=self._broad_allowed(), adopt=adopt, **values)
             else:
                 assert self._project.id is not None
-                project = self._store.update(self._project.id, **self._changes(values))
+                changes = self._changes(values)
+                lease = self._hold() if self._hold is not None and set(changes) - {"name"} else None
+                try:
+                    project = self._store.update(self._project.id, **changes)
+                finally:
+                    if lease is not None:
+                        lease.release()
         except ValidationError as exc:
             self._show_error(exc.field, exc.message)
+            return
+        except LeaseHeld as exc:
+            self._show_error("general", f"The project was not saved: {exc}")
             return
         except (StoreError, ValueError, KeyError) as exc:
             self._show_error("general", f"The project was not saved: {exc}")
