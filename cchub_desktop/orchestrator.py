@@ -241,6 +241,7 @@ class Orchestrator:
                                  detail="port check before start", step="ports")
             stack = self._factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
+            stack.on_source_pin = lambda commit: self._record_source_pin(project_id, config, commit)
             self._stacks[project_id] = stack
             log.note(f"[hub] starting {project.name}")
             await stack.start()
@@ -271,6 +272,10 @@ class Orchestrator:
             self.spawn(watch_health(project.backend_port, project.frontend_port,
                                     lambda verdict: self._on_health(project_id, verdict), self.health_interval)),
         ]
+
+    def _record_source_pin(self, project_id: int, config: CommandCenterConfig, commit: str) -> None:
+        """(worker thread) A first start pinned its git source to `commit`: record it."""
+        self._store.record_source_pin(project_id, config.source.git_url, config.source.git_ref, commit, None)
 
     async def _run_stop(self, project_id: int) -> None:
         try:
