@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
@@ -25,6 +25,9 @@ from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackEr
 from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+
+if TYPE_CHECKING:
+    from cchub_desktop.stack.source_pin import UpdateResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -204,6 +207,17 @@ class Orchestrator:
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
         return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
                                     self.log(project_id))
+
+    async def update_source(self, project_id: int) -> UpdateResult:
+        """"Update CommandCenter": move the project's pin to the newest commit of Settings → Source's ref (a
+        running project keeps its code; the new commit applies at its next start). Raises StackError."""
+        from cchub_desktop.stack.source_pin import update_project
+
+        project = await asyncio.to_thread(self._store.get, project_id)
+        result = await update_project(self._store, project, self.settings,
+                                      running=self.state(project_id) in ACTIVE)
+        self.log(project_id).note(f"[hub] {result.message()}")
+        return result
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""

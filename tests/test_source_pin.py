@@ -120,4 +120,5 @@ def test_a_local_checkout_shows_its_head_and_uncommitted_changes(tmp_path: Path)
     assert head.commit is not None and len(head.commit) == 40
     assert head.describe() == f"local checkout at {head.commit[:7]} (2026-11-30)"
     (folder / "README.md").write_text("changed\n")
-    assert local_head(folder).describe() == f"local checkout at {head.commit[:7]} (2026-11-30), with uncommitted changes"
+    dirty = local_head(folder).describe()
+    assert dirty == f"local checkout at {head.commit[:7]} (2026-11-30), with uncommitted changes"

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     start_many_action: QAction
     stop_many_action: QAction
     backup_many_action: QAction
+    update_source_action: QAction
     toolbar: QToolBar
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, engine_check: EngineCheck | None = None,
