@@ -122,3 +122,63 @@ def test_a_local_checkout_shows_its_head_and_uncommitted_changes(tmp_path: Path)
     (folder / "README.md").write_text("changed\n")
     dirty = local_head(folder).describe()
     assert dirty == f"local checkout at {head.commit[:7]} (2026-11-30), with uncommitted changes"
+
+
+def test_build_progress_names_the_pip_step_elapsed_time_and_first_build_in_cchub_up_and_the_window_status(
+        fake_dagger_env: FakeDagger, project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cchub_desktop.lifecycle_events import phase_text
+    from cchub_desktop.orchestrator import OrchestratorEvent
+
+    store, pid = _store_with_project(project_dir)
+    fake_dagger_env.set(exec_tail_delay=0.5)   # pip's output arrives while it still runs, as in a real build
+    events: list[OrchestratorEvent] = []
+
+    async def scenario() -> None:
+        orch = Orchestrator(store, AppSettings(), app_paths())
+        orch.subscribe(events.append)
+        await orch.start(pid)
+        assert orch.state(pid) == ProjectStatus.RUNNING, orch.message(pid)
+        await orch.stop(pid)
+        await orch.aclose()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    # what the window's status column and the tray show while starting (phase_text of the event's phase)
+    texts = [phase_text(e.phase) for e in events if e.status == ProjectStatus.STARTING and e.phase]
+    backend = [t for t in texts if t.startswith("building the backend (")]
+    assert any("pip: downloading torch" in t for t in backend), texts
+    assert any("pip: building psycopg2" in t for t in backend), texts
+    assert all("first build of this project: several minutes" in t for t in backend)
+    assert any(t.startswith("building the frontend (npm ci") for t in texts), texts
+    log = (app_paths().logs_dir / f"{store.get(pid).slug}.log").read_text()
+    assert "[hub] first build of this project: several minutes" in log
+    assert "[hub] backend built in 0:0" in log, log
+
+    store.close()
+    fake_dagger_env.sessions_exited()
+    # cchub up of a project that ran before: the steps, no first-build warning
+    import os
+    import signal
+    import sys
+
+    from tests.helpers import wait_for
+
+    env = {**os.environ, **fake_dagger_env.env()}
+    proc = subprocess.Popen([sys.executable, "-m", "cchub_desktop.cli", "up", "Pinned"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+
+    import threading
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    wait_for(lambda: any("Press Ctrl-C" in x for x in lines) or proc.poll() is not None, timeout=60)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0, (lines, proc.stderr.read() if proc.stderr else "")
+    reader.join(5)
+    assert any(x.startswith("[Pinned] building the backend: pip: downloading torch · 0:0") for x in lines), lines
+    assert not any("first build" in x for x in lines), lines

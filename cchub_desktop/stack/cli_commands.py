@@ -209,7 +209,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
     stop_requested = asyncio.Event()
     restore = _on_signals(stop_requested.set)
     stack = CommandCenterStack(config, settings, log,
-                               on_phase=lambda phase: say(f"[{config.name}] {PHASE_TEXT.get(phase, phase)}"))
+                               on_phase=lambda phase: say(f"[{config.name}] {_phase_words(phase)}"))
     stack.on_source_pin = on_source_pin
     if config.source_note:
         say(config.source_note.removeprefix("[hub] "))
@@ -249,6 +249,13 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         await stack.stop()   # idempotent; also when this task was cancelled (Ctrl-C where signals are not ours)
         if verbose:
             log.unsubscribe(echo)
+
+
+def _phase_words(phase: StackPhase | str) -> str:
+    """'building the backend', or with build progress 'building the backend: pip: downloading torch · 1:12'."""
+    name, _, detail = str(phase).partition("|")
+    words = PHASE_TEXT.get(StackPhase(name), name) if name in set(StackPhase) else name
+    return f"{words}: {detail}" if detail else words
 
 
 def cmd_update(args: argparse.Namespace) -> int:

@@ -94,6 +94,7 @@ class CommandCenterConfig:
     images: ImageSettings
     db_image: DbImageChoice | None = None
     source_note: str = ""   # a line for the log when Settings → Source differ from the project's pin
+    first_build: bool = False   # the project never started before: its builds may take several minutes
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths) -> CommandCenterConfig:
@@ -108,6 +109,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db),
             secrets=load_or_create(paths.secrets_dir, project.slug),
             source=source, images=images, db_image=choice, source_note=note,
+            first_build=project.last_started_at is None,
         )
 
     @classmethod

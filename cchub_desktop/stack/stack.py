@@ -226,14 +226,26 @@ class CommandCenterStack:
 
     async def _build(self, graph: StackGraph) -> None:
         """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
+        from cchub_desktop.stack.build_progress import FIRST_BUILD, BuildProgress, elapsed_text
+
         specs = [s for s in self.recipe.services if s.build_phase is not None]
         tasks = {s.name: asyncio.ensure_future(self._build_one(graph, s)) for s in specs}
+        loop = asyncio.get_running_loop()
+        progress = BuildProgress(lambda phase, detail: loop.call_soon_threadsafe(self._report_progress, phase, detail),
+                                 first_build=self.config.first_build)
+        if self.config.first_build:
+            self.log.note(f"[hub] {FIRST_BUILD} (later starts reuse the build caches)")
+        self.log.subscribe(progress.on_line)
         try:
             for spec in specs:
                 assert spec.build_phase is not None
                 async with self._step(spec.build_phase, f"building the {spec.title}"):
+                    progress.begin(spec.build_phase.value, " ".join(spec.build_steps[0].args[:2])
+                                   if spec.build_steps else "")
                     await tasks[spec.name]
+                self.log.note(f"[hub] {spec.title} built in {elapsed_text(progress.end())}")
         finally:
+            self.log.unsubscribe(progress.on_line)
             for task in tasks.values():
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
@@ -309,6 +321,11 @@ class CommandCenterStack:
             raise error from exc
         if self._stop_requested:
             raise asyncio.CancelledError("the stack was stopped while starting")
+
+    def _report_progress(self, phase: str, detail: str) -> None:
+        """A build phase's current step and elapsed time, as the phase "backend_build|<detail>"."""
+        if self._on_phase is not None and self.phase is not None and self.phase.value == phase:
+            self._on_phase(f"{phase}|{detail}")  # type: ignore[arg-type]
 
     def _set_phase(self, phase: StackPhase) -> None:
         if phase == self.phase:
