@@ -232,7 +232,7 @@ class TrayMenuBuilder:
             _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
         if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Back up database", "backup", pid)
-        if self.callbacks.update_source is not None and entry.status != S.STOPPING:
+        if self.callbacks.update_source is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Update CommandCenter", "update", pid)
         _add(sub, "Show in window", "show", pid)
 

@@ -106,7 +106,7 @@ def update_actions(window: MainWindow) -> None:
     window.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
                                            and r.status != ProjectStatus.STOPPING for r in many))
     window.edit_action.setEnabled(has)
-    window.update_source_action.setEnabled(has and status != ProjectStatus.STOPPING)
+    window.update_source_action.setEnabled(has and status not in (ProjectStatus.STARTING, ProjectStatus.STOPPING))
     window.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
     window.remove_action.setToolTip("Remove the selected project (Del)" if window.remove_action.isEnabled()
                                   else "Stop the project before removing it")
