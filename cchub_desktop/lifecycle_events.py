@@ -26,7 +26,9 @@ def phase_text(phase: str | None) -> str:
     """A phase as a user reads it ("building the backend")."""
     if not phase:
         return ""
-    return PHASE_TEXT.get(phase, phase.replace("_", " "))
+    phase, bar, detail = phase.partition("|")   # "backend_build|pip: downloading torch · 1:12" (build progress)
+    text = PHASE_TEXT.get(phase, phase.replace("_", " "))
+    return f"{text} ({detail})" if bar and detail else text
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
 
 if TYPE_CHECKING:
     from cchub_desktop.stack.db_upgrade import UpgradeResult
+    from cchub_desktop.stack.source_pin import UpdateResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -388,6 +389,17 @@ class Orchestrator:
             if lease is not None:
                 lease.release()
 
+    async def update_source(self, project_id: int) -> UpdateResult:
+        """"Update CommandCenter": move the project's pin to the newest commit of Settings → Source's ref (a
+        running project keeps its code; the new commit applies at its next start). Raises StackError."""
+        from cchub_desktop.stack.source_pin import update_project
+
+        project = await asyncio.to_thread(self._store.get, project_id)
+        result = await update_project(self._store, project, self.settings,
+                                      running=self.state(project_id) in ACTIVE)
+        self.log(project_id).note(f"[hub] {result.message()}")
+        return result
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""
         task = asyncio.get_running_loop().create_task(coro)
@@ -426,6 +438,7 @@ class Orchestrator:
                                  detail="port check before start", step="ports")
             stack = self._factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
+            stack.on_source_pin = lambda commit: self._record_source_pin(project_id, config, commit)
             self._stacks[project_id] = stack
             log.note(f"[hub] starting {project.name}")
             await stack.start()
@@ -456,6 +469,10 @@ class Orchestrator:
             self.spawn(watch_health(project.backend_port, project.frontend_port,
                                     lambda verdict: self._on_health(project_id, verdict), self.health_interval)),
         ]
+
+    def _record_source_pin(self, project_id: int, config: CommandCenterConfig, commit: str) -> None:
+        """(worker thread) A first start pinned its git source to `commit`: record it."""
+        self._store.record_source_pin(project_id, config.source.git_url, config.source.git_ref, commit, None)
 
     async def _run_stop(self, project_id: int) -> None:
         try:

@@ -37,6 +37,7 @@ def test_stopped_project_offers_start(desktop: Desktop) -> None:
     desktop.add_project("alpha")
     assert desktop.menu_texts() == ["CommandCenter Hub: nothing running", "alpha — Stopped", *FIXED]
     assert [a.text() for a in desktop.submenu("alpha — Stopped").actions()] == ["Start", "Back up database",
+                                                                                 "Update CommandCenter",
                                                                                  "Show in window"]
     assert desktop.action("Start all").isEnabled()
     assert not desktop.action("Stop all").isEnabled()
@@ -50,7 +51,8 @@ def test_running_project_offers_stop_and_open(desktop: Desktop) -> None:
     desktop.wait_status(pid, S.RUNNING)
     assert desktop.menu_texts() == ["CommandCenter Hub: 1 running", "alpha — Running", *FIXED]
     sub = desktop.submenu("alpha — Running")
-    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Back up database", "Show in window"]
+    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Back up database",
+                                                 "Update CommandCenter", "Show in window"]
     assert sub.actions()[1].toolTip() == f"http://localhost:{desktop.ports[pid]['frontend']}"
     assert not desktop.action("Start all").isEnabled()
     assert desktop.action("Stop all").isEnabled()
@@ -90,7 +92,7 @@ def test_failed_project_shows_failure_and_offers_start_again(desktop: Desktop) -
     failed = desktop.action("beta — Failed")
     assert failed.toolTip() == desktop.controller.orchestrator.message(bad)
     assert [a.text() for a in failed.menu().actions()] == [  # type: ignore[union-attr]
-        "Start", "Back up database", "Show in window"]
+        "Start", "Back up database", "Update CommandCenter", "Show in window"]
     assert desktop.tray.tooltip() == "CommandCenter Hub\n1 running, 1 failed"
     assert icon_shows(desktop, TrayState.ERROR)  # a failure outranks what runs
 

@@ -70,7 +70,7 @@ def test_a_port_conflict_offers_change_ports_and_a_pinned_commit_shows(
         db.execute("UPDATE project SET source_commit = ?, source_commit_date = ? WHERE id = ?",
                    ("0123456789abcdef0123456789abcdef01234567", "2026-11-30 12:00:00.000000", pid))
     hub.window.reload(select_id=pid)
-    assert hub.window.detail.commit.text() == "0123456789 (2026-11-30)"
+    assert hub.window.detail.commit.text() == "0123456 (2026-11-30)"
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", project.frontend_port))
         blocker.listen()

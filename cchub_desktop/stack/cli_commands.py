@@ -66,6 +66,10 @@ def register(sub: Any) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
     p.set_defaults(handler=cmd_up)
 
+    p = sub.add_parser("update", help="move a project to the newest commit of Settings → Source's ref")
+    p.add_argument("project")
+    p.set_defaults(handler=cmd_update)
+
     p = sub.add_parser("backup", help="dump a stopped project's database (pg_dump) into the backups folder")
     p.add_argument("project")
     p.set_defaults(handler=cmd_backup)
@@ -174,13 +178,18 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(config.db_image.note.removeprefix("[hub] "), flush=True)
             log.note(config.db_image.note)
         store.set_status(project_id, ProjectStatus.STARTING)
+        source = config.source
 
         def running() -> None:
             lease.set_state(ProjectStatus.RUNNING.value)
             _record(store, project_id, ProjectStatus.RUNNING)
 
+        def record_pin(commit: str) -> None:
+            store.record_source_pin(project_id, source.git_url, source.git_ref, commit, None)
+
         code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose, on_running=running,
-                                      on_stopping=lambda: lease.set_state(ProjectStatus.STOPPING.value)))
+                                      on_stopping=lambda: lease.set_state(ProjectStatus.STOPPING.value),
+                                      on_source_pin=record_pin))
     except StackError as exc:
         code, error = 1, exc
     except KeyError:
@@ -212,7 +221,8 @@ def _record(store: Any, project_id: int, status: Any, last_error: str | None = N
 
 async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog, verbose: bool,
               on_running: Callable[[], object] | None = None,
-              on_stopping: Callable[[], object] | None = None) -> tuple[int, StackError | None]:
+              on_stopping: Callable[[], object] | None = None,
+              on_source_pin: Callable[[str], object] | None = None) -> tuple[int, StackError | None]:
     from cchub_desktop.stack.stack import CommandCenterStack
 
     def say(text: str) -> None:
@@ -227,7 +237,10 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
     stop_requested = asyncio.Event()
     restore = _on_signals(stop_requested.set)
     stack = CommandCenterStack(config, settings, log,
-                               on_phase=lambda phase: say(f"[{config.name}] {PHASE_TEXT.get(phase, phase)}"))
+                               on_phase=lambda phase: say(f"[{config.name}] {_phase_words(phase)}"))
+    stack.on_source_pin = on_source_pin
+    if config.source_note:
+        say(config.source_note.removeprefix("[hub] "))
     try:
         start = asyncio.ensure_future(stack.start())
         stopping = asyncio.ensure_future(stop_requested.wait())
@@ -268,6 +281,33 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         await stack.stop()   # idempotent; also when this task was cancelled (Ctrl-C where signals are not ours)
         if verbose:
             log.unsubscribe(echo)
+
+
+def _phase_words(phase: StackPhase | str) -> str:
+    """'building the backend', or with build progress 'building the backend: pip: downloading torch · 1:12'."""
+    name, _, detail = str(phase).partition("|")
+    words = PHASE_TEXT.get(StackPhase(name), name) if name in set(StackPhase) else name
+    return f"{words}: {detail}" if detail else words
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    """Move the project's pin to the newest commit of the ref; while it runs, the new commit applies at its
+    next start (a running stack keeps the code it was built from)."""
+    from cchub_desktop.cli import find_project, open_store
+    from cchub_desktop.stack.source_pin import update_project
+    from cchub_desktop.store import ProjectStatus
+
+    _, settings = _paths_and_settings()
+    store = open_store()
+    project = find_project(store, args.project)
+    running = project.status in (ProjectStatus.STARTING.value, ProjectStatus.RUNNING.value)
+    try:
+        result = asyncio.run(update_project(store, project, settings, running=running))
+    except StackError as exc:
+        print(f"cchub: {exc.user_message}", file=sys.stderr)
+        return 1
+    print(result.message())
+    return 0
 
 
 def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ class SourceSettings:
     git_url: str
     git_ref: str
     local_dir: Path | None = None
+    commit: str | None = None     # the project's pinned commit (git only)
+    commit_date: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: AppSettings) -> SourceSettings:
@@ -33,7 +36,26 @@ class SourceSettings:
     def describe(self) -> str:
         if self.local_dir is not None:
             return f"local checkout {self.local_dir}"
+        if self.commit:
+            from cchub_desktop.stack.source_pin import describe_commit
+
+            return f"git {self.git_url} @ {self.git_ref}, commit {describe_commit(self.commit, self.commit_date)}"
         return f"git {self.git_url} @ {self.git_ref}"
+
+    @classmethod
+    def for_project(cls, project: Project, settings: AppSettings) -> tuple[SourceSettings, str]:
+        """The source of a start: a git source keeps the project's pin (its URL, ref and commit) once it has
+        one, whatever Settings name now; with a note for the log when they differ."""
+        source = cls.from_settings(settings)
+        if source.local_dir is not None or not project.source_commit:
+            return source, ""
+        from cchub_desktop.stack.source_pin import pin_of, settings_note
+
+        pin = pin_of(project)
+        assert pin is not None
+        return (cls(git_url=pin.url or source.git_url, git_ref=pin.ref or source.git_ref, commit=pin.commit,
+                    commit_date=pin.date),
+                settings_note(pin, source.git_url, source.git_ref))
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,8 @@ class CommandCenterConfig:
     images: ImageSettings
     db_image: DbImageChoice | None = None
     db_volume: str | None = None   # the recorded PostgreSQL data volume (after an upgrade); None: the default
+    source_note: str = ""   # a line for the log when Settings → Source differ from the project's pin
+    first_build: bool = False   # the project never started before: its builds may take several minutes
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -82,14 +106,15 @@ class CommandCenterConfig:
         stack/project_secrets.py), else its secrets file, created on first use (StackError when the secrets
         folder or file is not private)."""
         images, choice = _images_for(project, settings)
+        source, note = SourceSettings.for_project(project, settings)
         return cls(
             name=project.name, slug=project.slug, data_key=project.data_key, project_path=Path(project.path),
             backend_port=project.backend_port, frontend_port=project.frontend_port,
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db),
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
-            source=SourceSettings.from_settings(settings),
-            images=images, db_image=choice, db_volume=project.db_volume,
+            source=source, images=images, db_image=choice, db_volume=project.db_volume, source_note=note,
+            first_build=project.last_started_at is None,
         )
 
     @classmethod
@@ -103,7 +128,7 @@ class CommandCenterConfig:
             backend_port=project.backend_port, frontend_port=project.frontend_port,
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
-            source=SourceSettings.from_settings(settings), images=_images_for(project, settings)[0],
+            source=SourceSettings.for_project(project, settings)[0], images=_images_for(project, settings)[0],
             db_volume=project.db_volume,
         )
 

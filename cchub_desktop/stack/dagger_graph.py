@@ -25,7 +25,9 @@ class StackGraph:
 def source_directory(client: dagger.Client, source: SourceSpec) -> dagger.Directory:
     if source.kind == "local" and source.local_dir is not None:
         return client.host().directory(str(source.local_dir), exclude=list(source.exclude))
-    return client.git(source.git_url).ref(source.git_ref).tree(discard_git_dir=True)
+    repo = client.git(source.git_url)
+    ref = repo.commit(source.commit) if source.commit else repo.ref(source.git_ref)
+    return ref.tree(discard_git_dir=True)
 
 
 def build_graph(client: dagger.Client, recipe: StackRecipe, values: dict[SecretKey, str]) -> StackGraph:

@@ -12,6 +12,7 @@ from typing import Any
 
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.recipe import ServiceSpec, StackRecipe, build_recipe
+from cchub_desktop.stack.source_pin import describe_commit, local_head
 
 TUNNEL_LISTEN = "0.0.0.0"
 
@@ -63,6 +64,9 @@ class StackPlan:
     project: str
     data_key: str
     source: str
+    source_commit: str | None       # the pinned commit (git), a local checkout's HEAD, or None
+    source_commit_date: str | None  # ISO date of that commit, when known
+    source_state: str               # "pinned to abc1234 (2026-11-30) of main", "not pinned yet ...", ...
     expose_db: bool
     services: list[ServicePlan]
 
@@ -75,8 +79,19 @@ class StackPlan:
 
 def build_plan(config: CommandCenterConfig) -> StackPlan:
     recipe = build_recipe(config)
+    src = config.source
+    if src.local_dir is not None:
+        head = local_head(src.local_dir)
+        commit, date, state = head.commit, head.date, head.describe()
+    elif src.commit:
+        commit, date = src.commit, src.commit_date
+        state = f"pinned to {describe_commit(src.commit, src.commit_date)} of {src.git_ref}"
+    else:
+        commit, date, state = None, None, f"not pinned yet (the first start pins the newest commit of {src.git_ref})"
     return StackPlan(project=recipe.project, data_key=recipe.data_key, source=recipe.source.describe(),
-                     expose_db=config.expose_db, services=[_service_plan(recipe, s) for s in recipe.services])
+                     source_commit=commit, source_commit_date=date.isoformat() if date else None,
+                     source_state=state, expose_db=config.expose_db,
+                     services=[_service_plan(recipe, s) for s in recipe.services])
 
 
 def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
@@ -109,7 +124,8 @@ def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
 
 def format_plan(plan: StackPlan) -> str:
     """The plan as a human reads it, one block per service (like `docker compose config`)."""
-    out = [f"project: {plan.project} (data key {plan.data_key})", f"source:  {plan.source}", ""]
+    out = [f"project: {plan.project} (data key {plan.data_key})", f"source:  {plan.source}",
+           f"commit:  {plan.source_state}", ""]
     for svc in plan.services:
         out.append(f"{svc.name}:")
         rows: list[tuple[str, str]] = [("image", svc.image)]

@@ -137,9 +137,13 @@ class SourceSpec:
     git_ref: str
     local_dir: Path | None
     exclude: tuple[str, ...]
+    commit: str | None = None   # git: the pinned commit; None until the first start resolves the ref
 
     def describe(self) -> str:
-        return f"local {self.local_dir}" if self.kind == "local" else f"git {self.git_url} @ {self.git_ref}"
+        if self.kind == "local":
+            return f"local {self.local_dir}"
+        pinned = f", commit {self.commit[:7]}" if self.commit else ", not pinned yet"
+        return f"git {self.git_url} @ {self.git_ref}{pinned}"
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     )
     src = config.source
     source = SourceSpec(kind="local" if src.local_dir is not None else "git", git_url=src.git_url,
-                        git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE)
+                        git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE,
+                        commit=src.commit if src.local_dir is None else None)
     return StackRecipe(project=config.name, data_key=key, source=source,
                        services=(postgres, redis, backend, frontend))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -40,6 +41,8 @@ STOP_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 60.0
 
 PhaseCallback = Callable[[StackPhase], None]
+# called (in a worker thread) with the commit a first start resolved the source's ref to, to record it
+PinCallback = Callable[[str], object]
 
 
 class CommandCenterStack:
@@ -60,6 +63,7 @@ class CommandCenterStack:
         self.frontend_url = config.frontend_url
         self.backend_url = config.backend_url
         self.phase: StackPhase | None = None
+        self.on_source_pin: PinCallback | None = None
         self.closed_reason: str | None = None
         self._started = False
         self._stop_requested = False
@@ -125,12 +129,14 @@ class CommandCenterStack:
         async with self._step(StackPhase.ENGINE, "connecting to the Dagger engine"):
             await self._connect()
         client = self._require_client()
+        await self._pin_source(client)
         from cchub_desktop.stack.dagger_graph import build_graph
 
         # Building the graph talks to nobody but costs ~30 ms of SDK work (a converter per chained call):
         # off the event loop, which is the UI's (benchmarks/README.md, event loop).
         graph = await asyncio.to_thread(build_graph, client, self.recipe, self._values)
-        async with self._step(StackPhase.SOURCE, f"fetching the CommandCenter source ({cfg.source.describe()})"):
+        fetching = f"fetching the CommandCenter source ({self.recipe.source.describe()})"
+        async with self._step(StackPhase.SOURCE, fetching):
             await graph.source.sync()
         await self._build(graph)
         postgres, redis, backend, frontend = self.recipe.services
@@ -141,6 +147,32 @@ class CommandCenterStack:
         await self._check_health()
         self._set_phase(StackPhase.HEALTHY)
         self.log.note(f"[hub] {cfg.name} is healthy: frontend {self.frontend_url}, backend {self.backend_url}")
+
+    async def _pin_source(self, client: dagger.Client) -> None:
+        """A git source without a pin: resolve its ref to a commit (one query), build from that commit and
+        hand it to `on_source_pin` to record. A pinned one builds its commit; a local checkout is shown."""
+        source = self.recipe.source
+        if self.config.source_note:
+            self.log.note(self.config.source_note)
+        if source.kind == "local" and source.local_dir is not None:
+            from cchub_desktop.stack.source_pin import local_head
+
+            head = await asyncio.to_thread(local_head, source.local_dir)
+            self.log.note(f"[hub] CommandCenter source: {head.describe()} ({source.local_dir})")
+            return
+        if source.commit:
+            self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}, pinned to commit "
+                          f"{source.commit[:7]}")
+            return
+        from cchub_desktop.stack.source_pin import resolve_commit
+
+        async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
+            commit = await resolve_commit(client, source.git_url, source.git_ref)
+        self.recipe = dataclasses.replace(self.recipe, source=dataclasses.replace(source, commit=commit))
+        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
+                      f"{commit[:7]}; this project is now pinned to it (Update CommandCenter moves it)")
+        if self.on_source_pin is not None:
+            await asyncio.to_thread(self.on_source_pin, commit)
 
     def _preflight(self) -> None:
         cfg = self.config
@@ -194,14 +226,26 @@ class CommandCenterStack:
 
     async def _build(self, graph: StackGraph) -> None:
         """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
+        from cchub_desktop.stack.build_progress import FIRST_BUILD, BuildProgress, elapsed_text
+
         specs = [s for s in self.recipe.services if s.build_phase is not None]
         tasks = {s.name: asyncio.ensure_future(self._build_one(graph, s)) for s in specs}
+        loop = asyncio.get_running_loop()
+        progress = BuildProgress(lambda phase, detail: loop.call_soon_threadsafe(self._report_progress, phase, detail),
+                                 first_build=self.config.first_build)
+        if self.config.first_build:
+            self.log.note(f"[hub] {FIRST_BUILD} (later starts reuse the build caches)")
+        self.log.subscribe(progress.on_line)
         try:
             for spec in specs:
                 assert spec.build_phase is not None
                 async with self._step(spec.build_phase, f"building the {spec.title}"):
+                    progress.begin(spec.build_phase.value, " ".join(spec.build_steps[0].args[:2])
+                                   if spec.build_steps else "")
                     await tasks[spec.name]
+                self.log.note(f"[hub] {spec.title} built in {elapsed_text(progress.end())}")
         finally:
+            self.log.unsubscribe(progress.on_line)
             for task in tasks.values():
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
@@ -277,6 +321,11 @@ class CommandCenterStack:
             raise error from exc
         if self._stop_requested:
             raise asyncio.CancelledError("the stack was stopped while starting")
+
+    def _report_progress(self, phase: str, detail: str) -> None:
+        """A build phase's current step and elapsed time, as the phase "backend_build|<detail>"."""
+        if self._on_phase is not None and self.phase is not None and self.phase.value == phase:
+            self._on_phase(f"{phase}|{detail}")  # type: ignore[arg-type]
 
     def _set_phase(self, phase: StackPhase) -> None:
         if phase == self.phase:

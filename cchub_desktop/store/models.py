@@ -71,6 +71,11 @@ class Project(SQLModel, table=True):
             "backend_port": self.backend_port, "frontend_port": self.frontend_port,
             "postgres_port": self.postgres_port, "redis_port": self.redis_port,
             "expose_db": self.expose_db, "status": self.status, "last_error": self.last_error,
+            # the pinned CommandCenter commit (null until the first start pins it)
+            "source_url": self.source_url, "source_ref": self.source_ref,
+            "source_commit": self.source_commit,
+            "source_commit_short": self.source_commit[:7] if self.source_commit else None,
+            "source_commit_date": self.source_commit_date.isoformat() if self.source_commit_date else None,
         }
 
 

@@ -6,6 +6,7 @@ import builtins
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +284,13 @@ class ProjectStore:
             for volume in volumes:
                 session.connection().exec_driver_sql("DELETE FROM retired_data WHERE volume = ?", (volume,))
             session.commit()
+    def record_source_pin(self, project_id: int, url: str, ref: str, commit: str,
+                          commit_date: datetime | None) -> Project:
+        """Record the CommandCenter commit the project builds from (its first start, or an update)."""
+        project = self.get(project_id)
+        project.source_url, project.source_ref = url, ref
+        project.source_commit, project.source_commit_date = commit, commit_date
+        return self._commit(project)
 
     def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
         project = self.get(project_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from cchub_desktop.stack.source_pin import describe_commit
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import STATUS_COLOURS, ProjectRow
 
@@ -41,8 +42,7 @@ def commit_text(row: ProjectRow) -> str:
     p = row.project
     if not p.source_commit:
         return "not pinned yet"
-    when = p.source_commit_date.strftime("%Y-%m-%d") if p.source_commit_date else "date unknown"
-    return f"{p.source_commit[:10]} ({when})"
+    return describe_commit(p.source_commit, p.source_commit_date)
 
 
 class DetailStrip(QFrame):

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
     start_many_action: QAction
     stop_many_action: QAction
     backup_many_action: QAction
+    update_source_action: QAction
     toolbar: QToolBar
     # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
     store: ProjectStore

@@ -21,7 +21,8 @@ def build_project_menu(window: MainWindow, selected: int) -> QMenu:
     for action in (window.toggle_action, window.open_action, window.docs_action, window.folder_action):
         menu.addAction(action)
     menu.addSeparator()
-    for action in (window.edit_action, window.backup_action, window.upgrade_db_action, window.remove_action):
+    for action in (window.edit_action, window.backup_action, window.update_source_action, window.upgrade_db_action,
+                   window.remove_action):
         menu.addAction(action)
     menu.addSeparator()
     menu.addAction(window.add_action)

@@ -29,6 +29,7 @@ from cchub_desktop.ui.tray import TrayIcon, tray_available
 
 if TYPE_CHECKING:
     from cchub_desktop.app import AppController
+    from cchub_desktop.stack.source_pin import UpdateResult
 
 logger = logging.getLogger(__name__)
 CLOSE_HINT = (f"{APP_NAME} keeps running in the system tray, and so do your projects. Use Quit in the tray "
@@ -46,7 +47,8 @@ class DesktopIntegration(QObject):
         self.settings_dialog: SettingsDialog | None = None
         self.tray = TrayIcon(controller.store, controller.bridge, show_window=self.show_window,
                              show_project=self.show_project, add_project=self.add_project,
-                             open_settings=self.open_settings, quit=self.quit, backup=self.backup_project)
+                             open_settings=self.open_settings, quit=self.quit, backup=self.backup_project,
+                             update_source=self.update_source)
         self.notifier = Notifier(controller.bridge, controller.store, controller.settings, self.tray.show_message)
         self.tray.icon.messageClicked.connect(self._message_clicked)
         self.window.model.modelReset.connect(self.tray.refresh)  # projects added, edited or removed
@@ -152,6 +154,23 @@ class DesktopIntegration(QObject):
                                    QSystemTrayIcon.MessageIcon.Information)
         else:
             self.tray.show_message(f"{name}: backup failed", str(error), QSystemTrayIcon.MessageIcon.Critical)
+
+    def update_source(self, project_id: int) -> None:
+        """The tray's "Update CommandCenter": a notification says old → new (or why not)."""
+        task = self.controller.bridge.run(self.controller.orchestrator.update_source(project_id))
+        task.add_done_callback(lambda t: self._update_done(project_id, t))
+
+    def _update_done(self, project_id: int, task: asyncio.Task[UpdateResult]) -> None:
+        if task.cancelled():
+            return
+        self.notifier.last_project_id = project_id
+        error = task.exception()
+        if error is None:
+            self.tray.show_message("CommandCenter update", task.result().message(),
+                                   QSystemTrayIcon.MessageIcon.Information)
+            self.window.reload()
+        else:
+            self.tray.show_message("CommandCenter update failed", str(error), QSystemTrayIcon.MessageIcon.Critical)
 
     # ----- settings -----------------------------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ class TrayCallbacks:
     open_settings: Callable[[], None]
     quit: Callable[[], None]
     backup: Callable[[int], None] | None = None  # "Back up database" (pg_dump to the backups folder)
+    update_source: Callable[[int], None] | None = None  # "Update CommandCenter" (the newest commit)
 
 
 def tray_state(statuses: Iterable[ProjectStatus]) -> TrayState:
@@ -162,7 +163,7 @@ class TrayMenuBuilder:
         cb = self.callbacks
         per_project: dict[str, Callable[[int], None] | None] = {
             "start": cb.start, "stop": cb.stop, "open": cb.open_in_browser, "show": cb.show_project,
-            "backup": cb.backup}
+            "backup": cb.backup, "update": cb.update_source}
         if pid is not None:
             handler = per_project.get(what)
             if handler is not None:
@@ -231,6 +232,8 @@ class TrayMenuBuilder:
             _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
         if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Back up database", "backup", pid)
+        if self.callbacks.update_source is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
+            _add(sub, "Update CommandCenter", "update", pid)
         _add(sub, "Show in window", "show", pid)
 
 

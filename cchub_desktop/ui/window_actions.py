@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QToolBar
 
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.row_controls import frontend_answers
+from cchub_desktop.ui.source_update import UPDATE_SOURCE, update_selected
 
 if TYPE_CHECKING:
     from cchub_desktop.ui.main_window import MainWindow
@@ -70,6 +71,9 @@ def build_actions(window: MainWindow) -> None:
     window.upgrade_db_action.setToolTip("Move the selected project's database to the PostgreSQL version in "
                                         "Settings (the old database is kept)")
     window.upgrade_db_action.triggered.connect(lambda: _upgrade_db(window))
+    window.update_source_action = QAction(UPDATE_SOURCE, window)
+    window.update_source_action.setToolTip("Move the selected project to the newest commit of Settings → Source")
+    window.update_source_action.triggered.connect(lambda: update_selected(window))
     window.add_action.triggered.connect(window.add_project)
     window.toggle_action.triggered.connect(window.toggle_selected)
     window.open_action.triggered.connect(window.open_selected)
@@ -121,6 +125,7 @@ def update_actions(window: MainWindow) -> None:
     window.backup_many_action.setEnabled(any(r.status != ProjectStatus.STARTING
                                            and r.status != ProjectStatus.STOPPING for r in many))
     window.edit_action.setEnabled(has)
+    window.update_source_action.setEnabled(has and status not in (ProjectStatus.STARTING, ProjectStatus.STOPPING))
     window.remove_action.setEnabled(has and status in (ProjectStatus.STOPPED, ProjectStatus.ERROR))
     window.remove_action.setToolTip("Remove the selected project (Del)" if window.remove_action.isEnabled()
                                   else "Stop the project before removing it")

@@ -61,7 +61,13 @@ def default_exec(ctx: ExecContext) -> ExecResult:
     if "pip install" in text or "pip3 install" in text:
         return ExecResult(0, (
             "Collecting fastapi\n  Using cached fastapi-0.115.0-py3-none-any.whl\n"
+            "Collecting sentence-transformers\n"
+            "  Downloading sentence_transformers-3.1.1-py3-none-any.whl (245 kB)\n"
+            "Collecting torch\n  Downloading torch-2.4.1-cp311-cp311-manylinux1_x86_64.whl (797.1 MB)\n"
             "Collecting sqlalchemy[asyncio]\n  Using cached SQLAlchemy-2.0.35.tar.gz\n"
+            "Building wheels for collected packages: psycopg2\n"
+            "  Building wheel for psycopg2 (pyproject.toml): started\n"
+            "  Building wheel for psycopg2 (pyproject.toml): finished with status 'done'\n"
             "Installing collected packages: sqlalchemy, fastapi, uvicorn, alembic, asyncpg, redis\n"
             "Successfully installed alembic-1.13.2 asyncpg-0.29.0 fastapi-0.115.0 redis-5.0.8 "
             "sqlalchemy-2.0.35 uvicorn-0.30.6\n"), "")

@@ -48,8 +48,10 @@ class Faults:
     exec_fail: tuple[ExecFailRule, ...] = ()
     image_missing: frozenset[str] = frozenset()
     git_fail: str | None = None
+    git_revision: int = 0
     start_delay: float = 0.0
     exec_delay: float = 0.0
+    exec_tail_delay: float = 0.0
     session_delay: float = 0.0
     health_status: int = 200
     log_interval: float = 0.5
@@ -131,8 +133,10 @@ def faults_from_env(env: Mapping[str, str]) -> Faults:
         image_missing=frozenset(i.strip() for i in env.get("FAKE_DAGGER_IMAGE_MISSING", "").split(",")
                                 if i.strip()),
         git_fail=(git_fail if git_fail != "1" else "exit status 128") or None,
+        git_revision=int(_float(env, "FAKE_DAGGER_GIT_REVISION", 0.0)),
         start_delay=_float(env, "FAKE_DAGGER_START_DELAY", 0.0),
         exec_delay=_float(env, "FAKE_DAGGER_EXEC_DELAY", 0.0),
+        exec_tail_delay=_float(env, "FAKE_DAGGER_EXEC_TAIL_DELAY", 0.0),
         session_delay=_float(env, "FAKE_DAGGER_SESSION_DELAY", 0.0),
         health_status=int(health),
         log_interval=_float(env, "FAKE_DAGGER_LOG_INTERVAL", 0.5),

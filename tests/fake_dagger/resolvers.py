@@ -253,7 +253,11 @@ def _git_ref(s: Session, repo: Obj, a: Args, c: Call) -> Obj:
 
 @handles("GitRef", "commit")
 def _git_commit(s: Session, ref: Obj, a: Args, c: Call) -> str:
-    return hashlib.sha1(ref.digest.encode()).hexdigest()
+    if ref.field == "commit":      # git(url).commit(id): that commit
+        return str(ref.args["id"])
+    # a branch/tag/ref/head: where it points now; FAKE_DAGGER_GIT_REVISION moves every branch to a new commit
+    revision = s.faults.git_revision
+    return hashlib.sha1((ref.digest + (f"#{revision}" if revision else "")).encode()).hexdigest()
 
 
 @handles("GitRef", "ref")

@@ -138,6 +138,12 @@ class Session:
             result = ExecResult(rule.exit_code, "", rule.stderr)
         self.progress.log(span, result.stdout)
         self.progress.log(span, result.stderr)
+        if self.faults.exec_tail_delay:   # a long build: its output streams while it still runs
+            try:
+                self.wait(self.faults.exec_tail_delay, cancelled)
+            except Canceled:
+                self.progress.close(span, "context canceled")
+                raise
         expect = exec_obj.args.get("expect", "SUCCESS")
         failed = (expect == "SUCCESS" and result.exit_code != 0) or (expect == "FAILURE" and result.exit_code == 0)
         extra = {"server": server.as_record()} if server else {}

@@ -1,0 +1,177 @@
+"""The CommandCenter commit a project builds from (no Qt).
+
+A git source is pinned: at a project's first start the configured ref (Settings → Source) is resolved to a
+commit through the engine (GitRef.commit), recorded in the store (source_url/source_ref/source_commit), and
+every later start builds `git(url).commit(sha)`. "Update CommandCenter" (`cchub update`, the window, the tray)
+moves the pin to the ref's newest commit. A local checkout is never pinned: it is shown with its HEAD and
+whether it has uncommitted changes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import dagger
+
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.stack.config import SourceSettings
+    from cchub_desktop.store import Project, ProjectStore
+
+SHORT = 7
+UPDATE_HINT = "Update CommandCenter (or 'cchub update NAME') moves it"
+
+
+def short(commit: str) -> str:
+    return commit[:SHORT]
+
+
+def describe_commit(commit: str, date: datetime | None) -> str:
+    """'abc1234 (2026-11-30)', or the short hash alone when the date is not known."""
+    return f"{short(commit)} ({date.date().isoformat()})" if date is not None else short(commit)
+
+
+@dataclass(frozen=True)
+class SourcePin:
+    url: str
+    ref: str
+    commit: str
+    date: datetime | None = None
+
+    def describe(self) -> str:
+        return describe_commit(self.commit, self.date)
+
+
+def pin_of(project: Project) -> SourcePin | None:
+    if not project.source_commit:
+        return None
+    return SourcePin(project.source_url or "", project.source_ref or "", project.source_commit,
+                     project.source_commit_date)
+
+
+def settings_note(pin: SourcePin, url: str, ref: str) -> str:
+    """A line for the log when Settings → Source now names another URL or ref than the pin's."""
+    if (pin.url, pin.ref) == (url, ref):
+        return ""
+    return (f"[hub] Settings → Source name {url} @ {ref}; this project stays pinned to {pin.url} @ {pin.ref} "
+            f"commit {pin.describe()} until you update it ({UPDATE_HINT} to the newest commit of {ref}).")
+
+
+async def resolve_commit(client: dagger.Client, url: str, ref: str) -> str:
+    """The commit `ref` (a branch, tag, full ref or commit) of the repository at `url` is at now: one query."""
+    return await client.git(url).ref(ref).commit()
+
+
+# ----- local checkouts ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LocalHead:
+    commit: str | None      # None: not a git checkout
+    date: datetime | None
+    dirty: bool
+
+    def describe(self) -> str:
+        if self.commit is None:
+            return "local folder (not a git checkout)"
+        return f"local checkout at {describe_commit(self.commit, self.date)}" + (
+            ", with uncommitted changes" if self.dirty else "")
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def local_head(folder: Path) -> LocalHead:
+    """A local checkout's HEAD commit, its commit date and whether it has uncommitted changes."""
+    line = _git(folder, "log", "-1", "--format=%H %cI")
+    if not line or not line.strip():
+        return LocalHead(None, None, False)
+    commit, _, when = line.strip().partition(" ")
+    try:
+        date: datetime | None = datetime.fromisoformat(when)
+    except ValueError:
+        date = None
+    status = _git(folder, "status", "--porcelain")
+    return LocalHead(commit, date, bool(status and status.strip()))
+
+
+def describe_source(project: Project, source: SourceSettings) -> str:
+    """What a project builds from, for the plan and the window: the pin, a local HEAD, or 'not pinned yet'."""
+    if source.local_dir is not None:
+        return local_head(source.local_dir).describe()
+    pin = pin_of(project)
+    if pin is None:
+        return f"not pinned yet (the first start pins {source.git_ref})"
+    return f"pinned to {pin.describe()} of {pin.ref}"
+
+
+# ----- updates ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UpdateResult:
+    project: str
+    old: SourcePin | None
+    new: SourcePin
+    applies_next_start: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.old is None or self.old.commit != self.new.commit
+
+    def message(self) -> str:
+        name = f"CommandCenter for '{self.project}'"
+        if not self.changed:
+            return f"{name}: already at the newest commit {self.new.describe()} of {self.new.ref}."
+        before = self.old.describe() if self.old is not None else "not pinned"
+        text = f"{name}: {before} → {self.new.describe()}"
+        if self.applies_next_start:
+            text += " (it is running: the new commit applies at its next start)"
+        return text
+
+
+async def update_project(store: ProjectStore, project: Project, settings: AppSettings, *,
+                         running: bool = False) -> UpdateResult:
+    """Resolve Settings → Source's ref to its newest commit in a short engine session of its own and record
+    it as the project's pin. Raises StackError (nothing recorded) when the engine cannot answer."""
+    import asyncio
+    import importlib
+
+    from cchub_desktop.stack.config import SourceSettings
+    from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
+    from cchub_desktop.stack.errors import StackError, map_error
+
+    source = SourceSettings.from_settings(settings)
+    if source.local_dir is not None:
+        raise StackError(f"Settings → Source use the local checkout {source.local_dir}: it is not pinned, so "
+                         "there is nothing to update. Pull in that folder, or clear it to use git.",
+                         step="source")
+    assert project.id is not None
+    old = pin_of(project)
+    choice = await asyncio.to_thread(locate_cli, settings)
+    sdk = await asyncio.to_thread(importlib.import_module, "dagger")
+    try:
+        async with ENVIRONMENT_GATE.applied(session_environment(settings, choice)):
+            conn = sdk.Connection(sdk.Config(retry=None))
+            client = await conn.__aenter__()
+        try:
+            commit = await resolve_commit(client, source.git_url, source.git_ref)
+        finally:
+            await conn.__aexit__(None, None, None)
+    except StackError:
+        raise
+    except Exception as exc:
+        raise map_error(exc, "source", f"finding the newest commit of {source.describe()}") from exc
+    date = old.date if old is not None and old.commit == commit else None
+    new = SourcePin(source.git_url, source.git_ref, commit, date)
+    await asyncio.to_thread(store.record_source_pin, project.id, new.url, new.ref, new.commit, new.date)
+    return UpdateResult(project.name, old, new, applies_next_start=running and (old is None or
+                                                                            old.commit != commit))

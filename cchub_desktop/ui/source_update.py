@@ -1,0 +1,35 @@
+"""The window's "Update CommandCenter": moves the selected project's pin to the newest commit, on the asyncio
+loop; the status bar says old → new, an error box says why not."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cchub_desktop.stack.source_pin import UpdateResult
+    from cchub_desktop.ui.main_window import MainWindow
+
+UPDATE_SOURCE = "Update CommandCenter"
+
+
+def update_selected(window: MainWindow) -> None:
+    row = window.selected_row()
+    if row is None:
+        return
+    name, pid = row.project.name, row.project_id
+    window.statusBar().showMessage(f"Looking for the newest CommandCenter commit for {name}…")
+    task = window.bridge.run(window.orchestrator.update_source(pid))
+    task.add_done_callback(lambda t: _updated(window, name, pid, t))
+
+
+def _updated(window: MainWindow, name: str, pid: int, task: asyncio.Task[UpdateResult]) -> None:
+    window.statusBar().clearMessage()
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        window.show_error(f"{name}: CommandCenter was not updated", str(error))
+        return
+    window.reload(select_id=pid)
+    window.statusBar().showMessage(task.result().message(), 20000)
