@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cchub_desktop.instance_handover import encode_request, send_request, socket_path
 from cchub_desktop.lease import APP, STACK_STATES, Lease, LeaseHeld, Owner, busy_message, live_status, owner_of
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.store.rows import ProjectRow, ProjectStatus
@@ -61,6 +60,8 @@ def _wait(until: Callable[[], bool], timeout_s: float) -> bool:
 
 
 def app_is_running(paths: AppPaths) -> bool:
+    from cchub_desktop.instance_handover import socket_path
+
     path = socket_path(paths)
     return path is not None and path.exists()
 
@@ -99,6 +100,7 @@ def _stack_gone(paths: AppPaths, row: ProjectRow) -> bool:
 
 def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:
     from cchub_desktop.cli import CliError
+    from cchub_desktop.instance_handover import encode_request, send_request
 
     if owner.kind == APP:
         if not send_request(paths, encode_request(stop=[row.name], show=False)):
@@ -126,6 +128,8 @@ def cmd_start(args: argparse.Namespace) -> int:
             return 0
         from cchub_desktop.cli import CliError
         raise CliError(busy_message(row.name, owner))
+    from cchub_desktop.instance_handover import encode_request, send_request
+
     if not (app_is_running(paths) and send_request(paths, encode_request(start=[row.name], show=False))):
         from cchub_desktop.stack.cli_commands import cmd_up
 
