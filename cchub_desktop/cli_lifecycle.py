@@ -86,16 +86,25 @@ def cmd_stop(args: argparse.Namespace) -> int:
         raise CliError(busy_message(row.name, owner))
     _ask_owner_to_stop(paths, row, owner)
     print(f"Stopping '{row.name}' in {owner.where()}…", flush=True)
-    if not _wait(lambda: _stack_gone(paths, row), args.timeout):
+    if not _wait(lambda: _stack_gone(paths, row, owner), args.timeout):
         raise CliError(f"'{row.name}' did not stop within {args.timeout:.0f} s; it is still owned by "
                        f"{owner.where()}. Look there, or run 'cchub stop {row.name}' again.")
+    now = owner_of(paths.runtime_dir, row.data_key)
+    if now is not None and now.runs_stack:   # another process took it as soon as it was free
+        print(f"Stopped '{row.name}' in {owner.where()}, but {now.where()} started it again meanwhile.")
+        return 0
     print(f"Stopped '{row.name}'.")
     return 0
 
 
-def _stack_gone(paths: AppPaths, row: ProjectRow) -> bool:
+def _stack_gone(paths: AppPaths, row: ProjectRow, stopped: Owner) -> bool:
+    """The owner that was asked to stop no longer runs the stack (it ended, or another process owns it)."""
     owner = owner_of(paths.runtime_dir, row.data_key)
-    return owner is None or (owner.pid is not None and not owner.runs_stack)
+    if owner is None:
+        return True
+    if owner.pid is None:
+        return False   # caught mid-write: ask again
+    return owner.pid != stopped.pid or not owner.runs_stack
 
 
 def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:

@@ -168,8 +168,15 @@ class OwnerSoak:
             return any(self.orch.state(pid) in (ProjectStatus.STARTING, ProjectStatus.STOPPING)
                        for pid in self.ids.values()) or not all(t.done() for t in self.background)
 
+        def what() -> str:
+            owners = {n: owner_of(self.paths.runtime_dir, self.keys[n]) for n in NAMES}
+            app = {n: self.orch.state(pid).value for n, pid in self.ids.items()}
+            jobs = sum(not t.done() for t in self.background)
+            return f"leases {owners}; app {app}; background jobs running {jobs}"
+
         while moving():
-            assert loop.time() < deadline, f"did not settle in {SETTLE_S} s\n{self.where()}"
+            self.orch.poll_others()   # what the window's follower does once a second
+            assert loop.time() < deadline, f"did not settle in {SETTLE_S} s: {what()}\n{self.where()}"
             await asyncio.sleep(0.05)   # polling for the condition above
         await self.orch.flush()
 
@@ -194,10 +201,23 @@ class OwnerSoak:
 
     async def finish(self) -> None:
         await self.orch.aclose()
-        for name in NAMES:
-            self.check_one_line(await self.terminals.run("stop", name, "--timeout", "120"), f"final stop {name}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_S
+        # a `cchub up` launched just before may take its lease only after a stop found nothing to stop (as
+        # it would for a user): stop again until every one has ended
+        said: dict[str, str] = {}
+        while any(proc.poll() is None for _, proc, _ in self.terminals.ups):
+            alive = [(n, proc.pid, owner_of(self.paths.runtime_dir, self.keys[n]))
+                     for n, proc, _ in self.terminals.ups if proc.poll() is None]
+            assert loop.time() < deadline, (f"a cchub up did not stop in {SETTLE_S} s: {alive}; cchub stop said "
+                                            f"{said}\n{self.where()}")
+            for name in {n for n, _, _ in alive}:
+                result = await self.terminals.run("stop", name, "--timeout", "120")
+                said[name] = result.stdout + result.stderr
+                self.check_one_line(result, f"final stop {name}")
+            await asyncio.sleep(0.2)   # polling the processes
         for name, proc, err in self.terminals.ups:
-            code = await asyncio.to_thread(proc.wait, 120)
+            code = proc.wait()
             text = err.read_text(errors="replace")
             assert "Traceback" not in text, f"cchub up {name}: {text}\n{self.where()}"
             if code == 1:

@@ -163,9 +163,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     store = open_store()
     project = find_project(store, args.project)
     assert project.id is not None
+    # `cchub stop` may send SIGTERM as soon as the lease names this process: from then on a SIGTERM is a
+    # request to stop (before the loop runs: end here; in the loop: _on_signals), never a kill mid-way
+    previous = signal.signal(signal.SIGTERM, _stop_before_loop)
     try:   # one owner per project (lease.py): held until this process ends, even on kill -9
         lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, UP, state="starting")
     except LeaseHeld as exc:
+        signal.signal(signal.SIGTERM, previous)
         raise CliError(str(exc)) from None
     project_id, name = project.id, project.name
     log = StackLog(paths.logs_dir / f"{project.data_key}.log")   # the file the window's log pane reads
@@ -192,7 +196,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                       on_source_pin=record_pin))
     except StackError as exc:
         code, error = 1, exc
-    except KeyError:
+    except (KeyError, _StopRequested):
         code, error = 0, None
     except Exception as exc:  # a bug: still one line for the user, the traceback goes to the log
         log.note(f"[hub] cchub up failed:\n{traceback.format_exc()}")
@@ -211,7 +215,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"'{name}' was removed while it ran; its stack is stopped.")
     finally:
         lease.release()
+        signal.signal(signal.SIGTERM, previous)
     return code
+
+
+class _StopRequested(Exception):
+    """SIGTERM before the stack's loop ran: nothing started yet, so stopping is ending here."""
+
+
+def _stop_before_loop(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: the clean-up that follows must not be cut short
+    raise _StopRequested()
 
 
 def _record(store: Any, project_id: int, status: Any, last_error: str | None = None) -> None:
@@ -324,6 +338,8 @@ def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
     def restore() -> None:
         for sig in installed:
             loop.remove_signal_handler(sig)
+        if signal.SIGTERM in installed:   # stopping already: a second SIGTERM must not cut the clean-up short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     return restore
 
