@@ -149,7 +149,7 @@ def test_build_progress_names_the_pip_step_elapsed_time_and_first_build_in_cchub
     assert any("pip: building psycopg2" in t for t in backend), texts
     assert all("first build of this project: several minutes" in t for t in backend)
     assert any(t.startswith("building the frontend (npm ci") for t in texts), texts
-    log = (app_paths().logs_dir / f"{store.get(pid).slug}.log").read_text()
+    log = (app_paths().logs_dir / f"{store.get(pid).data_key}.log").read_text()
     assert "[hub] first build of this project: several minutes" in log
     assert "[hub] backend built in 0:0" in log, log
 
