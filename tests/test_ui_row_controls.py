@@ -137,7 +137,9 @@ def test_bulk_back_up_saves_one_dump_per_selected_project(gui_hub: GuiHub, qtbot
     assert hub.window.backup_many_action.isEnabled()
     hub.window.backup_many_action.trigger()
     backups = hub.paths.backups_dir
-    qtbot.waitUntil(lambda: len([p for p in backups.rglob("*") if p.is_file()]) == 2, timeout=START_TIMEOUT)
+    # one dump per project (each with its passwords' copy beside it, *.secrets.json)
+    qtbot.waitUntil(lambda: len(list(backups.rglob("*.sql"))) == 2
+                    and len(list(backups.rglob("*.secrets.json"))) == 2, timeout=START_TIMEOUT)
     qtbot.waitUntil(lambda: not hub.orchestrator.is_busy(), timeout=START_TIMEOUT)
 
 
