@@ -165,6 +165,13 @@ class OwnerSoak:
                 owner = owner_of(self.paths.runtime_dir, self.keys[name])
                 if owner is not None and owner.state != ProjectStatus.RUNNING.value:
                     return True
+            # a `cchub up` just launched that has neither taken its lease nor exited (refused) yet is still moving:
+            # on a slow machine its imports take long, and it may take the lease right after a status check
+            for name, proc, _err in self.terminals.ups:
+                if proc.poll() is None:
+                    owner = owner_of(self.paths.runtime_dir, self.keys[name])
+                    if owner is None or owner.pid != proc.pid:
+                        return True
             return any(self.orch.state(pid) in (ProjectStatus.STARTING, ProjectStatus.STOPPING)
                        for pid in self.ids.values()) or not all(t.done() for t in self.background)
 
@@ -172,7 +179,8 @@ class OwnerSoak:
             owners = {n: owner_of(self.paths.runtime_dir, self.keys[n]) for n in NAMES}
             app = {n: self.orch.state(pid).value for n, pid in self.ids.items()}
             jobs = sum(not t.done() for t in self.background)
-            return f"leases {owners}; app {app}; background jobs running {jobs}"
+            ups = [f"{n} (pid {p.pid})" for n, p, _e in self.terminals.ups if p.poll() is None]
+            return f"leases {owners}; app {app}; background jobs running {jobs}; cchub up alive {ups}"
 
         while moving():
             self.orch.poll_others()   # what the window's follower does once a second
