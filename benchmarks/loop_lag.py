@@ -148,6 +148,8 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     window = shown_window()
     if window is None:
         raise RuntimeError(f"the app ended before its window showed: {app_task.result()}")
+    # the window paints first and gets its orchestrator a moment later (paint-first start-up)
+    await wait_until(lambda: window.attached or app_task.done(), 60, "the window attached to its orchestrator")
     orch, bridge = window.orchestrator, window.bridge
     ids = {row.project.name: row.project_id for row in window.model.rows()}
     stream, cycling = ids["stream"], [pid for name, pid in ids.items() if name != "stream"]
