@@ -237,3 +237,71 @@ def test_remove_with_delete_data_deletes_the_copies_and_without_keeps_them(
     assert not folder.exists()
     assert cchub(["remove", "Beta"]) == 0
     assert len(host_copies.list_copies(other_folder)) == 1
+
+
+def test_a_restore_that_fails_starts_nothing_on_the_empty_database(
+        fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub, pid, volumes, key, folder = setup(fake_dagger_env, project_dir)
+    volume = f"cchub-{key}-pgdata"
+
+    async def scenario() -> None:
+        await hub.orch.start(pid)
+        volumes.set_tables(volume, ROWS)
+        await hub.orch.stop(pid)
+        volumes.wipe(volume)
+        fake_dagger_env.set(exec_fail="--single-transaction:3:psql: error: out of disk space")
+        await hub.orch.start(pid)
+        assert hub.orch.state(pid) == S.ERROR
+        message = hub.orch.message(pid) or ""
+        assert "The engine had discarded Alpha's database and restoring the copy of" in message
+        assert str(folder) in message
+        await hub.orch.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        hub.store.close()
+    uvicorn = [r for r in fake_dagger_env.journal.services("start") if r["service_kind"] == "uvicorn"]
+    assert len(uvicorn) == 1                                   # the backend (and its migrations) never ran again
+    assert [c.number for c in host_copies.list_copies(folder)] == [1]   # the copy is untouched
+
+
+def test_rag_storage_is_archived_with_the_dump_and_restored_with_it(
+        fake_dagger_env: FakeDagger, project_dir: Path, port_block: object) -> None:
+    import asyncio
+    import dataclasses
+
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.stack import CommandCenterStack, StackLog
+    from cchub_desktop.stack.host_copy import RAG_PATH, rag_storage_mount
+    from cchub_desktop.stack.recipe import CacheMount
+    from tests.test_stack import make_config
+
+    volumes = fake_dagger_env.keep_volumes()
+    config = make_config(project_dir, port_block)  # type: ignore[arg-type]
+    rag = CacheMount(RAG_PATH, f"cchub-{config.data_key}-rag-storage", "SHARED")
+
+    def stack_with_rag() -> CommandCenterStack:
+        stack = CommandCenterStack(config, AppSettings(), StackLog())
+        backend = stack.recipe.service("backend")
+        with_rag = dataclasses.replace(backend, caches=(*backend.caches, rag))
+        stack.recipe = dataclasses.replace(stack.recipe, services=tuple(
+            with_rag if s.name == "backend" else s for s in stack.recipe.services))
+        assert rag_storage_mount(stack.recipe) == rag
+        return stack
+
+    async def cycle() -> str:
+        stack = stack_with_rag()
+        await stack.start()
+        await stack.stop()
+        return "\n".join(line.text for line in stack.log.lines()[1])
+
+    asyncio.run(cycle())
+    volumes.wipe(config.pgdata_volume)
+    text = asyncio.run(cycle())
+    assert config.host_copies_dir is not None
+    newest = host_copies.list_copies(config.host_copies_dir)[0]
+    assert newest.rag is not None and newest.rag.stat().st_size > 0
+    assert "rag_storage included" in text and "restored the copy of" in text
+    tars = [e for e in fake_dagger_env.journal.execs() if e["command"][0] == "tar"]
+    assert [e["command"][1] for e in tars] == ["--create", "--extract", "--create"]
