@@ -57,7 +57,7 @@ def test_a_volume_the_engine_discarded_is_restored_from_the_copy_before_the_migr
     finally:
         hub.store.close()
     assert volumes.tables(volume) == ROWS                              # the rows are back
-    (copy, *_) = host_copies.list_copies(folder)
+    (copy,) = [c for c in host_copies.list_copies(folder) if c.number == 1]   # the one restored
     assert "the engine had discarded this project's database; restored the copy of " \
            f"{copy.taken_at:%H:%M} (copy 1," in text
     assert "saved copy 1 of the data (stop)" in text
@@ -305,3 +305,31 @@ def test_rag_storage_is_archived_with_the_dump_and_restored_with_it(
     assert "rag_storage included" in text and "restored the copy of" in text
     tars = [e for e in fake_dagger_env.journal.execs() if e["command"][0] == "tar"]
     assert [e["command"][1] for e in tars] == ["--create", "--extract", "--create"]
+
+
+def test_a_stop_whose_copy_cannot_finish_in_its_bound_still_stops_and_says_so(
+        fake_dagger_env: FakeDagger, project_dir: Path, monkeypatch: object) -> None:
+    from cchub_desktop.stack import host_copy
+
+    hub, pid, _, _, folder = setup(fake_dagger_env, project_dir)
+
+    async def scenario() -> None:
+        await hub.orch.start(pid)
+        await hub.orch.stop(pid)                                   # copy 1
+        monkeypatch.setattr(host_copy, "STOP_COPY_TIMEOUT", 0.0)   # type: ignore[attr-defined]
+        await hub.orch.start(pid)
+        await hub.orch.stop(pid)
+        assert hub.orch.state(pid) == S.STOPPED
+        await hub.orch.aclose()
+
+    try:
+        run(scenario())
+        text = log_text(hub, pid)
+    finally:
+        hub.store.close()
+    assert "the copy at stop did not finish within 0 s; stopping without it (the older copies are kept" in text
+    assert files_in(folder) == ["copy-000001.json", "copy-000001.sql", "status.json"]   # nothing partial
+    status = host_copies.read_status(folder)
+    assert status is not None and not status.ok
+    fake_dagger_env.sessions_exited(30)
+    assert not fake_dagger_env.journal.running_services()

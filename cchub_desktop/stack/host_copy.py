@@ -250,7 +250,7 @@ class HostCopier:
                 await task
 
     async def at_stop(self, client: dagger.Client | None, why_not: str | None,
-                      timeout: float = STOP_COPY_TIMEOUT) -> None:
+                      timeout: float | None = None) -> None:
         """The copy a stop waits for (at most `timeout`); none when `why_not` says why not (the stack never
         became healthy, its session ended)."""
         await self.stop_periodic()
@@ -258,6 +258,7 @@ class HostCopier:
             self.say(f"no copy of the data at this stop: {why_not or 'its database was not checked'} (the "
                      "earlier copies are kept)")
             return
+        timeout = STOP_COPY_TIMEOUT if timeout is None else timeout
         self.say(f"saving a copy of the data before stopping (waiting up to {timeout:.0f} s)")
         try:
             await asyncio.wait_for(self.take(client, "stop"), timeout)
