@@ -73,8 +73,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     # running a stack left "running" behind
     live = {p.id: live_status(p.status, owner_of(runtime, p.data_key)) for p in projects}
     if args.json:
-        print(json.dumps([{**p.to_public_dict(), "status": live[p.id]} for p in projects], indent=2,
-                         ensure_ascii=False))
+        from cchub_desktop.host_copies import summary
+
+        data_dir = app_paths().data_dir
+        print(json.dumps([{**p.to_public_dict(), "status": live[p.id], "host_copy": summary(data_dir, p.data_key)}
+                          for p in projects], indent=2, ensure_ascii=False))
         return 0
     if not projects:
         print("No projects yet. Add one with: cchub add NAME /path/to/folder")

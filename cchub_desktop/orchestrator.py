@@ -354,6 +354,10 @@ class Orchestrator:
 
         project = await asyncio.to_thread(self._store.get, project_id)
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
+        owner = self.owner(project_id)
+        if busy in ACTIVE and owner is not None:   # its session holds the database: never a second PostgreSQL
+            raise StackError(f"{project.name} runs in {owner.where()}; back it up there, or here once it has "
+                             "stopped.", step="backup")
         try:
             lease = None if busy in ACTIVE else self.lease_for_job(project_id, "being backed up")
         except LeaseHeld as exc:

@@ -1,4 +1,5 @@
-"""A removed project's data: its PostgreSQL and Redis cache volumes, its generated secrets and its log files.
+"""A removed project's data: its PostgreSQL and Redis cache volumes, its generated secrets, its log files and
+the host copies of its data (host_copies.py).
 
 The volumes are emptied first, in an engine session of their own: if that fails (no engine), nothing else is
 deleted, because secrets deleted while the old database survives would lock the user out of it when a project
@@ -69,9 +70,11 @@ async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name:
                         secret_values=config.secrets.values()) from exc
 
 
-async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog) -> None:
-    """Empty the project's volumes, then delete its secrets and logs. StackError (nothing deleted) when the
-    engine cannot be reached."""
+async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog, *,
+                              retire_copies: str = "") -> None:
+    """Empty the project's volumes, then delete its secrets, logs and host copies. StackError (nothing deleted)
+    when the engine cannot be reached. With `retire_copies` (a label: reset-db) the host copies are kept in a
+    subfolder of that name, where no start restores from them."""
     config = CommandCenterConfig.from_project(project, settings, paths)
     retired = await asyncio.to_thread(_retired_volumes, project, paths)
     try:
@@ -83,6 +86,16 @@ async def delete_project_data(project: Project, settings: AppSettings, paths: Ap
     log.close()
     await asyncio.to_thread(_forget_retired, retired, paths)
     await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
+    await asyncio.to_thread(_drop_copies, paths, project.data_key, retire_copies)
+
+
+def _drop_copies(paths: AppPaths, key: str, retire_label: str) -> None:
+    from cchub_desktop import host_copies
+
+    if retire_label:
+        host_copies.retire_copies(host_copies.copies_dir(paths.data_dir, key), retire_label)
+    else:
+        host_copies.delete_copies(paths.data_dir, key)
 
 
 def _retired_volumes(project: Project, paths: AppPaths) -> list[str]:

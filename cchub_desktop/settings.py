@@ -34,6 +34,9 @@ DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
 DEFAULT_NODE_IMAGE = "node:18-alpine"
 
+DEFAULT_HOST_COPY_INTERVAL_MIN = 15
+HOST_COPY_INTERVAL_RANGE = (1, 24 * 60)
+
 # The environment variables the Dagger CLI (and the SDK that starts it) read.
 CLI_BIN_ENV = "_EXPERIMENTAL_DAGGER_CLI_BIN"
 RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
@@ -56,6 +59,8 @@ class AppSettings:
     start_minimized: bool = False
     start_at_login: bool = False
     close_to_tray_hint_shown: bool = False
+    # minutes between the host copies of a running project's data (host_copies.py)
+    host_copy_interval_min: int = DEFAULT_HOST_COPY_INTERVAL_MIN
 
     @classmethod
     def load(cls, path: Path) -> AppSettings:
@@ -85,6 +90,13 @@ class AppSettings:
                     values[field.name] = value
                 else:
                     bad.append(f"{field.name} is {json.dumps(value)[:40]}, not true or false")
+            elif isinstance(default, int):
+                low, high = HOST_COPY_INTERVAL_RANGE
+                if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                    values[field.name] = value
+                else:
+                    bad.append(f"{field.name} is {json.dumps(value)[:40]}, not a whole number of minutes from "
+                               f"{low} to {high}")
             elif isinstance(value, str):
                 values[field.name] = value.strip()
             else:

@@ -51,7 +51,8 @@ def test_add_list_json_edit_remove(capsys: pytest.CaptureFixture[str], project_d
     assert [p["name"] for p in data] == ["Alpha", "Beta"]
     assert set(data[0]) == {"name", "slug", "path", "backend_port", "frontend_port", "postgres_port",
                             "redis_port", "expose_db", "status", "last_error", "source_url", "source_ref",
-                            "source_commit", "source_commit_short", "source_commit_date"}
+                            "source_commit", "source_commit_short", "source_commit_date", "host_copy"}
+    assert data[0]["host_copy"]["state"] == "none"       # never started: no copy of its data yet
     assert data[1]["backend_port"] == typed.backend and data[1]["frontend_port"] == second.frontend
     assert data[1]["expose_db"] is True
     code, out, _ = run(capsys, "list")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
-from cchub_desktop import ports
+from cchub_desktop import host_copies, ports
 from cchub_desktop.cli import main as cchub
 from cchub_desktop.paths import app_paths
 from cchub_desktop.store import ProjectStatus, ProjectStore
@@ -100,6 +100,12 @@ def test_up_serves_until_a_signal_then_stops_cleanly(fake_dagger_env: FakeDagger
     assert all(ports.is_port_free(p) for p in port_block.as_dict().values())
     assert fake_dagger_env.journal.sessions()[0].ended_cleanly
     assert project_status() == ProjectStatus.STOPPED.value
+    # the stop copied the project's data to the host first (host_copies.py)
+    store = ProjectStore(app_paths().db_file)
+    key = store.get_by_name("demo").data_key
+    store.close()
+    copies = host_copies.list_copies(host_copies.copies_dir(app_paths().data_dir, key))
+    assert [(c.number, c.reason) for c in copies] == [(1, "stop")]
 
 
 def test_sigterm_while_starting_stops_at_once(fake_dagger_env: FakeDagger, port_block: FreePortBlock,

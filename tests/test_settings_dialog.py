@@ -67,6 +67,8 @@ def test_shows_the_current_values_and_saves_changes(qtbot: QtBot, settings_file:
     dialog.edits["postgres_image"].setText("postgres:16-alpine")
     dialog.checks["notify_failed"].setChecked(False)
     dialog.checks["start_minimized"].setChecked(True)
+    assert dialog.edits["host_copy_interval_min"].text() == "15"
+    dialog.edits["host_copy_interval_min"].setText("30")
     dialog.save_button.click()
     assert not dialog.isVisible()
     saved = json.loads(settings_file.read_text())
@@ -74,6 +76,7 @@ def test_shows_the_current_values_and_saves_changes(qtbot: QtBot, settings_file:
     assert saved["runner_host"] == "tcp://buildbox:1234"
     assert saved["postgres_image"] == "postgres:16-alpine"
     assert (saved["notify_failed"], saved["notify_stopped"], saved["start_minimized"]) == (False, False, True)
+    assert saved["host_copy_interval_min"] == 30
     assert live == AppSettings.load(settings_file)  # the running app sees the new values too
 
 
@@ -99,6 +102,8 @@ def test_cancel_changes_nothing(qtbot: QtBot, settings_file: Path) -> None:
     ("source_git_ref", "", "branch, tag or commit"),
     ("postgres_image", "Postgres 15", "Not an image reference"),
     ("node_image", "", "image reference"),
+    ("host_copy_interval_min", "0", "from 1 to 1440"),
+    ("host_copy_interval_min", "quarter", "whole number of minutes"),
 ])
 def test_bad_values_are_shown_next_to_their_field_and_nothing_is_saved(
         qtbot: QtBot, settings_file: Path, field: str, value: str, message: str) -> None:

@@ -118,8 +118,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from cchub_desktop.stack.doctor import run_doctor_sync
 
-    _, settings = _paths_and_settings()
+    paths, settings = _paths_and_settings()
     report = run_doctor_sync(settings)
+    report.notes.extend(_host_copy_notes(paths, settings))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return 0 if report.ready else 1
@@ -132,6 +133,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print("Ready to start stacks." if report.ready else "Not ready: fix the problems above, then run "
                                                          "'cchub doctor' again.")
     return 0 if report.ready else 1
+
+
+def _host_copy_notes(paths: AppPaths, settings: AppSettings) -> list[str]:
+    """The host copies' part of the doctor (host_copies.py): how the data is protected, which project has none."""
+    from cchub_desktop.cli import read_rows
+    from cchub_desktop.host_copies import doctor_notes
+
+    try:
+        projects = [(p.name, p.data_key) for p in read_rows()]
+    except Exception as exc:   # the doctor reports; a damaged project list is said by other commands
+        return [f"the project list could not be read to check the host copies: {exc}"]
+    return doctor_notes(paths.data_dir, projects, settings.host_copy_interval_min)
 
 
 def cmd_check_source(args: argparse.Namespace) -> int:
@@ -344,6 +357,14 @@ def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
+def copy_before(store: ProjectStore, project: Project, settings: AppSettings, paths: AppPaths, log: StackLog,
+                job: str) -> str:
+    """A host copy of a stopped project's data before a risky job: what it is, or "" (stack/host_copy.py)."""
+    from cchub_desktop.stack.host_copy import copy_before_job
+
+    return asyncio.run(copy_before_job(store, project, settings, paths, log, job))
+
+
 def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob, Lease]:
     """The stopped project, a job for its database, and the project's lease held for the job; CliError
     while another process owns the project (a running stack's session holds the data)."""
@@ -439,11 +460,15 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
                  "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
         log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
         try:
-            asyncio.run(delete_project_data(project, settings, paths, log))
+            kept = copy_before(store, project, settings, paths, log, "reset-db")
+            asyncio.run(delete_project_data(project, settings, paths, log, retire_copies="before-reset"))
         finally:
             log.close()
         store.forget_data(project.id)
-    print(f"Reset '{project.name}': its database and passwords are deleted; the next start makes new ones.")
+    print(f"Reset '{project.name}': its database and passwords are deleted; the next start makes new ones. "
+          + (f"A copy of the database from before the reset ({kept}) is kept in the host copies folder, under "
+             "retired-before-reset-*." if kept else "Its earlier host copies (if any) are kept under "
+             "retired-before-reset-* in the host copies folder."))
     return 0
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cchub_desktop.host_copies import copies_dir
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image, pgdata_volume
 from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
@@ -98,6 +99,7 @@ class CommandCenterConfig:
     db_volume: str | None = None   # the recorded PostgreSQL data volume (after an upgrade); None: the default
     source_note: str = ""   # a line for the log when Settings → Source differ from the project's pin
     first_build: bool = False   # the project never started before: its builds may take several minutes
+    host_copies_dir: Path | None = None   # where the copies of its data go (host_copies.py); None: no copies
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -115,6 +117,7 @@ class CommandCenterConfig:
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=source, images=images, db_image=choice, db_volume=project.db_volume, source_note=note,
             first_build=project.last_started_at is None,
+            host_copies_dir=copies_dir(paths.data_dir, project.data_key),
         )
 
     @classmethod

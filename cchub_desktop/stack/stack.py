@@ -21,6 +21,7 @@ from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.health import is_healthy, wait_healthy
+from cchub_desktop.stack.host_copy import HostCopier
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.recipe import ServiceSpec, build_recipe, secret_values
@@ -75,6 +76,12 @@ class CommandCenterStack:
         self._teardown_lock = asyncio.Lock()
         self._closed = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
+        # the copy of the project's data on the host (stack/host_copy.py): checked at start, taken
+        # periodically and at stop
+        self.host_copy = (None if config.host_copies_dir is None else
+                          HostCopier(config, self.recipe, self._values, log, config.host_copies_dir,
+                                     settings.host_copy_interval_min * 60.0))
+        self._copied_at_stop = False
 
     # ----- public API -------------------------------------------------------------------------------------
 
@@ -96,11 +103,21 @@ class CommandCenterStack:
                 raise
             raise map_error(exc, None, "starting the stack", secret_values=self._secrets) from exc
         self._heartbeat = asyncio.get_running_loop().create_task(self._watch_session())
+        if self.host_copy is not None:
+            self.host_copy.start_periodic(self._require_client(), self._spawn)
 
     async def stop(self) -> None:
-        """Stop the tunnels and services and close the session. Idempotent; safe during a start."""
+        """Copy the data to the host (a healthy stack), then stop the tunnels and services and close the
+        session. Idempotent; safe during a start."""
         self._stop_requested = True
-        await self._shielded_teardown()
+        try:
+            if self.host_copy is not None and not self._copied_at_stop:
+                self._copied_at_stop = True
+                why_not = ("the stack never became healthy" if self.phase != StackPhase.HEALTHY else
+                           None if self.running else "its Dagger session had ended")
+                await self.host_copy.at_stop(self._client if why_not is None else None, why_not)
+        finally:
+            await self._shielded_teardown()
 
     async def backup_database(self, dest: Path) -> Path:
         """pg_dump the running stack's database to `dest`, in this stack's session (its services live only
@@ -141,6 +158,10 @@ class CommandCenterStack:
         await self._build(graph)
         postgres, redis, backend, frontend = self.recipe.services
         await self._start_services(graph, [postgres, redis])
+        if self.host_copy is not None:   # before the backend runs the migrations
+            self.host_copy.recipe = self.recipe
+            async with self._step(self.phase or StackPhase.POSTGRES, "checking the database against its host copy"):
+                await self.host_copy.check_volume(client)
         await self._start_services(graph, [backend])
         await self._start_services(graph, [frontend])
         await self._open_tunnels(client, graph)
@@ -383,6 +404,8 @@ class CommandCenterStack:
     async def _teardown(self, from_heartbeat: bool = False) -> None:
         async with self._teardown_lock:
             heartbeat, self._heartbeat = self._heartbeat, None
+            if self.host_copy is not None:
+                await self.host_copy.stop_periodic()
             if heartbeat is not None and not from_heartbeat:
                 heartbeat.cancel()
             tunnels, self._tunnels = self._tunnels, []

@@ -33,6 +33,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.ui.form_errors import error_label
 from cchub_desktop.ui.settings_rules import (
     check_cli_path,
+    check_copy_interval,
     check_git_ref,
     check_git_url,
     check_image,
@@ -145,6 +146,10 @@ class SettingsDialog(QDialog):
         _row(form, "Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
         runner = self._edit("runner_host", "Empty: Docker or Podman here. Remote: tcp://host:1234")
         _row(form, "Remote engine", self._with_error("runner_host", runner))
+        interval = self._edit("host_copy_interval_min", "minutes, 1 to 1440")
+        interval.setToolTip("While a project runs, its data is copied to this computer this often (and at every "
+                            "stop), so a volume the engine prunes can be restored.")
+        _row(form, "Copy data every (min)", self._with_error("host_copy_interval_min", interval))
         return group
 
     def _source_group(self) -> QGroupBox:
@@ -220,6 +225,9 @@ class SettingsDialog(QDialog):
     def values(self) -> AppSettings:
         """The settings as the dialog shows them (unvalidated)."""
         changes: dict[str, object] = {f: e.text().strip() for f, e in self.edits.items()}
+        interval = str(changes.pop("host_copy_interval_min"))
+        changes["host_copy_interval_min"] = (int(interval) if check_copy_interval(interval) is None
+                                             else self.settings.host_copy_interval_min)
         changes.update({f: c.isChecked() for f, c in self.checks.items()})
         if self.use_git.isChecked():
             changes["source_local_dir"] = ""
@@ -228,7 +236,8 @@ class SettingsDialog(QDialog):
     def validate(self) -> dict[str, str]:
         """Field -> message for every broken rule, shown next to the fields."""
         v = self.values()
-        rules = {"dagger_cli_path": check_cli_path(v.dagger_cli_path), "runner_host": check_runner_host(v.runner_host)}
+        rules = {"dagger_cli_path": check_cli_path(v.dagger_cli_path), "runner_host": check_runner_host(v.runner_host),
+                 "host_copy_interval_min": check_copy_interval(self.edits["host_copy_interval_min"].text())}
         if self.use_git.isChecked():
             rules["source_git_url"] = check_git_url(v.source_git_url)
             rules["source_git_ref"] = check_git_ref(v.source_git_ref)

@@ -96,3 +96,14 @@ def check_image(value: str) -> str | None:
     if not _IMAGE.match(text):
         return "Not an image reference: use name:tag, lowercase, no spaces."
     return None
+
+
+def check_copy_interval(value: str) -> str | None:
+    """Minutes between the host copies of a running project's data (host_copies.py)."""
+    from cchub_desktop.settings import HOST_COPY_INTERVAL_RANGE
+
+    low, high = HOST_COPY_INTERVAL_RANGE
+    text = value.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        return f"Give a whole number of minutes from {low} to {high} (the default is 15)."
+    return None

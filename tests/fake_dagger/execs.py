@@ -9,6 +9,7 @@ FAKE_DAGGER_EXEC_HOOK=/path/to/hook.py defining `fake_exec(ctx: ExecContext) -> 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class ExecContext:
     # the tables (name -> rows) of the PostgreSQL a pg_dump/psql reaches, when volumes persist (volumes.py)
     database: dict[str, int] | None = None
     server_major: int | None = None
+    comment: str | None = None  # COMMENT ON DATABASE of that PostgreSQL (volumes.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ExecResult:
     stderr: str = ""
     files: dict[str, bytes] = field(default_factory=dict)  # files the command wrote (Container.file reads them)
     database: dict[str, int] | None = None  # the tables after the command (written only when it succeeds)
+    comment: str | None = None  # the database's comment after the command (written only when it succeeds)
 
 
 ExecHook = Callable[[ExecContext], "ExecResult | None"]
@@ -83,6 +86,10 @@ def default_exec(ctx: ExecContext) -> ExecResult:
         return _pg_dump(ctx.command, ctx.database, ctx.server_major)
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-f", "--file") is not None:
         return _psql_file(ctx, str(_option(ctx.command, "-f", "--file")))
+    if ctx.command[:1] == ["psql"] and _option(ctx.command, "-c", "--command") is not None:
+        return _psql_command(ctx, str(_option(ctx.command, "-c", "--command")))
+    if ctx.command[:1] == ["tar"]:
+        return _tar(ctx.command)
     if "pg_isready" in text:
         return ExecResult(0, "/var/run/postgresql:5432 - accepting connections\n", "")
     if "npm run build" in text or "vite build" in text:
@@ -134,6 +141,37 @@ def _psql_file(ctx: ExecContext, path: str) -> ExecResult:
             if line.strip() and not line.startswith("--") and line.rstrip().endswith(";")]
     after = None if ctx.database is None else run_script(script, ctx.database)
     return ExecResult(0, "".join(f"{tag}\n" for tag in tags), "", database=after)
+
+
+_COMMENT_ON = re.compile(r"^\s*COMMENT ON DATABASE \S+ IS '((?:[^']|'')*)'", re.IGNORECASE)
+
+
+def _psql_command(ctx: ExecContext, sql: str) -> ExecResult:
+    """psql -c: `COMMENT ON DATABASE d IS '...'` sets the database's comment; a query that reads it with
+    shobj_description answers `<comment>|<number of tables>` (what stack/host_copy.py asks)."""
+    if match := _COMMENT_ON.match(sql):
+        return ExecResult(0, "COMMENT\n", "", comment=match.group(1).replace("''", "'"))
+    if "shobj_description" in sql:
+        tables = len(ctx.database or {})
+        return ExecResult(0, f"{ctx.comment or ''}|{tables}\n", "")
+    return ExecResult(0, "", "")
+
+
+def _tar(command: list[str]) -> ExecResult:
+    """tar --create --file=PATH writes a small real archive at PATH (one file); extraction does nothing."""
+    import io
+    import tarfile
+
+    target = _option(command, "-f", "--file")
+    if "--create" not in command or target is None:
+        return ExecResult(0, "", "")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
+        data = b"fake rag_storage index\n"
+        info = tarfile.TarInfo("./index.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return ExecResult(0, "", "", files={target: buf.getvalue()})
 
 
 def load_hook(path: str | None) -> ExecHook | None:

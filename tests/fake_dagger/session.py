@@ -131,7 +131,8 @@ class Session:
         ctx = ExecContext(command, spec.image, spec.workdir, dict(spec.env), sorted(spec.secret_env), spec.user,
                           read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled),
                           database=self.volumes.tables(server.volume) if server else None,
-                          server_major=self.volumes.image_major(server.image) if server else None)
+                          server_major=self.volumes.image_major(server.image) if server else None,
+                          comment=self.volumes.comment(server.volume) if server else None)
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
         rule = self.faults.exec_failure(command)
         if rule is not None:
@@ -183,6 +184,8 @@ class Session:
             return
         if server is not None and result.database is not None:
             self.volumes.set_tables(server.volume, result.database)
+        if server is not None and result.comment is not None:
+            self.volumes.set_comment(server.volume, result.comment)
         if command[:2] == ["sh", "-c"] and len(command) > 2:
             words = command[2].split()
             if words[:1] == ["find"] and "-delete" in words and len(words) > 1:

@@ -12,7 +12,10 @@ counts. Then, as with the real server:
   TABLE, COPY ... FROM stdin (rows up to `\\.`) and INSERT INTO change the tables. Nothing is written when
   the command fails (psql --single-transaction is all or nothing; a failure injected with
   FAKE_DAGGER_EXEC_FAIL counts as a failure);
-- `sh -c "find M -mindepth 1 -delete"` with a cache volume mounted at M empties that volume.
+- `sh -c "find M -mindepth 1 -delete"` with a cache volume mounted at M empties that volume (as the
+  engine's prune does; a test can also call `PgVolumes.wipe(volume)`);
+- `psql --host=ALIAS -c "COMMENT ON DATABASE d IS '...'"` sets the database's comment (kept with the volume,
+  gone with it), and a `psql -c` query using shobj_description answers `<comment>|<number of tables>`.
 
 Without the variable nothing persists and pg_dump/psql answer as before (execs.py).
 """
@@ -123,6 +126,16 @@ class PgVolumes:
     def set_tables(self, volume: str, tables: dict[str, int]) -> None:
         data = self.read(volume) or {"pg_major": None, "initialised_by": None}
         data["tables"] = dict(tables)
+        self.write(volume, data)
+
+    def comment(self, volume: str) -> str | None:
+        """The database's COMMENT ON DATABASE (None: none set)."""
+        value = (self.read(volume) or {}).get("comment")
+        return None if value is None else str(value)
+
+    def set_comment(self, volume: str, comment: str) -> None:
+        data = self.read(volume) or {"pg_major": None, "initialised_by": None, "tables": {}}
+        data["comment"] = comment
         self.write(volume, data)
 
 
