@@ -212,7 +212,7 @@ def _delete_data(project: Project) -> None:
 
 
 # commands that need neither the stack's nor SQLModel's imports
-QUICK_COMMANDS = ("list", "status", "stop", "logs", "open")
+QUICK_COMMANDS = ("list", "status", "stop", "logs", "open", "env")
 
 
 def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
@@ -255,10 +255,12 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     from cchub_desktop.cli_lifecycle import register as register_lifecycle
 
     register_lifecycle(sub)
+    from cchub_desktop.cli_env import register as register_env
     from cchub_desktop.cli_logs import register as register_logs
     from cchub_desktop.cli_restart import register as register_restart
 
     register_logs(sub)
+    register_env(sub)
     register_restart(sub)
     if stack_commands:
         _register_stack_commands(sub)
