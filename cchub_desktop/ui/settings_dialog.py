@@ -145,6 +145,10 @@ class SettingsDialog(QDialog):
         _row(form, "Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
         runner = self._edit("runner_host", "Empty: Docker or Podman here. Remote: tcp://host:1234")
         _row(form, "Remote engine", self._with_error("runner_host", runner))
+        from cchub_desktop.ui.environment_dialog import environment_button
+
+        local = self.settings.source_local_dir.strip()
+        _row(form, "Environment", environment_button(self, source_dir=Path(local).expanduser() if local else None))
         return group
 
     def _source_group(self) -> QGroupBox:
