@@ -286,6 +286,8 @@ class CommandCenterStack:
                 async with self._step(StackPhase.TUNNELS, f"opening host port {port} for the {spec.title}",
                                       port_roles={port: spec.name}):
                     await task
+                scheme = "http://" if spec.health_path else ""   # the databases: a host:port, not a URL
+                self.log.note(f"[hub] {spec.name} on {scheme}127.0.0.1:{port} (all interfaces, port {port})")
         finally:
             for *_, task in pending:
                 task.cancel()
