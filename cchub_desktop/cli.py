@@ -255,12 +255,14 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     from cchub_desktop.cli_lifecycle import register as register_lifecycle
 
     register_lifecycle(sub)
+    from cchub_desktop.cli_database import register as register_db_url
     from cchub_desktop.cli_env import register as register_env
     from cchub_desktop.cli_logs import register as register_logs
     from cchub_desktop.cli_restart import register as register_restart
 
     register_logs(sub)
     register_env(sub)
+    register_db_url(sub)
     register_restart(sub)
     if stack_commands:
         _register_stack_commands(sub)

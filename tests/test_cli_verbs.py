@@ -228,3 +228,25 @@ def test_restart_of_a_stopped_project_starts_it(fake_dagger_env: FakeDagger, por
             proc.kill()
             proc.wait()
     fake_dagger_env.sessions_exited()
+
+
+# ----- db-url -----------------------------------------------------------------------------------------------
+
+def test_db_url_prints_the_connection_string_of_an_exposed_database(project_dir: Path) -> None:
+    from cchub_desktop.stack.secrets_store import load_or_create
+
+    paths = app_paths()
+    paths.ensure()
+    store = ProjectStore(paths.db_file)
+    hidden = store.add("Hidden", project_dir)
+    shown = store.add("Shown", project_dir, expose_db=True)
+    store.close()
+    one_line_error(cchub("db-url", "Hidden"), "'Hidden' does not expose its database to this machine; turn it on "
+                                              "with 'cchub edit \"Hidden\" --expose-db'")
+    one_line_error(cchub("db-url", "Shown"), "'Shown' has no database yet: its first start makes it")
+    password = load_or_create(paths.secrets_dir, shown.data_key).db_password   # as the first start makes it
+    result = cchub("db-url", "Shown")
+    assert result.returncode == 0
+    assert result.stdout == (f"postgresql://commandcenter:{password}@localhost:{shown.postgres_port}/"
+                             "commandcenter\n")
+    assert hidden.data_key != shown.data_key
