@@ -18,12 +18,21 @@ from cchub_desktop.cli_lifecycle import (
 from cchub_desktop.lease import busy_message, owner_of
 from cchub_desktop.paths import app_paths
 
+SERVICES = ("postgres", "redis", "backend", "frontend")   # stack/recipe.py
+
 
 def cmd_restart(args: argparse.Namespace) -> int:
     from cchub_desktop.cli import CliError
 
     paths = app_paths()
     row = _row(args.project)
+    if args.service is not None:
+        if args.service not in SERVICES:
+            raise CliError(f"no service named '{args.service}'; the stack's services are: {', '.join(SERVICES)}")
+        # a Dagger service is bound into its dependents by hostname within the session; stopping one and
+        # starting a new one leaves those bindings on the old instance, so the whole stack restarts
+        print(f"Restarting only {args.service} is not supported: the other services are bound to it inside the "
+              f"engine session. Restarting all of '{row.name}' instead.", flush=True)
     owner = owner_of(paths.runtime_dir, row.data_key)
     if owner is None:
         print(f"'{row.name}' was not running; starting it.", flush=True)
@@ -52,4 +61,6 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=START_TIMEOUT_S, help="seconds to wait for running")
     p.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S, help="seconds to wait for it to stop")
     p.add_argument("-v", "--verbose", action="store_true", help="foreground: also print the engine's log lines")
+    p.add_argument("--service", metavar="S", help="the service to restart (for now the whole project restarts, "
+                                                  "and says so)")
     p.set_defaults(handler=cmd_restart)

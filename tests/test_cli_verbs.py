@@ -250,3 +250,22 @@ def test_db_url_prints_the_connection_string_of_an_exposed_database(project_dir:
     assert result.stdout == (f"postgresql://commandcenter:{password}@localhost:{shown.postgres_port}/"
                              "commandcenter\n")
     assert hidden.data_key != shown.data_key
+
+
+def test_restart_of_one_service_restarts_the_project_and_says_why(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    add("Demo", project_dir, port_block)
+    one_line_error(cchub("restart", "Demo", "--service", "nginx"), "no service named 'nginx'; the stack's services")
+    proc = start_cchub("restart", "Demo", "--service", "backend")
+    assert proc.stdout is not None
+    out = LineReader(proc.stdout)
+    try:
+        wait_for(lambda: out.has("Press Ctrl-C"), timeout=60)
+        assert out.has("Restarting only backend is not supported: the other services are bound to it")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    fake_dagger_env.sessions_exited()
