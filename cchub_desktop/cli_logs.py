@@ -73,6 +73,31 @@ def history(log_file: Path) -> Iterator[FileLine]:
             yield from read_lines(path, handle)
 
 
+SINCE_SPAN = re.compile(r"^(\d+)([smhd])$")
+
+
+def since_stamp(text: str) -> str:
+    """"10m", "2h", "1d", "30s" ago, or a local date and time ("2026-12-05 14:00", "2026-12-05T14:00:00"), as
+    the log file's stamp to compare with."""
+    from datetime import datetime, timedelta
+
+    from cchub_desktop.cli import CliError
+
+    span = SINCE_SPAN.match(text.strip())
+    if span:
+        amount, unit = int(span.group(1)), span.group(2)
+        unit_name = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]
+        when = datetime.now() - timedelta(**{unit_name: amount})
+    else:
+        try:
+            when = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise CliError(f"--since takes a time like 10m, 2h, 1d or 2026-12-05 14:00 (got '{text}')") from None
+        if when.tzinfo is not None:
+            when = when.astimezone().replace(tzinfo=None)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _check_service(service: str | None, name: str, seen: set[str]) -> None:
     from cchub_desktop.cli import CliError
 
@@ -88,13 +113,14 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
     if args.lines is not None and args.lines < 0:
         raise CliError(f"-n takes a number of lines, 0 or more (got {args.lines})")
+    since = since_stamp(args.since) if args.since else None
     row = _row(args.project)
     log_file = log_file_of(row.data_key)
     seen: set[str] = set()
     tail: deque[FileLine] = deque(maxlen=args.lines)   # maxlen None: every line
     for line in history(log_file):
         seen.add(line.service)
-        if args.service is None or line.service == args.service:
+        if (args.service is None or line.service == args.service) and (since is None or line.stamp >= since):
             tail.append(line)
     _check_service(args.service, row.name, seen)
     if not seen and not args.follow:
@@ -181,6 +207,7 @@ def register(sub: Any) -> None:
     p.add_argument("--service", metavar="S", help="only this service's lines: postgres, redis, backend, "
                                                   "frontend, hub (the app's own), engine")
     p.add_argument("-n", "--lines", type=int, metavar="N", help="only the last N lines (default: all)")
+    p.add_argument("--since", metavar="T", help="only lines since T: 10m, 2h, 1d ago, or a local date and time")
     p.set_defaults(handler=cmd_logs)
 
     p = sub.add_parser("open", help="open a running project's frontend in the browser")

@@ -269,3 +269,16 @@ def test_restart_of_one_service_restarts_the_project_and_says_why(
             proc.kill()
             proc.wait()
     fake_dagger_env.sessions_exited()
+
+
+def test_logs_since_keeps_the_lines_written_after_that_time(project_dir: Path) -> None:
+    data_key, _, _ = add("Demo", project_dir)
+    log_file = app_paths().logs_dir / f"{data_key}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text("2020-01-01 10:00:00,000 backend  old line\n2020-01-02 10:00:00,000 backend  newer line\n")
+    write_log(data_key, [("backend", "just now")])
+    since_date = [r.split(" | ", 1)[1] for r in cchub("logs", "Demo", "--since", "2020-01-02").stdout.splitlines()]
+    assert since_date == ["newer line", "just now"]
+    recent = [r.split(" | ", 1)[1] for r in cchub("logs", "Demo", "--since", "1d").stdout.splitlines()]
+    assert recent == ["just now"]
+    one_line_error(cchub("logs", "Demo", "--since", "yesterday"), "--since takes a time like 10m, 2h, 1d")
