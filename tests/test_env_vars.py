@@ -193,3 +193,15 @@ def test_a_start_passes_secrets_as_dagger_secrets_and_plain_ones_as_env(
     assert not any(call.get("name") == "GITHUB_ORG" for call in _session_calls(fake_dagger_env, pid,
                                                                                  "withEnvVariable"))
     fake_dagger_env.sessions_exited()
+
+
+def test_a_change_to_a_running_project_says_restart_to_apply(no_keyring: None, project_dir: Path) -> None:
+    from cchub_desktop.paths import app_paths as paths_now
+    from tests.lease_holder import LeaseHolder
+
+    data_key = add("Demo", project_dir)
+    assert "restart to apply" not in env_cli("Demo", "A=1").stdout
+    with LeaseHolder(paths_now().runtime_dir, data_key, "Demo", state="running"):
+        result = env_cli("Demo", "A=2")
+    assert result.returncode == 0
+    assert "running now: restart to apply, with 'cchub restart \"Demo\"'" in result.stdout
