@@ -215,8 +215,18 @@ def _delete_data(project: Project) -> None:
 QUICK_COMMANDS = ("list", "status", "stop", "logs", "open", "env")
 
 
+HELP_BY_TASK = """by what you do:
+  projects  list, add, edit, remove, env
+  run       start, stop, restart, up, status, open
+  inspect   logs, plan, doctor, status, db-url
+  data      backup, restore, upgrade-db, reset-db, db-url
+  source    check-source, update
+'cchub COMMAND --help' shows a command's options."""
+
+
 def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
-    parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.")
+    parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.",
+                     epilog=HELP_BY_TASK, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cchub {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

@@ -282,3 +282,13 @@ def test_logs_since_keeps_the_lines_written_after_that_time(project_dir: Path) -
     recent = [r.split(" | ", 1)[1] for r in cchub("logs", "Demo", "--since", "1d").stdout.splitlines()]
     assert recent == ["just now"]
     one_line_error(cchub("logs", "Demo", "--since", "yesterday"), "--since takes a time like 10m, 2h, 1d")
+
+
+def test_help_lists_the_commands_by_what_people_do() -> None:
+    result = cchub("--help")
+    assert result.returncode == 0
+    groups = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.split("by what you do:\n")[1]
+              .splitlines() if line.startswith("  ")}
+    assert "restart" in groups["run"] and "open" in groups["run"]
+    assert "logs" in groups["inspect"] and "backup" in groups["data"] and "update" in groups["source"]
+    assert "env" in groups["projects"]
