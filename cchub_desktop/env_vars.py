@@ -71,6 +71,7 @@ class ProjectEnvironment:
 
     plain: tuple[tuple[str, str], ...] = ()
     secret: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    problem: str = ""   # why the variables could not be read (a start refuses; a backup does not need them)
 
     def secret_names(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.secret)

@@ -205,3 +205,15 @@ def test_a_change_to_a_running_project_says_restart_to_apply(no_keyring: None, p
         result = env_cli("Demo", "A=2")
     assert result.returncode == 0
     assert "running now: restart to apply, with 'cchub restart \"Demo\"'" in result.stdout
+
+
+def test_a_secret_whose_value_is_gone_stops_a_start_with_one_line(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, no_keyring: None) -> None:
+    add("Demo", project_dir, port_block)
+    assert env_cli("Demo", "--secret", "SLACK_TOKEN", stdin=SECRET + "\n").returncode == 0
+    (app_paths().secrets_dir / "environment.json").unlink()
+    up = cchub("up", "Demo")
+    assert up.returncode == 1
+    assert up.stderr.startswith("cchub: the value of the secret variable SLACK_TOKEN is missing"), up.stderr
+    assert "Traceback" not in up.stderr
+    assert fake_dagger_env.journal.sessions() == []   # nothing was started

@@ -81,14 +81,14 @@ def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings,
 
 
 def _environment(paths: AppPaths, data_key: str) -> ProjectEnvironment:
-    """The user's variables for a start; StackError when a secret's value is missing."""
+    """The user's variables for a start; when they cannot be read (a secret's value missing), the reason, which
+    a start reports (stack.py) and a database job, which does not need them, ignores."""
     from cchub_desktop.env_vars import EnvError, EnvironmentStore
-    from cchub_desktop.stack.errors import StackError
 
     try:
         return EnvironmentStore(paths).for_project(data_key)
     except EnvError as exc:
-        raise StackError(f"{exc}.", detail=str(exc), step="secrets") from exc
+        return ProjectEnvironment(problem=str(exc))
 
 
 def _environment_for_plan(data_key: str) -> ProjectEnvironment:

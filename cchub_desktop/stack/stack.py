@@ -88,6 +88,8 @@ class CommandCenterStack:
         if self._started:
             raise RuntimeError("a CommandCenterStack starts once; make a new one to start again")
         self._started = True
+        if self.config.environment.problem:   # a secret variable's value is missing: nothing starts
+            raise StackError(f"{self.config.environment.problem}.", step="secrets")
         try:
             await self._start()
         except BaseException as exc:
