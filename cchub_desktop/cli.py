@@ -7,6 +7,7 @@ reads the database with the stdlib (store/rows.py), so it stays quick.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -100,6 +101,14 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+def resolved_path(raw: str) -> str:
+    """A folder as typed in a terminal: relative to the current folder (`cchub add demo .`), `~` expanded.
+    Empty text stays empty, so the store's rule gives its message."""
+    import os
+
+    return os.path.abspath(os.path.expanduser(raw)) if raw.strip() else raw
+
+
 def _ports_from(args: argparse.Namespace) -> dict[str, object]:
     return {f: getattr(args, f) for f in PORT_FIELDS if getattr(args, f) is not None}
 
@@ -110,8 +119,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.adopt_data and not retired:
         raise CliError(f"no removed project named '{args.name}' left data to use; nothing was added")
     adopt = retired[0].data_key if args.adopt_data else None
-    project = store.add(args.name, args.path, expose_db=args.expose_db, allow_broad_path=args.allow_broad_path,
-                        adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
+    project = store.add(args.name, resolved_path(args.path), expose_db=args.expose_db,
+                        allow_broad_path=args.allow_broad_path, adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
     if adopt is not None:
@@ -137,7 +146,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     if args.new_name is not None:
         changes["name"] = args.new_name
     if args.path is not None:
-        changes["path"] = args.path
+        changes["path"] = resolved_path(args.path)
         changes["allow_broad_path"] = args.allow_broad_path
     if args.expose_db is not None:
         changes["expose_db"] = args.expose_db
@@ -205,11 +214,22 @@ def _delete_data(project: Project) -> None:
         log.close()
 
 
-QUICK_COMMANDS = ("list", "status", "stop")  # read-only commands that need neither the stack's nor SQLModel's imports
+# commands that need neither the stack's nor SQLModel's imports
+QUICK_COMMANDS = ("list", "status", "stop", "logs", "open", "env")
+
+
+HELP_BY_TASK = """by what you do:
+  projects  list, add, edit, remove, env
+  run       start, stop, restart, up, status, open
+  inspect   logs, plan, doctor, status, db-url
+  data      backup, restore, upgrade-db, reset-db, db-url
+  source    check-source, update
+'cchub COMMAND --help' shows a command's options."""
 
 
 def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
-    parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.")
+    parser = _Parser(prog="cchub", description="Run CommandCenter stacks per project, from the command line.",
+                     epilog=HELP_BY_TASK, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cchub {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -248,6 +268,15 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     from cchub_desktop.cli_lifecycle import register as register_lifecycle
 
     register_lifecycle(sub)
+    from cchub_desktop.cli_database import register as register_db_url
+    from cchub_desktop.cli_env import register as register_env
+    from cchub_desktop.cli_logs import register as register_logs
+    from cchub_desktop.cli_restart import register as register_restart
+
+    register_logs(sub)
+    register_env(sub)
+    register_db_url(sub)
+    register_restart(sub)
     if stack_commands:
         _register_stack_commands(sub)
     return parser
@@ -265,10 +294,20 @@ def _register_stack_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     quick = bool(argv) and argv[0] in QUICK_COMMANDS  # `cchub list`: parsed without importing the stack
-    args = build_parser(stack_commands=not quick).parse_args(argv)
+    try:
+        try:
+            args = build_parser(stack_commands=not quick).parse_args(argv)
+        finally:
+            sys.stdout.flush()   # `--help` printed and exits here
+    except BrokenPipeError:   # `cchub --help | head -1`
+        return _output_closed()
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()   # inside the try: a reader that has gone (`| head -1`) ends it quietly, below
+        return code
+    except BrokenPipeError:
+        return _output_closed()
     except ValidationError as exc:
         hint = " Pass --allow-broad-path to confirm." if exc.field == "path" and "confirm" in exc.message else ""
         print(f"cchub: {exc.field}: {exc.message}{hint}", file=sys.stderr)
@@ -281,6 +320,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 1
+
+
+def _output_closed() -> int:
+    """Whoever read our output stopped reading (`cchub list --json | head -1`): end quietly, as `cat` does,
+    with nothing more written (the interpreter's last flush would fail again and print a traceback)."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def test_list_when_empty(capsys: pytest.CaptureFixture[str]) -> None:
         (["add", "", "PROJECT"], "cchub: name: Name is required."),
         (["add", "x" * 65, "PROJECT"], "cchub: name: Name is 65 characters long; the limit is 64."),
         (["add", "bad\x1bname", "PROJECT"], "cchub: name: Name contains an invisible or control character"),
-        (["add", "New", "relative/dir"], "cchub: path: Folder must be an absolute path"),
+        (["add", "New", "relative/dir"], f"cchub: path: Folder '{Path.cwd() / 'relative/dir'}' does not exist."),
         (["add", "New", "/nonexistent/folder"], "cchub: path: Folder '/nonexistent/folder' does not exist."),
         (["add", "New", "/"], "Pass --allow-broad-path to confirm."),
         (["add", "New", "PROJECT", "--backend-port", "abc"], "cchub: backend_port: Backend port must be a whole"),

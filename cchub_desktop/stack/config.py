@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cchub_desktop.host_copies import copies_dir
+from cchub_desktop.env_vars import NO_ENVIRONMENT, ProjectEnvironment
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image, pgdata_volume
 from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
@@ -80,6 +81,29 @@ def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings,
     return dataclasses.replace(images, postgres=choice.image), choice
 
 
+def _environment(paths: AppPaths, data_key: str) -> ProjectEnvironment:
+    """The user's variables for a start; when they cannot be read (a secret's value missing), the reason, which
+    a start reports (stack.py) and a database job, which does not need them, ignores."""
+    from cchub_desktop.env_vars import EnvError, EnvironmentStore
+
+    try:
+        return EnvironmentStore(paths).for_project(data_key)
+    except EnvError as exc:
+        return ProjectEnvironment(problem=str(exc))
+
+
+def _environment_for_plan(data_key: str) -> ProjectEnvironment:
+    """Names and plain values; secret values are never read for a plan."""
+    from cchub_desktop.env_vars import ALL, EnvironmentStore
+    from cchub_desktop.paths import app_paths
+
+    store = EnvironmentStore(app_paths())
+    merged = {v.key: v for v in store.variables(ALL)}
+    merged.update({v.key: v for v in store.variables(data_key)})
+    return ProjectEnvironment(tuple((k, v.value) for k, v in sorted(merged.items()) if not v.secret),
+                              tuple((k, "<secret>") for k, v in sorted(merged.items()) if v.secret))
+
+
 @dataclass(frozen=True)
 class CommandCenterConfig:
     name: str
@@ -100,6 +124,7 @@ class CommandCenterConfig:
     source_note: str = ""   # a line for the log when Settings → Source differ from the project's pin
     first_build: bool = False   # the project never started before: its builds may take several minutes
     host_copies_dir: Path | None = None   # where the copies of its data go (host_copies.py); None: no copies
+    environment: ProjectEnvironment = NO_ENVIRONMENT   # the user's variables (env_vars.py)
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -116,7 +141,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db),
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=source, images=images, db_image=choice, db_volume=project.db_volume, source_note=note,
-            first_build=project.last_started_at is None,
+            first_build=project.last_started_at is None, environment=_environment(paths, project.data_key),
             host_copies_dir=copies_dir(paths.data_dir, project.data_key),
         )
 
@@ -132,7 +157,7 @@ class CommandCenterConfig:
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
             source=SourceSettings.for_project(project, settings)[0], images=_images_for(project, settings)[0],
-            db_volume=project.db_volume,
+            db_volume=project.db_volume, environment=_environment_for_plan(project.data_key),
         )
 
     def host_ports(self) -> dict[str, int]:

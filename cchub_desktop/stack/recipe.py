@@ -8,6 +8,7 @@ the project exposes them, the databases) through Dagger host tunnels, which list
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,10 @@ BACKEND_APT_PACKAGES = ("gcc", "g++", "libpq-dev")
 BACKEND_SYSTEM_STEP = ("sh", "-c", "apt-get update && apt-get install -y --no-install-recommends "
                        + " ".join(BACKEND_APT_PACKAGES) + " && rm -rf /var/lib/apt/lists/*")
 
-SecretKey = Literal["db_password", "redis_password", "secret_key", "encryption_salt", "database_url",
-                    "redis_url"]
+# a stack secret ("db_password", "redis_password", "secret_key", "encryption_salt", "database_url",
+# "redis_url"), or "env:KEY" for a secret variable the user set (env_vars.py)
+SecretKey = str
+USER_ENV_SERVICES = ("backend", "worker", "beat")   # the services that get the user's variables
 Sharing = Literal["LOCKED", "SHARED", "PRIVATE"]
 
 
@@ -176,6 +179,7 @@ def secret_values(config: CommandCenterConfig) -> dict[SecretKey, str]:
         "encryption_salt": s.encryption_salt,
         "database_url": f"postgresql+asyncpg://{DB_USER}:{s.db_password}@postgres:{POSTGRES_PORT}/{DB_NAME}",
         "redis_url": f"redis://:{s.redis_password}@redis:{REDIS_PORT}/0",
+        **{f"env:{k}": v for k, v in config.environment.secret},
     }
 
 
@@ -261,5 +265,15 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     source = SourceSpec(kind="local" if src.local_dir is not None else "git", git_url=src.git_url,
                         git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE,
                         commit=src.commit if src.local_dir is None else None)
-    return StackRecipe(project=config.name, data_key=key, source=source,
-                       services=(postgres, redis, backend, frontend))
+    services = tuple(_with_user_env(spec, config) if spec.name in USER_ENV_SERVICES else spec
+                     for spec in (postgres, redis, backend, frontend))
+    return StackRecipe(project=config.name, data_key=key, source=source, services=services)
+
+
+def _with_user_env(spec: ServiceSpec, config: CommandCenterConfig) -> ServiceSpec:
+    """The user's variables (Settings and the project's Environment): plain ones as env, secret ones as Dagger
+    secrets named after the project and the variable."""
+    user = config.environment
+    secrets = tuple(SecretEnv(env=k, key=f"env:{k}", name=f"cchub-{config.data_key}-env-{k}")
+                    for k in user.secret_names())
+    return dataclasses.replace(spec, env=spec.env + user.plain, secrets=spec.secrets + secrets)

@@ -95,6 +95,8 @@ class CommandCenterStack:
         if self._started:
             raise RuntimeError("a CommandCenterStack starts once; make a new one to start again")
         self._started = True
+        if self.config.environment.problem:   # a secret variable's value is missing: nothing starts
+            raise StackError(f"{self.config.environment.problem}.", step="secrets")
         try:
             await self._start()
         except BaseException as exc:
@@ -307,6 +309,8 @@ class CommandCenterStack:
                 async with self._step(StackPhase.TUNNELS, f"opening host port {port} for the {spec.title}",
                                       port_roles={port: spec.name}):
                     await task
+                scheme = "http://" if spec.health_path else ""   # the databases: a host:port, not a URL
+                self.log.note(f"[hub] {spec.name} on {scheme}127.0.0.1:{port} (all interfaces, port {port})")
         finally:
             for *_, task in pending:
                 task.cancel()

@@ -143,6 +143,11 @@ class ProjectDialog(QDialog):
             form.addRow(PORT_TITLES[field], self._with_error(spin, field))
         form.addRow("", self.expose_db)
         form.addRow("", self.expose_warning)
+        if self._project is not None:   # the backend's variables of this project (ui/environment_dialog.py)
+            from cchub_desktop.ui.environment_dialog import environment_button
+
+            form.addRow("Environment", environment_button(self, self._project.data_key, f"'{self._project.name}'",
+                                                          running=not editable_runtime))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)

@@ -150,6 +150,10 @@ class SettingsDialog(QDialog):
         interval.setToolTip("While a project runs, its data is copied to this computer this often (and at every "
                             "stop), so a volume the engine prunes can be restored.")
         _row(form, "Copy data every (min)", self._with_error("host_copy_interval_min", interval))
+        from cchub_desktop.ui.environment_dialog import environment_button
+
+        local = self.settings.source_local_dir.strip()
+        _row(form, "Environment", environment_button(self, source_dir=Path(local).expanduser() if local else None))
         return group
 
     def _source_group(self) -> QGroupBox:
