@@ -17,6 +17,7 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 from cchub_desktop import host_copies, ports
 from cchub_desktop.cli import main as cchub
 from cchub_desktop.paths import app_paths
+from cchub_desktop.stack.errors import NO_RUNTIME
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from tests.helpers import wait_for
 
@@ -131,7 +132,7 @@ def test_up_failing_exits_1_with_the_message_and_no_traceback(
     add_project(project_dir, port_block)
     assert cchub(["up", "demo"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("cchub: Docker is not running — start Docker Desktop")
+    assert err.startswith(f"cchub: {NO_RUNTIME}")
     assert "details in " in err and "Traceback" not in err
     store = ProjectStore(app_paths().db_file)
     project = store.get_by_name("demo")

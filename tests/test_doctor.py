@@ -18,6 +18,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import doctor as doctor_module
 from cchub_desktop.stack import run_doctor, run_doctor_sync
 from cchub_desktop.stack.engine_env import sdk_cache_binary, sdk_cli_version
+from cchub_desktop.stack.runtime_advice import install_advice, no_runtime_message, start_advice
 from tests.helpers import listen_on
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses sh scripts as stand-in runtimes")
@@ -86,9 +87,43 @@ def test_docker_installed_but_not_running(machine: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(cli_path()))
     script(machine, "docker", 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1')
     report = run_doctor_sync(AppSettings())
-    (problem,) = report.problems()
+    (problem,) = report.warnings()
     assert problem.message.startswith("Docker is not running (docker: Cannot connect to the Docker daemon")
-    assert problem.fix == "Start Docker Desktop and try again."
+    assert problem.fix.startswith(start_advice("docker"))
+
+
+def test_a_cli_set_explicitly_makes_a_stopped_runtime_a_warning_not_a_block(
+        machine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cchub up` runs with a Dagger CLI set in the environment and no Docker daemon, so the engine verdict
+    the window uses must let the start go ahead: a warning, and `cchub doctor` exits 0."""
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(cli_path()))
+    script(machine, "docker", 'echo "Cannot connect to the Docker daemon." >&2; exit 1')
+    report = run_doctor_sync(AppSettings())
+    assert report.ready and report.problems() == []
+    (warning,) = report.warnings()
+    assert "Starts still go ahead with the Dagger CLI from $_EXPERIMENTAL_DAGGER_CLI_BIN" in warning.fix
+    assert cchub(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "warn Container runtime: Docker is not running" in out and "Ready to start stacks." in out
+
+
+def test_without_an_explicit_cli_a_stopped_runtime_still_blocks(machine: Path) -> None:
+    script(machine, "dagger", f'[ "$1" = version ] && echo "dagger v{sdk_cli_version()} linux/amd64"')
+    script(machine, "docker", "exit 1")
+    report = run_doctor_sync(AppSettings())
+    assert not report.ready
+    assert [c.name for c in report.problems()] == ["Container runtime"]
+
+
+@pytest.mark.parametrize(("system", "start", "install"), [
+    ("Linux", "Start the Docker service (`sudo systemctl start docker`)", "Install Docker Engine (or Podman)"),
+    ("Darwin", "Start Docker Desktop", "Install Docker Desktop"),
+    ("Windows", "Start Docker Desktop", "Install Docker Desktop"),
+])
+def test_runtime_advice_fits_the_platform(system: str, start: str, install: str) -> None:
+    assert start_advice("docker", system).startswith(start)
+    assert install_advice(system).startswith(install)
+    assert ("Docker Desktop" in no_runtime_message(system)) == (system != "Linux")
 
 
 def test_podman_answers_when_docker_does_not(machine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,9 +136,9 @@ def test_podman_answers_when_docker_does_not(machine: Path, monkeypatch: pytest.
 
 def test_no_container_runtime_at_all(machine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(cli_path()))
-    (problem,) = run_doctor_sync(AppSettings()).problems()
+    (problem,) = run_doctor_sync(AppSettings()).warnings()
     assert problem.message.startswith("No container runtime found")
-    assert "Install Docker Desktop" in problem.fix
+    assert install_advice() in problem.fix
 
 
 def test_a_hung_runtime_cannot_hang_the_doctor(machine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +149,7 @@ def test_a_hung_runtime_cannot_hang_the_doctor(machine: Path, monkeypatch: pytes
     began = time.monotonic()
     report = asyncio.run(run_doctor(AppSettings()))
     assert time.monotonic() - began < 10
-    (problem,) = report.problems()
+    (problem,) = report.warnings()
     assert "no answer within 0.5 s" in problem.message
 
 

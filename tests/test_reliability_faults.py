@@ -108,7 +108,8 @@ NO_MATCHING = "ERROR: No matching distribution found for fastapi==99"
 FAULTS = [
     Fault("engine dies mid-start", {"die_on": "Service.start:2"},
           "The connection to the Dagger engine was lost while starting", "Check that Docker is running"),
-    Fault("no container runtime", {"exit_at_start": 1}, "Docker is not running", "start Docker Desktop"),
+    Fault("no container runtime", {"exit_at_start": 1}, "Docker is not running",
+          "`cchub doctor` checks the engine setup"),
     Fault("pip install fails", {"exec_fail": f"pip install:1:{NO_MATCHING}"},
           "Building the backend failed: `pip install -r requirements.txt` exited with code 1.", NO_MATCHING),
     Fault("npm ci fails", {"exec_fail": "npm ci:1:npm ERR! code EUSAGE\\nnpm ERR! lockfile out of date"},

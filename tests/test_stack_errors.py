@@ -10,7 +10,7 @@ import pytest
 from dagger._exceptions import QueryErrorValue
 from fake_dagger.fixtures import free_ports
 
-from cchub_desktop.stack.errors import StackError, map_error
+from cchub_desktop.stack.errors import NO_RUNTIME, StackError, map_error
 from tests.helpers import listen_on
 
 
@@ -37,7 +37,7 @@ def test_cli_that_exits_because_docker_is_not_running() -> None:
     exc = dagger.SessionError("Command 'dagger session' returned non-zero exit status 1. Error: failed to run "
                               "container: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
     error = map_error(exc, "engine", "connecting to the Dagger engine")
-    assert error.user_message.startswith("Docker is not running — start Docker Desktop")
+    assert error.user_message.startswith(NO_RUNTIME)
     assert error.step == "engine"
 
 

@@ -13,6 +13,7 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 from cchub_desktop import ports
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
+from cchub_desktop.stack.errors import NO_RUNTIME
 from tests.helpers import listen_on
 from tests.test_stack import make_config
 
@@ -64,7 +65,7 @@ def test_a_cli_that_exits_at_once_because_docker_is_not_running(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     fake_dagger_env.set(exit_at_start=1)
     error = start_expecting_error(make_config(project_dir, port_block))
-    assert error.user_message.startswith("Docker is not running — start Docker Desktop")
+    assert error.user_message.startswith(NO_RUNTIME)
     assert "Cannot connect to the Docker daemon" in error.detail
     assert_nothing_left(fake_dagger_env, port_block)
 

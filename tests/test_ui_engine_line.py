@@ -4,10 +4,12 @@ have an "Open Settings" button."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -97,3 +99,26 @@ def test_a_start_failing_on_the_engine_rechecks_it_and_the_box_offers_settings(
     assert buttons and box.buttonRole(buttons[0]) == QMessageBox.ButtonRole.ActionRole
     buttons[0].click()
     assert settings_asked == [True]
+
+
+def test_with_a_cli_set_explicitly_a_stopped_docker_warns_and_start_goes_ahead(
+        gui_hub: GuiHub, qtbot: QtBot, project_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cchub up` runs a project with the Dagger CLI from the environment and no Docker daemon: the window
+    must agree (a warning in the engine line, Start enabled, and the start reaches Running)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon.' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    hub = gui_hub
+    status = hub.window.engine_status
+    pid = hub.add_project("goes", project_dir)
+    check(hub)
+    assert status.ok is True and status.problem is None
+    assert status.label.text().startswith("Engine: Docker is not running")
+    assert "Starts still go ahead" in status.label.text()
+    qtbot.waitUntil(lambda: toggle_named(hub, "Start goes").isEnabled(), timeout=30_000)
+    toggle_named(hub, "Start goes").click()
+    qtbot.waitUntil(lambda: hub.orchestrator.state(pid) == ProjectStatus.RUNNING, timeout=60_000)

@@ -125,7 +125,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return 0 if report.ready else 1
     for check in report.checks:
-        print(f"{'ok ' if check.ok else 'FAIL'} {check.name}: {check.message}")
+        print(f"{'ok ' if check.ok else 'warn' if check.warning else 'FAIL'} {check.name}: {check.message}")
         if not check.ok and check.fix:
             print(f"     fix: {check.fix}")
     for note in report.notes:

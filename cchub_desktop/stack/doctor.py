@@ -9,7 +9,7 @@ import os
 import platform
 import shutil
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from cchub_desktop.settings import CLI_BIN_ENV, RUNNER_HOST_ENV, AppSettings
@@ -20,6 +20,7 @@ from cchub_desktop.stack.engine_env import (
     run_with_timeout,
     sdk_cli_version,
 )
+from cchub_desktop.stack.runtime_advice import install_advice, start_advice
 
 RUNTIMES = ("docker", "podman", "nerdctl")
 COMMAND_TIMEOUT = 5.0
@@ -33,6 +34,7 @@ class DoctorCheck:
     ok: bool
     message: str
     fix: str = ""
+    warning: bool = False            # failed, but blocks nothing: the start goes ahead and the engine tells
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,15 @@ class DoctorReport:
 
     @property
     def ready(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok or c.warning for c in self.checks)
 
     def problems(self) -> list[DoctorCheck]:
-        return [c for c in self.checks if not c.ok]
+        """The failed checks that block a start."""
+        return [c for c in self.checks if not c.ok and not c.warning]
+
+    def warnings(self) -> list[DoctorCheck]:
+        """The failed checks that block nothing (a container runtime when a Dagger CLI is set explicitly)."""
+        return [c for c in self.checks if not c.ok and c.warning]
 
     def summary(self) -> str:
         """One line for the window's engine status."""
@@ -83,6 +90,8 @@ def run_doctor_sync(settings: AppSettings) -> DoctorReport:
         checks.append(_runner_check(runner, "Settings" if settings.runner_host.strip() else f"${RUNNER_HOST_ENV}"))
     else:
         runtime_check, runtime = _runtime_check(env)
+        if not runtime_check.ok and choice.origin in ("settings", "environment"):
+            runtime_check = _as_warning(runtime_check, choice)
         checks.append(runtime_check)
     source_checks, source_note = source_doctor_checks(settings)
     checks += source_checks
@@ -181,14 +190,21 @@ def _runner_check(runner: str, origin: str) -> DoctorCheck:
                        "Use tcp://, unix://, ssh://, kube-pod://, image:// or container://, or clear it.")
 
 
+def _as_warning(check: DoctorCheck, choice: CliChoice) -> DoctorCheck:
+    """A Dagger CLI set explicitly may reach an engine this check cannot see: warn, and let the start go
+    ahead (as `cchub up` does); the engine's own error, if any, is what a failed start shows."""
+    where = "Settings" if choice.origin == "settings" else f"${CLI_BIN_ENV}"
+    return replace(check, warning=True,
+                   fix=f"{check.fix} Starts still go ahead with the Dagger CLI from {where}.")
+
+
 def _runtime_check(env: dict[str, str]) -> tuple[DoctorCheck, str]:
     name = "Container runtime"
     found = [(rt, path) for rt in RUNTIMES if (path := shutil.which(rt, path=env.get("PATH")))]
     if not found:
         return DoctorCheck(name, False, "No container runtime found (docker, podman or nerdctl): the Dagger "
                                         "engine runs in one.",
-                           "Install Docker Desktop (or Podman) and start it, or name a remote engine in "
-                           "Settings → Engine."), ""
+                           f"{install_advice()}, or name a remote engine in Settings → Engine."), ""
     tried = []
     for runtime, path in found:
         answered, why = _answers(path)
@@ -198,7 +214,7 @@ def _runtime_check(env: dict[str, str]) -> tuple[DoctorCheck, str]:
     first = found[0][0]
     label = "Docker" if first == "docker" else first.capitalize()
     return DoctorCheck(name, False, f"{label} is not running ({'; '.join(tried)}).",
-                       f"Start {'Docker Desktop' if first == 'docker' else label} and try again."), ""
+                       start_advice(first)), ""
 
 
 def _answers(path: str) -> tuple[bool, str]:

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterable
 from typing import Protocol
 
+from cchub_desktop.stack.runtime_advice import no_runtime_message
+
 SCRUBBED = "***"
 STDERR_TAIL_LINES = 8
 STDERR_TAIL_CHARS = 800
@@ -54,8 +56,7 @@ def tail(text: str, lines: int = STDERR_TAIL_LINES, chars: int = STDERR_TAIL_CHA
 
 
 NO_RUNTIME_HINTS = ("docker", "podman", "nerdctl", "container runtime", "daemon", "no runtime")
-NO_RUNTIME = ("Docker is not running — start Docker Desktop (or Podman) and try again. "
-              "`cchub doctor` checks the engine setup.")
+NO_RUNTIME = no_runtime_message()
 PORT_IN_USE = re.compile(r"(?:address already in use|port is already allocated|bind:)", re.IGNORECASE)
 PORT_NUMBER = re.compile(r":(\d{2,5})\b")
 IMAGE_PULL = re.compile(r"(pull access denied|manifest unknown|not found: manifest|failed to resolve source "

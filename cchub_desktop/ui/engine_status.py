@@ -21,19 +21,23 @@ logger = logging.getLogger(__name__)
 
 EngineCheck = Callable[[], Awaitable["DoctorReport"]]
 OK_STYLE = "color: #15803d;"
+WARN_STYLE = "color: #b45309;"
 BAD_STYLE = "color: #b91c1c;"
 RETRY_MS = 30_000
 
 
 def summarize(report: DoctorReport) -> tuple[bool, str, str]:
     """(ready, one line for the window, every check with its fix for the tooltip)."""
-    lines = [f"{'✓' if c.ok else '✗'} {c.name}: {c.message}" + ("" if c.ok or not c.fix else f" {c.fix}")
-             for c in report.checks]
+    lines = [f"{'✓' if c.ok else '!' if c.warning else '✗'} {c.name}: {c.message}"
+             + ("" if c.ok or not c.fix else f" {c.fix}") for c in report.checks]
     lines += report.notes
     if report.ready:
         where = f"remote {report.runner}" if report.runner else f"{report.runtime or 'container runtime'}, local"
         cli = "CLI downloaded on first start" if report.cli.path is None else "CLI found"
         line = f"Engine OK ({where}; Dagger {cli})"
+        warnings = report.warnings()
+        if warnings:
+            line = f"Engine: {warnings[0].message} {warnings[0].fix}".strip()
     else:
         line = f"Engine problem: {report.summary()}"
     return report.ready, line, "\n".join(lines)
@@ -105,7 +109,7 @@ class EngineStatusBar(QWidget):
         self.problem = None if ok else line
         self.label.setText(line)
         self.label.setToolTip(full)
-        self.label.setStyleSheet(OK_STYLE if ok else BAD_STYLE)
+        self.label.setStyleSheet(BAD_STYLE if not ok else WARN_STYLE if line.startswith("Engine: ") else OK_STYLE)
         if ok:
             self.retry.stop()
         else:

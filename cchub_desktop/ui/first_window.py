@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cchub_desktop import APP_NAME, ORG_NAME, __version__
+from cchub_desktop.display_check import EXIT_NO_DISPLAY, missing_display
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings, LoadedSettings, load_settings
 from cchub_desktop.store.rows import StoreError, read_projects
@@ -235,6 +237,9 @@ def prepare_launch(args: argparse.Namespace, *, wait: bool) -> Launch:
 def begin(argv: Sequence[str]) -> tuple[QApplication, argparse.Namespace, Launch]:
     """Arguments, logging, the QApplication, then `prepare_launch` with the window painted (app.run goes on)."""
     args = parse_args(argv)
+    if (no_display := missing_display(os.environ)) is not None:  # before Qt aborts with a misleading xcb message
+        print(no_display, file=sys.stderr)
+        raise SystemExit(EXIT_NO_DISPLAY)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))  # a line per query
     app = QApplication.instance() or QApplication(sys.argv[:1])
