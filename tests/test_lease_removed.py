@@ -1,0 +1,50 @@
+"""A lease whose lock file was removed behind its holder's back (a temp-folder cleaner may) still keeps every
+other process out: nothing may take, wipe or delete a project whose runner is alive."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from cchub_desktop.lease import Lease, LeaseHeld, lease_path, owner_of
+from tests.lease_holder import LeaseHolder
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard is Linux's")
+
+
+def test_a_removed_lock_file_does_not_free_a_live_lease(tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    holder = LeaseHolder(runtime, "k1", "A")
+    try:
+        lease_path(runtime, "k1").unlink()
+        with pytest.raises(LeaseHeld) as refused:
+            Lease.acquire(runtime, "k1", "A", "cchub remove")
+        assert refused.value.owner.pid == holder.pid
+        owner = owner_of(runtime, "k1")
+        assert owner is not None and owner.pid == holder.pid
+        # the whole leases folder gone: still refused
+        lease_path(runtime, "k1").unlink(missing_ok=True)
+        lease_path(runtime, "k1").parent.rmdir()
+        with pytest.raises(LeaseHeld):
+            Lease.acquire(runtime, "k1", "A", "cchub remove")
+    finally:
+        holder.release()
+    with Lease.acquire(runtime, "k1", "A", "cchub remove"):
+        pass
+
+
+def test_the_holder_puts_its_lock_file_back_and_marks_it_to_keep(tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    with Lease.acquire(runtime, "k2", "B", "cchub up", state="starting") as lease:
+        path = lease_path(runtime, "k2")
+        assert os.stat(path).st_mode & stat.S_ISVTX
+        path.unlink()
+        lease.set_state("running")
+        assert path.exists()
+        owner = owner_of(runtime, "k2")
+        assert owner is not None and owner.is_me and owner.state == "running"
+    assert owner_of(runtime, "k2") is None
