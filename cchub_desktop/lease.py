@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cchub_desktop.safe_names import checked_key
+
 APP = "app"
 UP = "cchub up"
 STACK_STATES = ("starting", "running", "stopping")
@@ -90,7 +92,7 @@ def lease_dir(runtime_dir: Path) -> Path:
 
 
 def lease_path(runtime_dir: Path, data_key: str) -> Path:
-    return lease_dir(runtime_dir) / f"{data_key}.lock"
+    return lease_dir(runtime_dir) / f"{checked_key(data_key)}.lock"
 
 
 def _open(path: Path) -> int:
@@ -201,7 +203,10 @@ def _str_or_none(value: object) -> str | None:
 def owner_of(runtime_dir: Path, data_key: str) -> Owner | None:
     """The process holding the project's lease, or None when it is free (nobody runs the project). A lease
     held by this very process is reported too (Owner.is_me)."""
-    path = lease_path(runtime_dir, data_key)
+    try:
+        path = lease_path(runtime_dir, data_key)
+    except ValueError:   # a key the app never makes (a damaged store): no lease was ever taken under it
+        return None
     try:
         fd = os.open(path, os.O_RDONLY if sys.platform != "win32" else os.O_RDWR)
     except OSError:

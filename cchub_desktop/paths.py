@@ -11,6 +11,7 @@ import platformdirs
 
 from cchub_desktop import APP_ID
 from cchub_desktop.file_modes import make_private_folder
+from cchub_desktop.safe_names import checked_key
 
 HOME_ENV = "CCHUB_HOME"
 
@@ -24,6 +25,10 @@ class AppPaths:
     backups_dir: Path
     settings_file: Path
     runtime_dir: Path
+
+    def log_file(self, data_key: str, kind: str = "") -> Path:
+        """A project's log file (`kind` "database" for its database jobs); the key is checked first."""
+        return self.logs_dir / f"{checked_key(data_key)}{'-' + kind if kind else ''}.log"
 
     def ensure(self) -> None:
         """Create every folder. The data, logs, backups and runtime folders are private to the user (0700),
