@@ -65,7 +65,10 @@ def app_paths() -> AppPaths:
     data = Path(dirs.user_data_dir)
     with warnings.catch_warnings():  # no XDG_RUNTIME_DIR (a bare session): platformdirs falls back itself
         warnings.simplefilter("ignore")
-        runtime = Path(dirs.user_runtime_dir)
+        try:
+            runtime = Path(dirs.user_runtime_dir)
+        except OSError:   # its fallback in the shared temp folder is another user's: use a private one
+            runtime = data / "run"
     return AppPaths(
         data_dir=data,
         db_file=data / "projects.sqlite3",
