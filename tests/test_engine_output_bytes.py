@@ -34,3 +34,13 @@ def test_bad_bytes_and_a_30_mb_line_reach_the_log_and_the_writer_exits_0(tmp_pat
     assert texts[1] == "x" * MAX_LINE + CUT
     assert texts[2] == "after: café"
     assert log_file.stat().st_size < 64 * 1024
+
+
+def test_a_huge_line_already_in_a_log_file_is_cut_for_the_view(tmp_path: Path) -> None:
+    from cchub_desktop.ui.log_history import read_history
+
+    log_file = tmp_path / "old.log"
+    log_file.write_text("2026-12-01 10:00:00,000 engine   " + "y" * (5 * 1024 * 1024) + "\n"
+                        "2026-12-01 10:00:01,000 hub      done\n")
+    history = read_history(log_file, 100)
+    assert [line.text for line in history] == ["y" * MAX_LINE + CUT, "done"]
