@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from cchub_desktop import APP_ID
+from cchub_desktop.atomic_files import clean_stale_parts
 from cchub_desktop.file_modes import make_private_folder
 from cchub_desktop.safe_names import checked_key
 
@@ -38,6 +39,8 @@ class AppPaths:
         self.settings_file.parent.mkdir(parents=True, exist_ok=True)
         for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir):
             make_private_folder(folder)
+        clean_stale_parts(self.backups_dir)   # left by a killed backup or upgrade
+        clean_stale_parts(self.data_dir)
         if not self.secrets_dir.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.secrets_dir, 0o700)  # mkdir's mode is masked by the umask
