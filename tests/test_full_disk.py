@@ -123,3 +123,16 @@ def test_a_file_where_a_folder_belongs_is_one_line(tmp_path: Path, project_dir: 
         done = cchub(*args, home=home)
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("in_the_way", ["", "logs", "run"])
+def test_the_app_with_a_file_where_a_folder_belongs_says_one_line(tmp_path: Path, in_the_way: str) -> None:
+    home = tmp_path / "home"
+    blocker = home / in_the_way if in_the_way else home
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    done = subprocess.run([sys.executable, "-m", "cchub_desktop", "--self-test", "--no-engine-check"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CCHUB_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"{blocker}: a file is in the way where a folder is needed" in done.stderr
