@@ -136,3 +136,15 @@ def test_the_app_with_a_file_where_a_folder_belongs_says_one_line(tmp_path: Path
                           env={**os.environ, "CCHUB_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"{blocker}: a file is in the way where a folder is needed" in done.stderr
+
+
+def test_a_log_on_a_full_disk_closes_without_an_error(small_fs: Path) -> None:
+    from cchub_desktop.stack.logs import StackLog
+
+    log = StackLog(small_fs / "p.log")
+    log.note("before the disk filled")
+    fill(small_fs)
+    for number in range(200):
+        log.note(f"line {number} " + "z" * 4000)
+    log.close()   # flushing the last lines fails on the full disk: said nowhere, raised nowhere
+    assert log.lines()[1][-1].text.startswith("line 199 ")
