@@ -28,6 +28,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,19 +123,36 @@ def _guard_name(path: Path) -> bytes | None:
     return f"\0cchub-lease-{os.getuid()}-{digest}".encode()
 
 
+UNKNOWN_PID = 0   # the guard is held but its holder did not answer in time: held, by whom unknown
+
+
 def _guard_holder(name: bytes) -> int | None:
-    """The pid of the process of this user holding the guard, or None when no process of this user does."""
+    """The pid of the process of this user holding the guard (UNKNOWN_PID when it does not answer in time),
+    or None when no process of this user does."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        probe.settimeout(2.0)
+        probe.settimeout(5.0)
         probe.connect(name)
         pid, uid, _gid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                               struct.calcsize("3i")))
-    except OSError:
+    except (TimeoutError, BlockingIOError):   # a busy holder: better refused than wiped
+        return UNKNOWN_PID
+    except OSError:   # refused: bound by a socket that does not listen, which no holder of ours is
         return None
     finally:
         probe.close()
     return pid if uid == os.getuid() else None   # another user's squat is not an owner of ours
+
+
+def _answer_probes(guard: socket.socket) -> None:
+    """Accept and hang up each probe at once, so that probes never fill the guard's queue (the thread ends
+    when the guard is shut down)."""
+    while True:
+        try:
+            conn, _ = guard.accept()
+        except OSError:
+            return
+        conn.close()
 
 
 def _take_guard(path: Path) -> socket.socket | int | None:
@@ -143,15 +161,16 @@ def _take_guard(path: Path) -> socket.socket | int | None:
     name = _guard_name(path)
     if name is None:
         return None
-    guard = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    guard = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)   # not inherited by child processes
     try:
         guard.bind(name)
-        guard.listen(8)
+        guard.listen(64)
     except OSError as exc:
         guard.close()
         if exc.errno != errno.EADDRINUSE:
             return None
         return _guard_holder(name)
+    threading.Thread(target=_answer_probes, args=(guard,), name="lease-guard", daemon=True).start()
     return guard
 
 
@@ -230,7 +249,7 @@ def _guarded(path: Path) -> Owner | None:
     """The owner known only by the guard (its lock file was removed), or None."""
     name = _guard_name(path)
     pid = None if name is None else _guard_holder(name)
-    return None if pid is None else Owner(pid=pid, kind="another process")
+    return None if pid is None else Owner(pid=pid or None, kind="another process")
 
 
 class Lease:
@@ -269,7 +288,7 @@ class Lease:
         if isinstance(guard, int):   # its holder runs, though its lock file was removed
             _unlock(fd)
             os.close(fd)
-            raise LeaseHeld(name, Owner(pid=guard, kind="another process"))
+            raise LeaseHeld(name, Owner(pid=guard or None, kind="another process"))
         lease = cls(path, fd, name, kind, guard)
         lease.set_state(state)
         return lease
@@ -316,6 +335,8 @@ class Lease:
             _unlock(fd)
         os.close(fd)
         if guard is not None:
+            with contextlib.suppress(OSError):
+                guard.shutdown(socket.SHUT_RDWR)   # wakes the thread in accept()
             guard.close()
 
     def __enter__(self) -> Lease:

@@ -48,3 +48,24 @@ def test_the_holder_puts_its_lock_file_back_and_marks_it_to_keep(tmp_path: Path)
         owner = owner_of(runtime, "k2")
         assert owner is not None and owner.is_me and owner.state == "running"
     assert owner_of(runtime, "k2") is None
+
+
+def test_many_probes_never_wear_out_the_guard(tmp_path: Path) -> None:
+    import threading
+
+    runtime = tmp_path / "run"
+    holder = LeaseHolder(runtime, "k3", "C")
+    try:
+        lease_path(runtime, "k3").unlink()
+        for _ in range(200):   # the app probes every project every few seconds
+            owner = owner_of(runtime, "k3")
+            assert owner is not None and owner.pid == holder.pid
+        with pytest.raises(LeaseHeld):
+            Lease.acquire(runtime, "k3", "C", "cchub remove")
+    finally:
+        holder.release()
+    lease = Lease.acquire(runtime, "k3", "C", "cchub up")
+    lease.release()
+    for thread in [t for t in threading.enumerate() if t.name == "lease-guard"]:
+        thread.join(30)   # a released guard's thread ends
+        assert not thread.is_alive()
