@@ -148,3 +148,17 @@ def test_a_log_on_a_full_disk_closes_without_an_error(small_fs: Path) -> None:
         log.note(f"line {number} " + "z" * 4000)
     log.close()   # flushing the last lines fails on the full disk: said nowhere, raised nowhere
     assert log.lines()[1][-1].text.startswith("line 199 ")
+
+
+def test_a_read_only_home_says_read_only_and_where(small_fs: Path, project_dir: Path) -> None:
+    home = small_fs / "home"
+    assert cchub("add", "A", str(project_dir), home=home).returncode == 0
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], capture_output=True,
+                          timeout=30).returncode == 0
+    try:
+        for args in (("list",), ("remove", "A")):
+            line = one_line(cchub(*args, home=home))
+            assert "read-only" in line and str(home / "data") in line
+    finally:
+        assert subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], capture_output=True,
+                              timeout=30).returncode == 0
