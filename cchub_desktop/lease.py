@@ -30,6 +30,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,40 +124,46 @@ def _guard_name(path: Path) -> bytes | None:
     return f"\0cchub-lease-{os.getuid()}-{digest}".encode()
 
 
-UNKNOWN_PID = 0   # the guard is held but its holder did not answer in time: held, by whom unknown
-
-
-def _guard_holder(name: bytes) -> int | None:
-    """The pid of the process of this user holding the guard (UNKNOWN_PID when it does not answer in time),
-    or None when no process of this user does."""
+def _guard_holder(name: bytes) -> Owner | None:
+    """The process of this user holding the guard, as it describes itself (pid from the kernel), or None
+    when no process of this user does. A holder that does not answer in time still holds it."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(5.0)
         probe.connect(name)
         pid, uid, _gid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                               struct.calcsize("3i")))
+        if uid != os.getuid():   # another user's squat is not an owner of ours
+            return None
+        raw = b""
+        with contextlib.suppress(OSError):
+            while len(raw) < _MAX_INFO and (chunk := probe.recv(_MAX_INFO)):
+                raw += chunk
     except (TimeoutError, BlockingIOError):   # a busy holder: better refused than wiped
-        return UNKNOWN_PID
+        return Owner(pid=None, kind="another process")
     except OSError:   # refused: bound by a socket that does not listen, which no holder of ours is
         return None
     finally:
         probe.close()
-    return pid if uid == os.getuid() else None   # another user's squat is not an owner of ours
+    told = _parse_owner(raw)
+    return Owner(pid=pid, kind=told.kind, started_at=told.started_at, state=told.state)
 
 
-def _answer_probes(guard: socket.socket) -> None:
-    """Accept and hang up each probe at once, so that probes never fill the guard's queue (the thread ends
-    when the guard is shut down)."""
+def _answer_probes(guard: socket.socket, info: Callable[[], bytes]) -> None:
+    """Tell each probe who holds the lease and hang up, so that probes never fill the guard's queue (the
+    thread ends when the guard is shut down)."""
     while True:
         try:
             conn, _ = guard.accept()
         except OSError:
             return
-        conn.close()
+        with contextlib.suppress(OSError), conn:
+            conn.settimeout(1.0)
+            conn.sendall(info())
 
 
-def _take_guard(path: Path) -> socket.socket | int | None:
-    """Bind the guard: the socket (held), the holder's pid (refused), or None (no guard on this platform, or
+def _take_guard(path: Path) -> socket.socket | Owner | None:
+    """Bind the guard: the socket (held), its holder (refused), or None (no guard on this platform, or
     another user squats the name: the file lock alone then decides)."""
     name = _guard_name(path)
     if name is None:
@@ -170,7 +177,6 @@ def _take_guard(path: Path) -> socket.socket | int | None:
         if exc.errno != errno.EADDRINUSE:
             return None
         return _guard_holder(name)
-    threading.Thread(target=_answer_probes, args=(guard,), name="lease-guard", daemon=True).start()
     return guard
 
 
@@ -203,7 +209,10 @@ def _unlock(fd: int) -> None:
 
 
 def _read_owner(fd: int) -> Owner:
-    raw = os.pread(fd, _MAX_INFO, 0) if hasattr(os, "pread") else b""
+    return _parse_owner(os.pread(fd, _MAX_INFO, 0) if hasattr(os, "pread") else b"")
+
+
+def _parse_owner(raw: bytes) -> Owner:
     try:
         info = json.loads(raw.decode("utf-8").strip("\0 \n") or "{}")
     except (UnicodeDecodeError, ValueError):
@@ -248,8 +257,7 @@ def owner_of(runtime_dir: Path, data_key: str) -> Owner | None:
 def _guarded(path: Path) -> Owner | None:
     """The owner known only by the guard (its lock file was removed), or None."""
     name = _guard_name(path)
-    pid = None if name is None else _guard_holder(name)
-    return None if pid is None else Owner(pid=pid or None, kind="another process")
+    return None if name is None else _guard_holder(name)
 
 
 class Lease:
@@ -263,6 +271,9 @@ class Lease:
         self.kind = kind
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.state: str | None = None
+        if guard is not None:
+            threading.Thread(target=_answer_probes, args=(guard, self._info), name="lease-guard",
+                             daemon=True).start()
 
     @classmethod
     def acquire(cls, runtime_dir: Path, data_key: str, name: str, kind: str, *, state: str | None = None) -> Lease:
@@ -285,10 +296,10 @@ class Lease:
                 raise LeaseHeld(name, owner)
             time.sleep(_RETRY_S)
         guard = _take_guard(path)
-        if isinstance(guard, int):   # its holder runs, though its lock file was removed
+        if isinstance(guard, Owner):   # its holder runs, though its lock file was removed
             _unlock(fd)
             os.close(fd)
-            raise LeaseHeld(name, Owner(pid=guard or None, kind="another process"))
+            raise LeaseHeld(name, guard)
         lease = cls(path, fd, name, kind, guard)
         lease.set_state(state)
         return lease
@@ -303,13 +314,17 @@ class Lease:
         if self._fd is None:
             return
         self._relink()
-        text = json.dumps({"pid": os.getpid(), "kind": self.kind, "name": self.name,
-                           "started_at": self.started_at, "state": state}).encode("utf-8")
+        text = self._info()
         # the new text over the old, then cut to its length: a reader never sees an empty file, at worst a
         # mix that does not parse (it reads again: owner_of)
         os.lseek(self._fd, 0, os.SEEK_SET)
         os.write(self._fd, text)
         os.ftruncate(self._fd, len(text))
+
+    def _info(self) -> bytes:
+        """What this holder says about itself (in its lock file, and to a probe of its guard)."""
+        return json.dumps({"pid": os.getpid(), "kind": self.kind, "name": self.name,
+                           "started_at": self.started_at, "state": self.state}).encode("utf-8")
 
     def _relink(self) -> None:
         """Put a lock file back at the path when ours was removed (the guard keeps takers out meanwhile)."""
