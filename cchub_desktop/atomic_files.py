@@ -50,12 +50,14 @@ def _sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def clean_stale_parts(folder: Path, *, older_than_s: float = STALE_AFTER_S) -> list[Path]:
-    """Delete the `.*.part` files in `folder` not written to for `older_than_s`; returns what was removed."""
+def clean_stale_parts(folder: Path, *, older_than_s: float = STALE_AFTER_S, pattern: str = ".*.part"
+                      ) -> list[Path]:
+    """Delete the `.*.part` files (or `pattern`) in `folder` not written to for `older_than_s`; returns what
+    was removed."""
     removed: list[Path] = []
     now = time.time()
     with contextlib.suppress(OSError):
-        for part in Path(folder).glob(".*.part"):
+        for part in Path(folder).glob(pattern):
             with contextlib.suppress(OSError):
                 if part.is_file() and not part.is_symlink() and now - part.stat().st_mtime > older_than_s:
                     part.unlink()

@@ -41,6 +41,7 @@ class AppPaths:
             make_private_folder(folder)
         clean_stale_parts(self.backups_dir)   # left by a killed backup or upgrade
         clean_stale_parts(self.data_dir)
+        clean_stale_parts(self.settings_file.parent, pattern=".settings-*.tmp")   # a killed settings save
         if not self.secrets_dir.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.secrets_dir, 0o700)  # mkdir's mode is masked by the umask

@@ -103,9 +103,12 @@ def test_parts_a_killed_job_left_are_cleaned_at_the_next_start(tmp_path: Path) -
     old, fresh = backups / ".p1-2026.sql.part", backups / ".p2-2026.sql.part"
     old.write_text("half a dump")
     fresh.write_text("a dump being written now")
-    os.utime(old, (1, 1))
+    settings_left = home / ".settings-abc.tmp"
+    settings_left.write_text("{")
+    for path in (old, settings_left):
+        os.utime(path, (1, 1))
     assert cchub("list", home=home).returncode == 0
-    assert not old.exists() and fresh.exists()
+    assert not old.exists() and fresh.exists() and not settings_left.exists()
     assert clean_stale_parts(backups, older_than_s=-1) == [fresh]
 
 
