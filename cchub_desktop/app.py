@@ -28,6 +28,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cchub_desktop import APP_NAME, __version__
+from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings, load_settings
 from cchub_desktop.store.rows import StoreError
@@ -266,10 +267,11 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
             early.close()
         if instance is not None:
             instance.release()
+        said = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)   # what, where, what to do
         if args.self_test:
-            print(f"self-test failed: {exc}", file=sys.stderr)
+            print(f"self-test failed: {said}", file=sys.stderr)
             return 1
-        await _show_fatal(f"{APP_NAME} cannot start", str(exc))
+        await _show_fatal(f"{APP_NAME} cannot start", said)
         return 1
     if store is None:  # the user chose Quit in the database dialog
         if early is not None:

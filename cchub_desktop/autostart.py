@@ -99,7 +99,10 @@ def desktop_entry(command: Sequence[str], template: str | None = None) -> str:
         elif section:
             rest.append(line)
     # Exec is a string value too: its backslashes are escaped once more after quoting.
-    main.insert(1, "Exec=" + " ".join(quote_exec_argument(a) for a in command).replace("\\", "\\\\"))
+    # A line break in a path must not end the line (the rest would be read as keys of the entry): \n, \r
+    # and \t are the string escapes the specification defines.
+    main.insert(1, "Exec=" + " ".join(quote_exec_argument(a) for a in command).replace("\\", "\\\\")
+                .replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t"))
     while main and not main[-1].strip():
         main.pop()
     main.append("X-GNOME-Autostart-enabled=true")

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
+from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.paths import app_paths
+from cchub_desktop.safe_names import UnsafeName
 from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, StoreError, read_projects
 from cchub_desktop.store.validation import ValidationError
 
@@ -205,7 +207,7 @@ def _delete_data(project: Project) -> None:
     from cchub_desktop.stack import StackError, StackLog
 
     paths = app_paths()
-    log = StackLog(paths.logs_dir / f"{project.data_key}.log")
+    log = StackLog(paths.log_file(project.data_key))
     try:
         asyncio.run(delete_project_data(project, load_for_cli(paths.settings_file), paths, log))
     except StackError as exc:
@@ -315,8 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = (" Nothing was changed. Open the CommandCenter Hub app: it offers both." if exc.kind == "corrupt"
                 else "")
         print(f"cchub: {exc}{hint}", file=sys.stderr)
-    except CliError as exc:
+    except (CliError, UnsafeName) as exc:
         print(f"cchub: {exc}", file=sys.stderr)
+    except OSError as exc:   # a full disk, a read-only folder, a file where a folder belongs: one line
+        print(f"cchub: {describe_os_error(exc)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     return 1

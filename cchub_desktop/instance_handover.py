@@ -3,21 +3,27 @@
 The running app listens with a QLocalServer (ui/single_instance.py); its protocol is defined here once: the
 name is derived from the user and the data folder, a request is one JSON line (`{"action": "show", "start":
 [...]}`), the reply is "ok" or "error". `hand_over_early()` is what a second launch does before it imports
-anything heavy (`__main__`): on POSIX a QLocalServer with a plain name listens on a Unix socket in
-QDir::tempPath() ($TMPDIR, else /tmp), so the stdlib reaches it in a few milliseconds. When nothing answers
+anything heavy (`__main__`): on POSIX the QLocalServer listens on a Unix socket in a folder only the user can
+use (`cchub-desktop-<uid>` in the temp folder, 0700 and checked to be the user's, else the runtime folder), so
+no other user can put a socket where the app looks for one; and both ends check that the process at the other
+end is the user's (SO_PEERCRED, on Linux). The stdlib reaches it in a few milliseconds. When nothing answers
 there, the launch goes on and the lock in ui/single_instance.py decides (a first app still starting up holds
 the lock before it listens).
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
 import os
 import re
 import socket
+import stat
+import struct
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,11 +79,50 @@ def parse_request(line: bytes) -> HandoverRequest | None:
     return HandoverRequest(start=names["start"], stop=names["stop"], show=request["action"] == "show")
 
 
-def socket_path(paths: AppPaths) -> Path | None:
-    """Where the running app's QLocalServer listens on POSIX (QDir::tempPath() joined with the name)."""
-    if sys.platform == "win32":  # a named pipe there: the Qt client in ui/single_instance.py handles it
+def _is_private_folder(folder: Path) -> bool:
+    """A real folder (not a link) owned by this user that no one else can write to or enter."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def socket_folder(paths: AppPaths, *, create: bool = False) -> Path:
+    """The user's private folder for the socket: `cchub-desktop-<uid>` in the temp folder when it is the
+    user's own (created 0700 when `create`), else the runtime folder (0700 too)."""
+    shared = Path(tempfile.gettempdir()) / f"{APP_ID}-{os.getuid()}"
+    if create:
+        with contextlib.suppress(OSError):
+            shared.mkdir(mode=0o700)
+    if _is_private_folder(shared):
+        return shared
+    return paths.runtime_dir
+
+
+def socket_path(paths: AppPaths, *, create: bool = False) -> Path | None:
+    """Where the running app's QLocalServer listens on POSIX (None on Windows: a named pipe there, which the
+    Qt client in ui/single_instance.py handles)."""
+    if sys.platform == "win32":
         return None
-    return Path(os.environ.get("TMPDIR") or "/tmp") / server_name(paths)
+    digest = hashlib.sha256(f"{os.getuid()}\0{paths.data_dir}".encode()).hexdigest()[:16]
+    return socket_folder(paths, create=create) / f"instance-{digest}"
+
+
+def peer_is_me(fd: int) -> bool:
+    """The process at the other end of this connected Unix socket runs as this user (True where the OS
+    cannot tell: the private folder is the guard there)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return False
+    finally:
+        sock.close()
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return bool(uid == os.getuid())
 
 
 def hand_over_early(paths: AppPaths, start: Sequence[str] = (), timeout_s: float = EARLY_TIMEOUT_S) -> bool:
@@ -96,6 +141,8 @@ def send_request(paths: AppPaths, message: bytes, timeout_s: float = EARLY_TIMEO
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)
             sock.connect(str(path))
+            if not peer_is_me(sock.fileno()):   # another user's socket: never tell it anything
+                return False
             sock.sendall(message)
             reply = b""
             while b"\n" not in reply and len(reply) < MAX_MESSAGE and time.monotonic() < deadline:

@@ -120,10 +120,9 @@ class Orchestrator:
 
     def _log_file(self, project_id: int) -> Path:
         try:
-            name = self._store.get(project_id).data_key   # the file `cchub up` writes too
-        except (KeyError, StoreError):
-            name = f"project-{project_id}"
-        return self._paths.logs_dir / f"{name}.log"
+            return self._paths.log_file(self._store.get(project_id).data_key)   # the file `cchub up` writes too
+        except (KeyError, StoreError, ValueError):   # ValueError: a key that must not become a path
+            return self._paths.logs_dir / f"project-{project_id}.log"
 
     @property
     def db_file(self) -> Path:

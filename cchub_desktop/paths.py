@@ -10,7 +10,9 @@ from pathlib import Path
 import platformdirs
 
 from cchub_desktop import APP_ID
+from cchub_desktop.atomic_files import clean_stale_parts
 from cchub_desktop.file_modes import make_private_folder
+from cchub_desktop.safe_names import checked_key
 
 HOME_ENV = "CCHUB_HOME"
 
@@ -25,6 +27,10 @@ class AppPaths:
     settings_file: Path
     runtime_dir: Path
 
+    def log_file(self, data_key: str, kind: str = "") -> Path:
+        """A project's log file (`kind` "database" for its database jobs); the key is checked first."""
+        return self.logs_dir / f"{checked_key(data_key)}{'-' + kind if kind else ''}.log"
+
     def ensure(self) -> None:
         """Create every folder. The data, logs, backups and runtime folders are private to the user (0700),
         and tightened to it if found wider. The secrets folder is created 0700 too, but an existing one keeps
@@ -33,6 +39,9 @@ class AppPaths:
         self.settings_file.parent.mkdir(parents=True, exist_ok=True)
         for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir):
             make_private_folder(folder)
+        clean_stale_parts(self.backups_dir)   # left by a killed backup or upgrade
+        clean_stale_parts(self.data_dir)
+        clean_stale_parts(self.settings_file.parent, pattern=".settings-*.tmp")   # a killed settings save
         if not self.secrets_dir.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.secrets_dir, 0o700)  # mkdir's mode is masked by the umask
@@ -60,7 +69,10 @@ def app_paths() -> AppPaths:
     data = Path(dirs.user_data_dir)
     with warnings.catch_warnings():  # no XDG_RUNTIME_DIR (a bare session): platformdirs falls back itself
         warnings.simplefilter("ignore")
-        runtime = Path(dirs.user_runtime_dir)
+        try:
+            runtime = Path(dirs.user_runtime_dir)
+        except OSError:   # its fallback in the shared temp folder is another user's: use a private one
+            runtime = data / "run"
     return AppPaths(
         data_dir=data,
         db_file=data / "projects.sqlite3",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cchub_desktop.paths import AppPaths
+from cchub_desktop.safe_names import checked_key
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
 from cchub_desktop.stack.backup import engine_session
@@ -39,7 +40,7 @@ def project_volumes(config: CommandCenterConfig) -> list[str]:
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:
     """The secrets file and the log files (with rotated copies) of a project."""
-    logs = [paths.logs_dir / f"{key}.log", *paths.logs_dir.glob(f"{key}.log.*")]
+    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*")]
     return [secrets_file(paths.secrets_dir, key), *logs]
 
 

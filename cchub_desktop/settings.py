@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cchub_desktop.file_modes import private_file
+from cchub_desktop.settings_rules import stored_problem
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,11 @@ class AppSettings:
                     bad.append(f"{field.name} is {json.dumps(value)[:40]}, not a whole number of minutes from "
                                f"{low} to {high}")
             elif isinstance(value, str):
-                values[field.name] = value.strip()
+                problem = stored_problem(field.name, value.strip())
+                if problem is None:
+                    values[field.name] = value.strip()
+                else:   # one set of rules for the dialog and every load (settings_rules.py)
+                    bad.append(f"{field.name} is {json.dumps(value)[:60]}: {problem.rstrip('.')}")
             else:
                 bad.append(f"{field.name} is {json.dumps(value)[:40]}, not text")
         return cls(**values), bad
@@ -155,7 +160,7 @@ def load_settings(path: Path) -> LoadedSettings:
     if not bad:
         return LoadedSettings(settings)
     return LoadedSettings(settings, (
-        f"The settings file {path} has values of the wrong type ({'; '.join(bad)}): the defaults are used for "
+        f"The settings file {path} has values that cannot be used ({'; '.join(bad)}): the defaults are used for "
         f"{'it' if len(bad) == 1 else 'them'} and the other settings are kept. Fix the file, or set "
         f"{'it' if len(bad) == 1 else 'them'} again in Settings.",))
 

@@ -129,3 +129,13 @@ def test_autostart_imports_no_qt() -> None:
     code = ("import sys, cchub_desktop.autostart; "
             "sys.exit(1 if any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_line_break_in_the_program_path_stays_inside_the_exec_line() -> None:
+    from cchub_desktop.autostart import desktop_entry
+
+    entry = desktop_entry(["/opt/odd\nHidden=true\rX=1\tdir/cchub-desktop"])
+    lines = entry.splitlines()
+    assert not any(line.startswith(("Hidden=true", "X=1")) for line in lines)
+    (exec_line,) = [line for line in lines if line.startswith("Exec=")]
+    assert "\\n" in exec_line and "\\r" in exec_line and "\\t" in exec_line

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
@@ -227,7 +228,13 @@ class DatabaseJob:
     async def backup_in_session(self, client: dagger.Client, dest: Path) -> Path:
         """Dump through an open session (the running stack's)."""
         await self.run_step("backing up the database", "backup", dump_database(client, self.recipe, self.values, dest))
-        copy = write_secrets_copy(dest, self.config.secrets)
+        try:
+            copy = write_secrets_copy(dest, self.config.secrets)
+        except OSError as exc:   # a dump without its passwords cannot be restored: keep neither
+            with contextlib.suppress(OSError):
+                dest.unlink()
+            raise StackError(f"The backup was not kept: its passwords could not be saved ({describe_os_error(exc)})",
+                             detail=str(exc), step="backup") from exc
         self.say(f"database saved to {dest} (its passwords, which a restore needs, in {copy.name})")
         return dest
 
@@ -278,14 +285,13 @@ def write_secrets_copy(dump: Path, secrets: ProjectSecrets) -> Path:
     """Save the project's secrets next to its dump (0600), in the secrets file's own format: copying it back
     to the secrets folder is what a lost secrets file needs (stack/secrets_store.py says so)."""
     import json
-    import os
 
+    from cchub_desktop.atomic_files import write_private
     from cchub_desktop.stack.secrets_store import FILE_VERSION, SECRET_FIELDS
 
     path = secrets_copy_of(dump)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"version": FILE_VERSION, **{name: getattr(secrets, name) for name in SECRET_FIELDS}}, out)
+    text = json.dumps({"version": FILE_VERSION, **{name: getattr(secrets, name) for name in SECRET_FIELDS}})
+    write_private(path, text.encode("utf-8"))   # whole or not at all: never a 0-byte copy next to a dump
     return path
 
 

@@ -185,7 +185,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         raise CliError(str(exc)) from None
     project_id, name = project.id, project.name
-    log = StackLog(paths.logs_dir / f"{project.data_key}.log")   # the file the window's log pane reads
+    log = StackLog(paths.log_file(project.data_key))   # the file the window's log pane reads
     error: StackError | None
     try:
         secrets = checked_secrets(store, project, paths)   # made once, then exactly those
@@ -389,7 +389,7 @@ def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, Datab
         raise
     finally:
         store.close()
-    log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+    log = StackLog(paths.log_file(project.data_key, "database"))
     job = DatabaseJob(config, settings, log, progress=lambda text: print(f"[{project.name}] {text}", flush=True))
     return paths, project, job, lease
 
@@ -458,7 +458,7 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
     with hold(paths, project, "cchub reset-db", "having its database reset"):
         _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? Its "
                  "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
-        log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+        log = StackLog(paths.log_file(project.data_key, "database"))
         try:
             kept = copy_before(store, project, settings, paths, log, "reset-db")
             asyncio.run(delete_project_data(project, settings, paths, log, retire_copies="before-reset"))
@@ -498,7 +498,7 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
     """With the project's lease held: its recorded status is stale (no process runs it)."""
     from cchub_desktop.stack.db_upgrade import DatabaseUpgrade, NothingToUpgrade, delete_retired_volumes, plan_upgrade
 
-    log = StackLog(paths.logs_dir / f"{project.data_key}-database.log")
+    log = StackLog(paths.log_file(project.data_key, "database"))
     try:
         if args.delete_old:
             deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))

@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cchub_desktop.host_copies import copies_dir
 from cchub_desktop.env_vars import NO_ENVIRONMENT, ProjectEnvironment
+from cchub_desktop.host_copies import copies_dir
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.db_image import DbImageChoice, choose_db_image, pgdata_volume
 from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create

@@ -1,17 +1,23 @@
 """StackLog: one stack's log — a bounded in-memory ring buffer for the UI plus a rotating file on disk.
 
-It is the file-like object given to `dagger.Config(log_output=...)`: the SDK's drain thread writes the Dagger
-CLI's output into it (with DAGGER_PROGRESS=plain that is one line per event, prefixed by a span number), so
-every method is thread-safe. Lines are split by service where the span says which, and every known secret
-value is replaced by *** before a line is stored, written to disk or handed to a subscriber.
+It is the file-like object given to `dagger.Config(log_output=...)`. It has a real file descriptor (`fileno`:
+the write end of a pipe made on first use), so the SDK hands it to the Dagger CLI as its stderr and a reader
+thread of ours decodes what arrives, replacing bytes that are not UTF-8 (the SDK's own drain decodes strictly
+and closes the pipe on the first bad byte: the CLI then dies of a broken pipe). With DAGGER_PROGRESS=plain the
+output is one line per event, prefixed by a span number; every method is thread-safe. A line longer than
+MAX_LINE characters is cut there (in memory, in the file, in the view). Lines are split by service where the
+span says which, and every known secret value is replaced by *** before a line is stored, written to disk or
+handed to a subscriber.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import itertools
 import logging
 import logging.handlers
+import os
 import re
 import threading
 import time
@@ -30,6 +36,8 @@ DEFAULT_CAPACITY = 5000
 DEFAULT_MAX_BYTES = 2_000_000
 DEFAULT_BACKUPS = 3
 MAX_TRACKED_SPANS = 20_000
+MAX_LINE = 8192
+CUT = " …[line cut at 8192 characters]"
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 SPAN_LINE = re.compile(r"^(\d+)\s*: (.*)$")       # "12  : <indent><call or log row>"
@@ -137,6 +145,8 @@ class StackLog:
         self._subscribers: list[LineCallback] = []
         self.log_file = Path(log_file) if log_file is not None else None
         self._handler: logging.Handler | None = None
+        self._pipe_w: int | None = None
+        self._reader: threading.Thread | None = None
         if self.log_file is not None:
             with contextlib.suppress(OSError):
                 self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -163,10 +173,28 @@ class StackLog:
             return 0
         with self._lock:
             data = self._partial + text
-            *complete, self._partial = data.split("\n")
+            *complete, partial = data.split("\n")
+            self._partial = partial[:MAX_LINE + 1]   # a line without end never grows past the cap
             stored = [self._store(line) for line in complete]
         self._notify(stored)
         return len(text)
+
+    def fileno(self) -> int:
+        """The write end of a pipe whose bytes come into this log (decoded leniently, by a reader thread)."""
+        with self._lock:
+            if self._pipe_w is None:
+                read_end, self._pipe_w = os.pipe()
+                self._reader = threading.Thread(target=self._drain, args=(read_end,), name="engine-log",
+                                                daemon=True)
+                self._reader.start()
+            return self._pipe_w
+
+    def _drain(self, read_end: int) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with os.fdopen(read_end, "rb", buffering=0) as source:
+            while chunk := source.read(65536):
+                self.write(decoder.decode(chunk))
+        self.write(decoder.decode(b"", final=True))
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -212,15 +240,25 @@ class StackLog:
             self._subscribers.remove(callback)
 
     def close(self) -> None:
+        with self._lock:
+            pipe_w, self._pipe_w = self._pipe_w, None
+            reader, self._reader = self._reader, None
+        if pipe_w is not None:
+            os.close(pipe_w)   # the reader ends once the CLI (the other writer) has exited too
+        if reader is not None:
+            reader.join(timeout=5)
         self.flush()
         with self._lock:
             handler, self._handler = self._handler, None
         if handler is not None:
-            handler.close()
+            with contextlib.suppress(OSError):   # a full disk: the lines are lost, the close must not fail
+                handler.close()
 
     # ----- internals (called with the lock held) -------------------------------------------------------
 
     def _store(self, raw: str, service: str | None = None) -> LogLine:
+        if len(raw) > MAX_LINE:
+            raw = raw[:MAX_LINE] + CUT
         line = ANSI.sub("", raw).rstrip("\r")
         if "\r" in line:
             line = line.rsplit("\r", 1)[-1]  # a progress line redrawn in place: keep what was shown last

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cchub_desktop.safe_names import checked_key
 from cchub_desktop.stack.errors import StackError
 
 SECRET_FIELDS = ("db_password", "redis_password", "secret_key", "encryption_salt")
@@ -52,7 +53,7 @@ class ProjectSecrets:
 
 
 def secrets_file(secrets_dir: Path, slug: str) -> Path:
-    return Path(secrets_dir) / f"{slug}.json"
+    return Path(secrets_dir) / f"{checked_key(slug)}.json"
 
 
 def fingerprint(values: ProjectSecrets) -> str:

@@ -9,6 +9,7 @@ whether it has uncommitted changes.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,13 +82,31 @@ class LocalHead:
             ", with uncommitted changes" if self.dirty else "")
 
 
-def _git(folder: Path, *args: str) -> str | None:
+# A local checkout's own config may name commands git runs on `status` (core.fsmonitor, hooks, clean/process
+# filters, an external diff): reading a folder must never run them.
+SAFE_GIT = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.untrackedCache=false",
+            "-c", "diff.external=", "-c", "core.pager=cat", "--no-optional-locks")
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+def _run_git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10,
-                              check=False)
+        return subprocess.run(["git", "-C", str(folder), *SAFE_GIT, *args], capture_output=True, text=True,
+                              timeout=10, check=False, env={**os.environ, **_GIT_ENV}, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout if done.returncode == 0 else None
+
+
+def _no_filters(folder: Path) -> tuple[str, ...]:
+    """`-c` options that switch off every clean/smudge/process filter the folder's config names."""
+    done = _run_git(folder, "config", "--name-only", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$")
+    names = done.stdout.split() if done is not None and done.returncode == 0 else []
+    return tuple(part for name in names for part in ("-c", f"{name}="))
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    done = _run_git(folder, *_no_filters(folder), *args)
+    return done.stdout if done is not None and done.returncode == 0 else None
 
 
 def local_head(folder: Path) -> LocalHead:

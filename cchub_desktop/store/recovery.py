@@ -19,6 +19,10 @@ def set_aside(db_file: Path) -> Path:
     """Move the database and its WAL/SHM files aside, under a name that says when; returns the kept copy."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kept = db_file.with_name(f"{db_file.name}.damaged-{stamp}")
+    number = 2
+    while any(kept.with_name(kept.name + s).exists() for s in ("", *_SIDECARS)):   # two in one second
+        kept = db_file.with_name(f"{db_file.name}.damaged-{stamp}-{number}")
+        number += 1
     if db_file.exists():
         db_file.rename(kept)
     for suffix in _SIDECARS:

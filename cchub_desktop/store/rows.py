@@ -53,7 +53,27 @@ def describe_db_error(db_file: Path, exc: BaseException) -> StoreError:
                                      "or start with a fresh database (the damaged file is kept).")
     if "newer" in text:
         return StoreError("newer", str(exc))
+    cause = _folder_problem(Path(db_file).parent)
+    if cause is not None:   # "disk I/O error", "unable to open database file": say what is really wrong
+        return StoreError("unavailable", f"The project database {db_file} cannot be written: {cause}.")
     return StoreError("unavailable", f"The project database {db_file} cannot be opened: {exc}")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why nothing can be written in the database's folder (no space, read-only, not allowed), or None."""
+    import os
+    import shutil
+
+    try:
+        if shutil.disk_usage(folder).free < 64 * 1024:
+            return f"no space left on the device of {folder}; free some space and try again"
+        if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1):
+            return f"{folder} is on a read-only file system; make it writable or set CCHUB_HOME elsewhere"
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return f"{folder} is not writable by you; fix its permissions or set CCHUB_HOME elsewhere"
+    return None
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,18 @@ from datetime import datetime
 from pathlib import Path
 
 from cchub_desktop.stack import LogLine
+from cchub_desktop.stack.logs import CUT, MAX_LINE
 
 # logging's default asctime: "2026-12-02 14:02:11,123", then the service padded to 8, then the text
 FILE_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) (\S+)\s*? (.*)$")
 
 
 def parse_line(raw: str) -> LogLine | None:
+    if len(raw) > MAX_LINE + 200:   # a line written before lines were cut (or by hand): cut it for the view
+        raw = raw[:MAX_LINE + 200]
+        cut = True
+    else:
+        cut = False
     match = FILE_LINE.match(raw)
     if match is None:
         return None
@@ -27,6 +33,8 @@ def parse_line(raw: str) -> LogLine | None:
         return None
     if text.startswith(" "):
         text = text.lstrip(" ")  # the padding after a short service name
+    if cut or len(text) > MAX_LINE + len(CUT):
+        text = text[:MAX_LINE] + CUT
     return LogLine(service, text, ts)
 
 

@@ -30,8 +30,7 @@ from PySide6.QtWidgets import (
 
 from cchub_desktop import autostart
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.ui.form_errors import error_label
-from cchub_desktop.ui.settings_rules import (
+from cchub_desktop.settings_rules import (
     check_cli_path,
     check_copy_interval,
     check_git_ref,
@@ -40,6 +39,7 @@ from cchub_desktop.ui.settings_rules import (
     check_local_source,
     check_runner_host,
 )
+from cchub_desktop.ui.form_errors import error_label
 
 LABEL_WIDTH = 150
 IMAGE_FIELDS = {"postgres_image": "PostgreSQL image", "redis_image": "Redis image",

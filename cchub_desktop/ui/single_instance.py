@@ -19,7 +19,14 @@ from collections.abc import Sequence
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from cchub_desktop.instance_handover import MAX_MESSAGE, encode_request, parse_request, server_name
+from cchub_desktop.instance_handover import (
+    MAX_MESSAGE,
+    encode_request,
+    parse_request,
+    peer_is_me,
+    server_name,
+    socket_path,
+)
 from cchub_desktop.paths import AppPaths
 
 logger = logging.getLogger(__name__)
@@ -37,7 +44,8 @@ class SingleInstance(QObject):
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.paths = paths
-        self.name = server_name(paths)
+        path = socket_path(paths, create=True)   # POSIX: a socket in a folder only this user can use
+        self.name = server_name(paths) if path is None else str(path)
         self._lock: QLockFile | None = None
         self.server: QLocalServer | None = None
         self._buffers: dict[QLocalSocket, bytes] = {}
@@ -80,6 +88,11 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             sock = self.server.nextPendingConnection()
+            if not peer_is_me(int(sock.socketDescriptor())):   # not this user's process: hang up at once
+                logger.warning("single instance: refused a connection from another user's process")
+                sock.abort()
+                sock.deleteLater()
+                continue
             self._buffers[sock] = b""
             sock.readyRead.connect(lambda s=sock: self._read(s))
             sock.disconnected.connect(lambda s=sock: self._forget(s))
@@ -142,6 +155,8 @@ class SingleInstance(QObject):
             sock.connectToServer(self.name)
             ms = int(min(budget_s, 2.0) * 1000)
             if not sock.waitForConnected(ms):
+                return False
+            if not peer_is_me(int(sock.socketDescriptor())):   # another user's socket: tell it nothing
                 return False
             sock.write(message)
             if not sock.waitForBytesWritten(ms):

@@ -1,6 +1,9 @@
-"""The settings dialog's rules, one per field: a message saying what is wrong and what to write, or None.
+"""The rules of the settings, one per field: a message saying what is wrong and what to write, or None.
 
-Plain functions (no Qt), so the rules can be read and tested on their own.
+One set of rules for every process: the settings dialog checks what the user types with all of them, and
+every load of settings.json (the app, `cchub`) applies `stored_problems`, the rules that need no look at the
+disk, so a hand-edited file cannot hand the engine or git an option (`--upload-pack=…`), an `ext::` or
+`file://` URL, a newline, or a garbage engine address. Plain functions (no Qt).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 RUNNER_SCHEMES = ("tcp", "unix", "ssh", "kube-pod", "image", "container", "docker-image", "docker-container",
@@ -16,6 +20,15 @@ _GIT_URL = re.compile(r"^(?:(?:https?|ssh|git)://[^\s/@]+(?:@[^\s/]+)?(?::\d+)?/
 _GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)[^\s~^:?*\[\\]+$")
 _IMAGE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
                     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_no_control(value: str) -> str | None:
+    if _CONTROL.search(value):
+        return "It holds a line break or another control character; write it on one line."
+    return None
 
 
 def check_cli_path(value: str) -> str | None:
@@ -57,7 +70,7 @@ def check_git_url(value: str) -> str | None:
     text = value.strip()
     if not text:
         return "Give the CommandCenter repository's URL, or choose a local folder."
-    if not _GIT_URL.match(text):
+    if not _GIT_URL.fullmatch(text):
         return "This is not a git URL. Use https://host/owner/repo (or ssh://… or git@host:owner/repo)."
     return None
 
@@ -66,7 +79,7 @@ def check_git_ref(value: str) -> str | None:
     text = value.strip()
     if not text:
         return "Give a branch, tag or commit (e.g. main)."
-    if not _GIT_REF.match(text):
+    if not _GIT_REF.fullmatch(text):
         return "This is not a valid branch, tag or commit name."
     return None
 
@@ -93,7 +106,7 @@ def check_image(value: str) -> str | None:
     text = value.strip()
     if not text:
         return "Give an image reference, e.g. postgres:15-alpine."
-    if not _IMAGE.match(text):
+    if not _IMAGE.fullmatch(text):
         return "Not an image reference: use name:tag, lowercase, no spaces."
     return None
 
@@ -107,3 +120,40 @@ def check_copy_interval(value: str) -> str | None:
     if not text.isdigit() or not low <= int(text) <= high:
         return f"Give a whole number of minutes from {low} to {high} (the default is 15)."
     return None
+
+
+def check_stored_path(value: str) -> str | None:
+    """A path in the file: empty, a program name, or absolute; never an option."""
+    text = value.strip()
+    if text.startswith("-"):
+        return "A path cannot start with '-'."
+    return None
+
+
+def check_stored_folder(value: str) -> str | None:
+    text = value.strip()
+    if text and not Path(text).expanduser().is_absolute():
+        return "Give the folder's full path."
+    return None
+
+
+# what every load checks (no look at the disk: a folder not mounted yet is no reason to forget it)
+STORED_RULES: Mapping[str, Callable[[str], str | None]] = {
+    "dagger_cli_path": check_stored_path,
+    "runner_host": check_runner_host,
+    "source_git_url": check_git_url,
+    "source_git_ref": check_git_ref,
+    "source_local_dir": check_stored_folder,
+    "postgres_image": check_image,
+    "redis_image": check_image,
+    "python_image": check_image,
+    "node_image": check_image,
+}
+
+
+def stored_problem(field: str, value: str) -> str | None:
+    """What is wrong with a value read from the settings file, or None (fields without a rule: None)."""
+    rule = STORED_RULES.get(field)
+    if rule is None:
+        return None
+    return check_no_control(value) or rule(value)
