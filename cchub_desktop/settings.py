@@ -32,7 +32,7 @@ DEFAULT_SOURCE_GIT_REF = "main"
 DEFAULT_POSTGRES_IMAGE = "pgvector/pgvector:pg16"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
-DEFAULT_NODE_IMAGE = "node:18-alpine"
+DEFAULT_NODE_IMAGE = "node:20-alpine"   # as upstream's frontend/Dockerfile
 
 # The environment variables the Dagger CLI (and the SDK that starts it) read.
 CLI_BIN_ENV = "_EXPERIMENTAL_DAGGER_CLI_BIN"
@@ -50,6 +50,7 @@ class AppSettings:
     redis_image: str = DEFAULT_REDIS_IMAGE
     python_image: str = DEFAULT_PYTHON_IMAGE
     node_image: str = DEFAULT_NODE_IMAGE
+    cuda_torch: bool = False   # the backend installs the CUDA torch wheel (~4.4 GB) instead of the CPU-only one
     notify_running: bool = True
     notify_stopped: bool = True
     notify_failed: bool = True

@@ -98,6 +98,7 @@ class CommandCenterConfig:
     db_volume: str | None = None   # the recorded PostgreSQL data volume (after an upgrade); None: the default
     source_note: str = ""   # a line for the log when Settings → Source differ from the project's pin
     first_build: bool = False   # the project never started before: its builds may take several minutes
+    cuda_torch: bool = False    # Settings: the CUDA torch wheel instead of the CPU-only one
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -114,7 +115,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db),
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=source, images=images, db_image=choice, db_volume=project.db_volume, source_note=note,
-            first_build=project.last_started_at is None,
+            first_build=project.last_started_at is None, cuda_torch=settings.cuda_torch,
         )
 
     @classmethod
@@ -129,7 +130,7 @@ class CommandCenterConfig:
             postgres_port=project.postgres_port, redis_port=project.redis_port,
             expose_db=bool(project.expose_db), secrets=placeholder,
             source=SourceSettings.for_project(project, settings)[0], images=_images_for(project, settings)[0],
-            db_volume=project.db_volume,
+            db_volume=project.db_volume, cuda_torch=settings.cuda_torch,
         )
 
     def host_ports(self) -> dict[str, int]:

@@ -38,6 +38,10 @@ HEARTBEAT_INTERVAL = 5.0
 HEARTBEAT_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 180.0
 STOP_TIMEOUT = 15.0
+# Started group by group (a group's services concurrently), stopped in the reverse order: the databases and
+# NATS first, the backend with the Celery worker and beat (they need all three), the frontend last.
+START_GROUPS: tuple[tuple[str, ...], ...] = (("postgres", "redis", "nats"), ("backend", "worker", "beat"),
+                                             ("frontend",))
 CLOSE_TIMEOUT = 60.0
 
 PhaseCallback = Callable[[StackPhase], None]
@@ -139,10 +143,8 @@ class CommandCenterStack:
         async with self._step(StackPhase.SOURCE, fetching):
             await graph.source.sync()
         await self._build(graph)
-        postgres, redis, backend, frontend = self.recipe.services
-        await self._start_services(graph, [postgres, redis])
-        await self._start_services(graph, [backend])
-        await self._start_services(graph, [frontend])
+        for group in START_GROUPS:
+            await self._start_services(graph, [self.recipe.service(name) for name in group])
         await self._open_tunnels(client, graph)
         await self._check_health()
         self._set_phase(StackPhase.HEALTHY)
@@ -392,7 +394,7 @@ class CommandCenterStack:
             if tunnels:
                 await self._stop_all(tunnels, "tunnel")
             # frontend and backend first, the databases last and gracefully (PostgreSQL flushes its data)
-            for group in (("frontend",), ("backend",), ("redis", "postgres")):
+            for group in reversed(START_GROUPS):
                 chosen = [(n, s) for n, s in services if n in group]
                 if chosen:
                     await self._stop_all(chosen, "service")
