@@ -110,7 +110,8 @@ FAULTS = [
           "The connection to the Dagger engine was lost while starting", "Check that Docker is running"),
     Fault("no container runtime", {"exit_at_start": 1}, "Docker is not running", "start Docker Desktop"),
     Fault("pip install fails", {"exec_fail": f"pip install:1:{NO_MATCHING}"},
-          "Building the backend failed: `pip install -r requirements.txt -c /app/constraints.txt` exited with code 1.", NO_MATCHING),
+          "Building the backend failed: `pip install -r requirements.txt "
+    "-c /app/constraints.txt` exited with code 1.", NO_MATCHING),
     Fault("npm ci fails", {"exec_fail": "npm ci:1:npm ERR! code EUSAGE\\nnpm ERR! lockfile out of date"},
           "Building the frontend failed: `npm ci` exited with code 1.", "lockfile out of date"),
     Fault("migrations fail", {"exec_fail": "alembic upgrade:1:sqlalchemy.exc.ProgrammingError: relation exists"},

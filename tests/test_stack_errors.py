@@ -63,7 +63,7 @@ def test_exec_error_names_the_step_and_shows_the_end_of_stderr() -> None:
                       exitCode=1, stdout="", stderr=stderr)
     assert isinstance(exc, dagger.ExecError)
     error = map_error(exc, "backend_build", "building the backend")
-    assert error.user_message.startswith("Building the backend failed: `pip install -r requirements.txt -c /app/constraints.txt` "
+    assert error.user_message.startswith("Building the backend failed: `pip install -r requirements.txt` "
                                          "exited with code 1.")
     assert "No matching distribution found for fastapi==9" in error.user_message
     assert "line 0\n" not in error.user_message          # a tail, not the whole output
