@@ -12,7 +12,7 @@ from typing import Any
 
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.recipe import ServiceSpec, StackRecipe, build_recipe
-from cchub_desktop.stack.source_pin import describe_commit, local_head
+from cchub_desktop.stack.source_pin import VERIFIED_DATE, describe_commit, local_head, verified_commit
 
 TUNNEL_LISTEN = "0.0.0.0"
 
@@ -89,6 +89,9 @@ def build_plan(config: CommandCenterConfig) -> StackPlan:
     elif src.commit:
         commit, date = src.commit, src.commit_date
         state = f"pinned to {describe_commit(src.commit, src.commit_date)} of {src.git_ref}"
+    elif (verified := verified_commit(src.git_url, src.git_ref)) is not None:
+        commit, date = None, None
+        state = f"not pinned yet (the first start pins the verified commit {describe_commit(verified, VERIFIED_DATE)})"
     else:
         commit, date, state = None, None, f"not pinned yet (the first start pins the newest commit of {src.git_ref})"
     return StackPlan(project=recipe.project, data_key=recipe.data_key, source=recipe.source.describe(),

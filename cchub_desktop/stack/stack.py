@@ -166,13 +166,17 @@ class CommandCenterStack:
             self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}, pinned to commit "
                           f"{source.commit[:7]}")
             return
-        from cchub_desktop.stack.source_pin import resolve_commit
+        from cchub_desktop.stack.source_pin import resolve_commit, verified_commit
 
-        async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
-            commit = await resolve_commit(client, source.git_url, source.git_ref)
+        commit = verified_commit(source.git_url, source.git_ref) or ""   # the default source: no query
+        if not commit:
+            async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
+                commit = await resolve_commit(client, source.git_url, source.git_ref)
         self.recipe = dataclasses.replace(self.recipe, source=dataclasses.replace(source, commit=commit))
-        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
-                      f"{commit[:7]}; this project is now pinned to it (Update CommandCenter moves it)")
+        from cchub_desktop.stack.source_pin import verification_note
+
+        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}: this project is now "
+                      f"pinned to commit {commit[:7]}{verification_note(commit)} (Update CommandCenter moves it)")
         if self.on_source_pin is not None:
             await asyncio.to_thread(self.on_source_pin, commit)
 
