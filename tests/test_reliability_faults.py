@@ -111,11 +111,11 @@ FAULTS = [
     Fault("no container runtime", {"exit_at_start": 1}, "Docker is not running", "start Docker Desktop"),
     Fault("pip install fails", {"exec_fail": f"pip install:1:{NO_MATCHING}"},
           "Building the backend failed: `pip install -r requirements.txt "
-    "-c /app/constraints.txt` exited with code 1.", NO_MATCHING),
+          "-c /app/constraints.txt` exited with code 1.", NO_MATCHING),
     Fault("npm ci fails", {"exec_fail": "npm ci:1:npm ERR! code EUSAGE\\nnpm ERR! lockfile out of date"},
           "Building the frontend failed: `npm ci` exited with code 1.", "lockfile out of date"),
     Fault("migrations fail", {"exec_fail": "alembic upgrade:1:sqlalchemy.exc.ProgrammingError: relation exists"},
-          "Starting the backend failed: `sh -c python /app/wait_for_db.py && alembic upgrade head", "relation exists"),
+          "The database migrations failed: sqlalchemy.exc.ProgrammingError: relation exists.", "relation exists"),
     Fault("postgres fails", {"exec_fail": "docker-entrypoint.sh postgres:1:initdb: error: directory not empty"},
           "Starting PostgreSQL failed", "directory not empty"),
     Fault("redis fails", {"exec_fail": "redis-server:1:FATAL CONFIG FILE ERROR"},

@@ -14,8 +14,10 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterStack, StackLog, build_plan, format_plan
+from cchub_desktop.stack.source_pin import VERIFIED_COMMIT
 from cchub_desktop.stack.upstream_fixes import rag_storage_volume
 from tests.test_stack import make_config, run_and_stop, services_by_name
+from tests.test_stack_failures import start_expecting_error
 
 
 def _caches(record: dict[str, Any]) -> dict[str, str]:
@@ -106,3 +108,24 @@ def test_cuda_torch_in_settings_drops_the_cpu_only_step(
     cuda = build_plan(config).service("backend").build_steps
     assert any("whl/cpu" in step for step in cpu)
     assert not any("whl/cpu" in step for step in cuda) and cuda[-1].startswith("pip install -r requirements.txt")
+
+
+def test_a_start_failing_in_the_migrations_says_the_revision_and_the_first_error_in_one_line(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    # what upstream 4f5a0af5 and later print on an empty database (alembic's log, then the traceback's end)
+    output = "\\n".join([
+        "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema",
+        "INFO  [alembic.runtime.migration] Running upgrade 0001_initial -> doc1nt3ll001, link types",
+        "Traceback (most recent call last):",
+        '  File "/app/backend/alembic/versions/doc1nt3ll001.py", line 20, in upgrade',
+        'asyncpg.exceptions.UndefinedObjectError: type "linktype" does not exist',
+        'sqlalchemy.exc.ProgrammingError: (sqlalchemy.dialects.postgresql.asyncpg.ProgrammingError) type '
+        '"linktype" does not exist'])
+    fake_dagger_env.set(exec_fail=f"alembic upgrade:1:{output}")
+    config = make_config(project_dir, port_block)
+    error = start_expecting_error(config)
+    assert "\n" not in error.user_message
+    assert error.user_message.startswith("The database migrations failed at revision doc1nt3ll001: ")
+    assert 'type "linktype" does not exist' in error.user_message
+    assert VERIFIED_COMMIT[:7] in error.user_message
+    assert fake_dagger_env.journal.running_services() == []
