@@ -57,7 +57,9 @@ TORCH_CPU_STEP = (f"pip3 install torch --index-url {TORCH_CPU_INDEX} -c {CONSTRA
 # The embedding model downloads into ~/.cache/huggingface on first use: a cache volume keeps it across restarts.
 HF_HOME = "/root/.cache/huggingface"
 
-# docker-compose.yml (cc1da242): celery-worker and celery-beat from the backend build.
+# docker-compose.yml (cc1da242): celery-worker and celery-beat from the backend build. At cc1da242 beat uses
+# RedBeat (backend/app/tasks/__init__.py: the schedule lives in Redis); the schedule file in a volume of its
+# own serves Celery's default scheduler, should upstream go back to it.
 CELERY_WORKER: tuple[str, ...] = ("celery", "-A", "app.tasks", "worker", "--loglevel=info", "--concurrency=4")
 BEAT_DIR = "/app/celerybeat"
 CELERY_BEAT: tuple[str, ...] = ("celery", "-A", "app.tasks", "beat", "--loglevel=info",
