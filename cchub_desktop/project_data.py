@@ -32,10 +32,12 @@ WIPE_COMMAND = ("sh", "-c", f"find {WIPE_MOUNT} -mindepth 1 -delete")
 
 
 def project_volumes(config: CommandCenterConfig) -> list[str]:
-    """The cache volumes that belong to this project alone (not the shared pip/npm caches)."""
+    """The cache volumes that belong to this project alone (its database, Redis and rag_storage; not the pip,
+    npm and model caches all projects share), each once."""
     prefix = f"cchub-{config.data_key}-"
-    return [cache.volume for spec in build_recipe(config).services for cache in spec.caches
-            if cache.sharing == "LOCKED" and cache.volume.startswith(prefix)]
+    names = [cache.volume for spec in build_recipe(config).services for cache in spec.caches
+             if cache.volume.startswith(prefix)]
+    return list(dict.fromkeys(names))
 
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:

@@ -33,7 +33,7 @@ DEFAULT_SOURCE_GIT_REF = "main"
 DEFAULT_POSTGRES_IMAGE = "pgvector/pgvector:pg16"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
-DEFAULT_NODE_IMAGE = "node:18-alpine"
+DEFAULT_NODE_IMAGE = "node:20-alpine"   # as upstream's frontend/Dockerfile
 
 DEFAULT_HOST_COPY_INTERVAL_MIN = 15
 HOST_COPY_INTERVAL_RANGE = (1, 24 * 60)
@@ -54,6 +54,7 @@ class AppSettings:
     redis_image: str = DEFAULT_REDIS_IMAGE
     python_image: str = DEFAULT_PYTHON_IMAGE
     node_image: str = DEFAULT_NODE_IMAGE
+    cuda_torch: bool = False   # the backend installs the CUDA torch wheel (~4.4 GB) instead of the CPU-only one
     notify_running: bool = True
     notify_stopped: bool = True
     notify_failed: bool = True

@@ -131,7 +131,8 @@ def test_cchub_remove_keeps_the_data_unless_asked_and_confirmed(
     assert wipes and len(fake_dagger_env.journal.sessions()) > sessions
     emptied = {c["args"]["key"] for c in fake_dagger_env.journal.calls(field="cacheVolume")
                if c["pid"] not in {s.pid for s in fake_dagger_env.journal.sessions()[:sessions]}}
-    assert emptied == {f"cchub-{key}-pgdata", f"cchub-{key}-redis"}   # never the shared pip/npm caches
+    # its own volumes, never the shared pip/npm/model caches
+    assert emptied == {f"cchub-{key}-pgdata", f"cchub-{key}-redis", f"cchub-{key}-rag-storage"}
     assert not secrets.exists()
     assert sorted(p.name for p in project_dir.iterdir()) == ["README.md"]
     fake_dagger_env.sessions_exited()

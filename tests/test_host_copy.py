@@ -60,7 +60,7 @@ def test_a_volume_the_engine_discarded_is_restored_from_the_copy_before_the_migr
     (copy,) = [c for c in host_copies.list_copies(folder) if c.number == 1]   # the one restored
     assert "the engine had discarded this project's database; restored the copy of " \
            f"{copy.taken_at:%H:%M} (copy 1," in text
-    assert "saved copy 1 of the data (stop)" in text
+    assert "saved copy 1 of the data (stop, rag_storage included)" in text
     # the restore ran before the backend (whose command runs the migrations) started
     journal = fake_dagger_env.journal
     restore = [e for e in journal.execs() if e["command"][0] == "psql" and any(
@@ -121,7 +121,7 @@ def test_a_failed_copy_keeps_the_older_ones_leaves_no_partial_file_and_is_report
         text = log_text(hub, pid)
     finally:
         hub.store.close()
-    assert files_in(folder) == ["copy-000001.json", "copy-000001.sql", "status.json"]
+    assert files_in(folder) == ["copy-000001.json", "copy-000001.rag.tar.gz", "copy-000001.sql", "status.json"]
     assert "the stop copy of the data failed" in text and "The 1 older copie(s) are kept" in text
     status = host_copies.read_status(folder)
     assert status is not None and not status.ok
@@ -155,8 +155,8 @@ def test_the_periodic_copy_runs_while_the_stack_runs_and_the_last_few_are_kept(
     finally:
         hub.store.close()
     assert numbers() == [5, 4, 3]                               # 4 periodic + the stop's; 3 kept
-    assert "saved copy 1 of the data (periodic)" in text
-    assert "saved copy 5 of the data (stop)" in text
+    assert "saved copy 1 of the data (periodic, rag_storage included)" in text
+    assert "saved copy 5 of the data (stop, rag_storage included)" in text
 
 
 def test_a_stop_of_a_stack_that_never_became_healthy_writes_no_copy_and_says_so(
@@ -328,7 +328,8 @@ def test_a_stop_whose_copy_cannot_finish_in_its_bound_still_stops_and_says_so(
     finally:
         hub.store.close()
     assert "the copy at stop did not finish within 0 s; stopping without it (the older copies are kept" in text
-    assert files_in(folder) == ["copy-000001.json", "copy-000001.sql", "status.json"]   # nothing partial
+    # nothing partial
+    assert files_in(folder) == ["copy-000001.json", "copy-000001.rag.tar.gz", "copy-000001.sql", "status.json"]
     status = host_copies.read_status(folder)
     assert status is not None and not status.ok
     fake_dagger_env.sessions_exited(30)

@@ -232,7 +232,7 @@ def test_lost_secrets_are_never_silently_regenerated(
     path.unlink()                                                        # or: reset, which deletes the data
     reset = cchub(fake_dagger_env, "reset-db", "E", "--yes")
     assert reset.returncode == 0, reset.stderr
-    assert len(wipes(fake_dagger_env)) == 2
+    assert len(wipes(fake_dagger_env)) == 3   # its database, Redis and rag_storage
     fresh = Up(fake_dagger_env, "E")
     wait_for(lambda: fresh.printed("Press Ctrl-C"), 90)
     fresh.proc.send_signal(signal.SIGTERM)

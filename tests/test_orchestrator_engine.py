@@ -151,10 +151,10 @@ def test_remove_with_its_data_empties_the_volumes_and_deletes_secrets_and_logs(
     assert hub.store.list() == []
     assert not secrets.exists() and not log_file.exists()
     wiped = [e for e in fake_dagger_env.journal.execs() if "-delete" in " ".join(e["command"])]
-    assert len(wiped) == 2  # PostgreSQL's and Redis's volumes
+    assert len(wiped) == 3  # PostgreSQL's, Redis's and rag_storage's volumes
     wipe_session = wiped[0]["pid"]
     volumes = {c["args"].get("key") for c in fake_dagger_env.journal.calls("cacheVolume", pid=wipe_session)}
-    assert volumes == {f"cchub-{slug}-pgdata", f"cchub-{slug}-redis"}  # its own, not the shared caches
+    assert volumes == {f"cchub-{slug}-pgdata", f"cchub-{slug}-redis", f"cchub-{slug}-rag-storage"}  # its own only
     assert hub.folder.is_dir()
     fake_dagger_env.sessions_exited(10)
 

@@ -36,22 +36,30 @@ def config_for(project_dir: Path, expose_db: bool = False, settings: AppSettings
     return CommandCenterConfig.from_project(store.get(pid), settings or AppSettings(), app_paths())
 
 
-def test_plan_has_the_four_services_with_their_images_and_commands(project_dir: Path) -> None:
+def test_plan_has_the_services_compose_runs_with_their_images_and_commands(project_dir: Path) -> None:
     plan = build_plan(config_for(project_dir))
-    assert [s.name for s in plan.services] == ["postgres", "redis", "backend", "frontend"]
+    assert [s.name for s in plan.services] == ["postgres", "redis", "nats", "backend", "worker", "beat", "frontend"]
     images = {s.name: s.image for s in plan.services}
-    assert images == {"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine",
-                      "backend": "python:3.11-slim", "frontend": "node:18-alpine"}
-    postgres, redis, backend, frontend = plan.services
+    # node 20 and nats:2.10-alpine as upstream's frontend/Dockerfile and docker-compose.yml
+    assert images == {"postgres": "pgvector/pgvector:pg16", "redis": "redis:7-alpine", "nats": "nats:2.10-alpine",
+                      "backend": "python:3.11-slim", "worker": "python:3.11-slim", "beat": "python:3.11-slim",
+                      "frontend": "node:20-alpine"}
+    postgres, redis = plan.service("postgres"), plan.service("redis")
+    backend = plan.service("backend")
     assert postgres.use_entrypoint and postgres.command == ["postgres"]
     assert redis.command[:2] == ["sh", "-c"] and "redis-server" in redis.command[2]
     # upstream's backend/Dockerfile installs gcc, g++ and libpq-dev before pip
     assert "apt-get install" in backend.build_steps[0]
     assert all(pkg in backend.build_steps[0].split() for pkg in ("gcc", "g++", "libpq-dev"))
-    assert backend.build_steps[1:] == ["pip install -r requirements.txt"]
+    # CPU-only torch first (it falls back to the normal wheel), then the requirements with the app's constraints
+    assert "download.pytorch.org/whl/cpu" in backend.build_steps[1] and "||" in backend.build_steps[1]
+    assert backend.build_steps[2:] == ["pip install -r requirements.txt -c /app/constraints.txt"]
     assert backend.command[:2] == ["sh", "-c"]
-    # migrations before the server, in the service command
-    assert backend.command[2].index("alembic upgrade head") < backend.command[2].index("uvicorn app.main:app")
+    # the database wait, then migrations, then the server, in the service command
+    script = backend.command[2]
+    assert script.index("python /app/wait_for_db.py") < script.index("alembic upgrade head") < \
+        script.index("uvicorn app.main:app")
+    frontend = plan.service("frontend")
     assert frontend.build_steps == ["npm ci"]
     assert "vite" in frontend.command and "3000" in frontend.command
 
@@ -90,7 +98,8 @@ def test_data_lives_in_per_project_cache_volumes(project_dir: Path) -> None:
 
 def test_services_reach_each_other_by_binding_aliases(project_dir: Path) -> None:
     plan = build_plan(config_for(project_dir))
-    assert plan.service("backend").bindings == ["postgres", "redis"]
+    assert plan.service("backend").bindings == ["postgres", "redis", "nats"]
+    assert plan.service("worker").bindings == plan.service("beat").bindings == ["postgres", "redis", "nats"]
     assert plan.service("frontend").bindings == ["backend"]
 
 
@@ -129,7 +138,8 @@ def test_cchub_plan_prints_a_readable_plan_and_json(project_dir: Path, capsys: p
 
     assert cchub(["plan", "Demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [s["name"] for s in data["services"]] == ["postgres", "redis", "backend", "frontend"]
+    assert [s["name"] for s in data["services"]] == ["postgres", "redis", "nats", "backend", "worker", "beat",
+                                                     "frontend"]
 
 
 def test_cchub_plan_reads_no_secrets_file(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,8 +159,9 @@ def test_plan_copies_backend_and_libs_side_by_side_so_the_editable_path_resolves
     config = config_for(project_dir)
     plan = build_plan(config)
     backend = plan.service("backend")
-    copies = dict(c.split(" -> ") for c in backend.sources)
-    assert copies == {"backend/": "/app/backend", "libs/": "/app/libs"}
+    copies = dict(c.split(" -> ") for c in backend.sources + backend.late_sources)
+    assert copies == {"backend/requirements.txt": "/app/backend/requirements.txt", "libs/": "/app/libs",
+                      "backend/": "/app/backend"}
     assert backend.workdir == "/app/backend"
     assert posixpath.normpath(posixpath.join(backend.workdir, "../libs/knowledgebeast")) == \
         "/app/libs/knowledgebeast"

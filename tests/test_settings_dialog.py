@@ -177,7 +177,7 @@ def test_restore_default_images(qtbot: QtBot, settings_file: Path) -> None:
     dialog = open_dialog(qtbot, AppSettings(redis_image="redis:6", node_image="node:20"), settings_file)
     dialog.findChild(type(dialog.save_button), "restore_images").click()
     assert dialog.edits["redis_image"].text() == "redis:7-alpine"
-    assert dialog.edits["node_image"].text() == "node:18-alpine"
+    assert dialog.edits["node_image"].text() == "node:20-alpine"
 
 
 @pytest.mark.skipif(not autostart.supported(), reason="XDG autostart is for Linux and other freedesktop systems")

@@ -15,7 +15,7 @@ from cchub_desktop.cli import main as cchub
 from cchub_desktop.orchestrator import Orchestrator
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack.source_pin import local_head
+from cchub_desktop.stack.source_pin import VERIFIED_COMMIT, local_head
 from cchub_desktop.store import ProjectStatus, ProjectStore
 
 
@@ -50,7 +50,8 @@ def test_first_start_pins_the_commit_and_later_starts_build_it_after_the_branch_
     store, pid = _store_with_project(project_dir)
     _start_and_stop(store, pid)
     pinned = store.get(pid)
-    assert pinned.source_commit and len(pinned.source_commit) == 40
+    # the default source pins the commit this release was verified against, not main's newest
+    assert pinned.source_commit == VERIFIED_COMMIT
     assert (pinned.source_url, pinned.source_ref) == (AppSettings().source_git_url, "main")
     first_session = {s.pid for s in fake_dagger_env.journal.sessions()}
 
@@ -70,14 +71,22 @@ def test_cchub_update_moves_the_pin_and_says_old_and_new(
     old = store.get(pid).source_commit
     assert old is not None
 
+    assert old == VERIFIED_COMMIT
+
+    # the newest commit of main is not the verified one, and the update says so
     assert cchub(["update", "Pinned"]) == 0
-    assert f"CommandCenter for 'Pinned': already at the newest commit {old[:7]}" in capsys.readouterr().out
+    newest = store.get(pid).source_commit
+    assert newest is not None and newest != old
+    assert (f"CommandCenter for 'Pinned': {old[:7]} → {newest[:7]} (not verified with this release, which was "
+            f"verified against {VERIFIED_COMMIT[:7]})") in capsys.readouterr().out
+    assert cchub(["update", "Pinned"]) == 0
+    assert f"CommandCenter for 'Pinned': already at the newest commit {newest[:7]}" in capsys.readouterr().out
 
     fake_dagger_env.set(git_revision=3)
     assert cchub(["update", "Pinned"]) == 0
     new = store.get(pid).source_commit
-    assert new is not None and new != old
-    assert f"CommandCenter for 'Pinned': {old[:7]} → {new[:7]}" in capsys.readouterr().out
+    assert new is not None and new != newest
+    assert f"CommandCenter for 'Pinned': {newest[:7]} → {new[:7]}" in capsys.readouterr().out
 
     assert cchub(["list", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
@@ -182,3 +191,12 @@ def test_build_progress_names_the_pip_step_elapsed_time_and_first_build_in_cchub
     reader.join(5)
     assert any(x.startswith("[Pinned] building the backend: pip: downloading torch · 0:0") for x in lines), lines
     assert not any("first build" in x for x in lines), lines
+
+
+def test_the_plan_of_a_new_project_names_the_verified_commit(
+        project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store, _pid = _store_with_project(project_dir)
+    store.close()
+    assert cchub(["plan", "Pinned"]) == 0
+    assert (f"commit:  not pinned yet (the first start pins the verified commit {VERIFIED_COMMIT[:7]} (2026-01-02))"
+            in capsys.readouterr().out)

@@ -76,7 +76,8 @@ def test_pip_install_failing_names_the_step_and_shows_stderr(
                                   "found for fastapi==99")
     error = start_expecting_error(make_config(project_dir, port_block))
     assert error.step == StackPhase.BACKEND_BUILD.value
-    assert error.user_message.startswith("Building the backend failed: `pip install -r requirements.txt` "
+    assert error.user_message.startswith("Building the backend failed: `pip install -r requirements.txt "
+                                         "-c /app/constraints.txt` "
                                          "exited with code 1.")
     assert "ERROR: No matching distribution found for fastapi==99" in error.user_message
     assert_nothing_left(fake_dagger_env, port_block)

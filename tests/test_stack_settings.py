@@ -24,7 +24,7 @@ def test_a_bad_value_falls_back_for_that_field_only(tmp_path: Path) -> None:
     path.write_text(json.dumps({"notify_failed": "no", "node_image": 20, "start_minimized": True,
                                 "source_git_ref": " v2.1 ", "unknown_key": 1}))
     loaded = AppSettings.load(path)
-    assert loaded.notify_failed is True and loaded.node_image == "node:18-alpine"
+    assert loaded.notify_failed is True and loaded.node_image == "node:20-alpine"
     assert loaded.start_minimized is True and loaded.source_git_ref == "v2.1"
 
 

@@ -125,6 +125,7 @@ class CommandCenterConfig:
     first_build: bool = False   # the project never started before: its builds may take several minutes
     host_copies_dir: Path | None = None   # where the copies of its data go (host_copies.py); None: no copies
     environment: ProjectEnvironment = NO_ENVIRONMENT   # the user's variables (env_vars.py)
+    cuda_torch: bool = False    # Settings: the CUDA torch wheel instead of the CPU-only one
 
     @classmethod
     def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
@@ -142,6 +143,7 @@ class CommandCenterConfig:
             secrets=secrets if secrets is not None else load_or_create(paths.secrets_dir, project.data_key),
             source=source, images=images, db_image=choice, db_volume=project.db_volume, source_note=note,
             first_build=project.last_started_at is None, environment=_environment(paths, project.data_key),
+            cuda_torch=settings.cuda_torch,
             host_copies_dir=copies_dir(paths.data_dir, project.data_key),
         )
 
@@ -158,6 +160,7 @@ class CommandCenterConfig:
             expose_db=bool(project.expose_db), secrets=placeholder,
             source=SourceSettings.for_project(project, settings)[0], images=_images_for(project, settings)[0],
             db_volume=project.db_volume, environment=_environment_for_plan(project.data_key),
+            cuda_torch=settings.cuda_torch,
         )
 
     def host_ports(self) -> dict[str, int]:

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import dagger
 
-from cchub_desktop.stack.recipe import SecretKey, ServiceSpec, SourceSpec, StackRecipe, TunnelSpec
+from cchub_desktop.stack.recipe import (
+    CacheMount,
+    SecretKey,
+    ServiceSpec,
+    SourceCopy,
+    SourceSpec,
+    StackRecipe,
+    TunnelSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,13 @@ def build_graph(client: dagger.Client, recipe: StackRecipe, values: dict[SecretK
     built: dict[str, dagger.Container] = {}
     services: dict[str, dagger.Service] = {}
     for spec in recipe.services:
-        container = _built_container(client, spec, source)
+        if spec.build_from is not None:
+            # the same build as that service (Dagger runs it once); only the caches it lacks are added
+            container = built[spec.build_from]
+            own = recipe.service(spec.build_from).caches
+            container = _with_caches(client, container, tuple(c for c in spec.caches if c not in own))
+        else:
+            container = _built_container(client, spec, source)
         built[spec.name] = container
         services[spec.name] = _service(client, spec, container, secrets, services)
     return StackGraph(source=source, built=built, services=services)
@@ -48,17 +62,32 @@ def _built_container(client: dagger.Client, spec: ServiceSpec, source: dagger.Di
     ctr = client.container().from_(spec.image)
     for step in spec.system_steps:
         ctr = ctr.with_exec(list(step.args))
-    for copy in spec.sources:
-        ctr = ctr.with_directory(copy.path, source.directory(copy.subdir))
+    ctr = _with_sources(ctr, spec.sources, source)
+    for new in spec.files:
+        ctr = ctr.with_new_file(new.path, new.contents)
     if spec.workdir is not None:
         ctr = ctr.with_workdir(spec.workdir)
-    for cache in spec.caches:
-        ctr = ctr.with_mounted_cache(cache.path, client.cache_volume(cache.volume),
-                                     sharing=dagger.CacheSharingMode[cache.sharing], owner=cache.owner)
+    ctr = _with_caches(client, ctr, spec.caches)
     for name, value in spec.build_env:
         ctr = ctr.with_env_variable(name, value)
     for step in spec.build_steps:
         ctr = ctr.with_exec(list(step.args))
+    return _with_sources(ctr, spec.late_sources, source)
+
+
+def _with_sources(ctr: dagger.Container, copies: tuple[SourceCopy, ...], source: dagger.Directory) -> dagger.Container:
+    for copy in copies:
+        if copy.file:
+            ctr = ctr.with_file(copy.path, source.file(copy.subdir))
+        else:
+            ctr = ctr.with_directory(copy.path, source.directory(copy.subdir))
+    return ctr
+
+
+def _with_caches(client: dagger.Client, ctr: dagger.Container, caches: tuple[CacheMount, ...]) -> dagger.Container:
+    for cache in caches:
+        ctr = ctr.with_mounted_cache(cache.path, client.cache_volume(cache.volume),
+                                     sharing=dagger.CacheSharingMode[cache.sharing], owner=cache.owner)
     return ctr
 
 
@@ -76,5 +105,6 @@ def _service(client: dagger.Client, spec: ServiceSpec, built: dagger.Container,
         ctr = ctr.with_mounted_directory(mount.path, folder, read_only=mount.read_only)
     for alias in spec.bindings:
         ctr = ctr.with_service_binding(alias, services[alias])
-    ctr = ctr.with_exposed_port(spec.port)
+    if spec.port is not None:
+        ctr = ctr.with_exposed_port(spec.port)
     return ctr.as_service(args=list(spec.command), use_entrypoint=spec.use_entrypoint)

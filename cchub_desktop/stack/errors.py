@@ -148,6 +148,9 @@ def _exec_error(exc: ExecErrorLike, step: str | None, doing: str) -> StackError:
     message = f"{doing[:1].upper()}{doing[1:]} failed: `{_short(command)}` exited with code {exc.exit_code}."
     if last:
         message += f"\nLast output:\n{last}"
+    from cchub_desktop.stack.migration_error import migration_failure
+
+    message = migration_failure(command, output) or message
     header = f"ExecError: {exc.message}\ncommand: {command}\nexit code: {exc.exit_code}"
     detail = f"{header}\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
     return StackError(message, detail, step, log_detail=f"{header} (its output is above)")

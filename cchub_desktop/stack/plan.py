@@ -12,7 +12,7 @@ from typing import Any
 
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.recipe import ServiceSpec, StackRecipe, build_recipe
-from cchub_desktop.stack.source_pin import describe_commit, local_head
+from cchub_desktop.stack.source_pin import VERIFIED_DATE, describe_commit, local_head, verified_commit
 
 TUNNEL_LISTEN = "0.0.0.0"
 
@@ -57,6 +57,9 @@ class ServicePlan:
     exposed_ports: list[int]
     tunnels: list[TunnelPlan]
     health: str | None
+    files: list[str] = dataclasses.field(default_factory=list)          # written by the app before the build
+    late_sources: list[str] = dataclasses.field(default_factory=list)   # copied after the install steps
+    build_from: str | None = None                                       # runs that service's build
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ def build_plan(config: CommandCenterConfig) -> StackPlan:
     elif src.commit:
         commit, date = src.commit, src.commit_date
         state = f"pinned to {describe_commit(src.commit, src.commit_date)} of {src.git_ref}"
+    elif (verified := verified_commit(src.git_url, src.git_ref)) is not None:
+        commit, date = None, None
+        state = f"not pinned yet (the first start pins the verified commit {describe_commit(verified, VERIFIED_DATE)})"
     else:
         commit, date, state = None, None, f"not pinned yet (the first start pins the newest commit of {src.git_ref})"
     return StackPlan(project=recipe.project, data_key=recipe.data_key, source=recipe.source.describe(),
@@ -109,7 +115,9 @@ def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
         health = f"engine dials port {spec.port}"
     return ServicePlan(
         name=spec.name, image=spec.image,
-        sources=[f"{c.subdir}/ -> {c.path}" for c in spec.sources],
+        sources=[c.describe() for c in spec.sources],
+        files=[f.path for f in spec.files], late_sources=[c.describe() for c in spec.late_sources],
+        build_from=spec.build_from,
         workdir=spec.workdir,
         build_steps=[shlex.join(step.args) for step in spec.system_steps + spec.build_steps],
         env=dict(spec.build_env + spec.env),
@@ -118,7 +126,7 @@ def _service_plan(recipe: StackRecipe, spec: ServiceSpec) -> ServicePlan:
         caches=[CachePlan(c.path, c.volume, c.sharing) for c in spec.caches],
         bindings=list(spec.bindings),
         command=list(spec.command), use_entrypoint=spec.use_entrypoint,
-        exposed_ports=[spec.port], tunnels=tunnels, health=health,
+        exposed_ports=[spec.port] if spec.port is not None else [], tunnels=tunnels, health=health,
     )
 
 
@@ -129,10 +137,16 @@ def format_plan(plan: StackPlan) -> str:
     for svc in plan.services:
         out.append(f"{svc.name}:")
         rows: list[tuple[str, str]] = [("image", svc.image)]
+        if svc.build_from:
+            rows.append(("build", f"the {svc.build_from}'s (same image, source and install)"))
         rows += [("copy", f"source {copy}") for copy in svc.sources]
+        rows += [("file", f"{path} (written by the app)") for path in svc.files]
         if svc.workdir:
             rows.append(("workdir", svc.workdir))
-        rows += [("build", step) for step in svc.build_steps]
+        if not svc.build_from:
+            rows += [("build", step) for step in svc.build_steps]
+            rows += [("copy", f"source {copy} (after the install: a source change keeps the install)")
+                     for copy in svc.late_sources]
         rows += [("env", f"{k}={v}") for k, v in svc.env.items()]
         rows += [("secret", f"{k} <- secret {v}") for k, v in svc.secrets.items()]
         for m in svc.mounts:
@@ -142,7 +156,7 @@ def format_plan(plan: StackPlan) -> str:
         rows += [("binding", f"{alias} (hostname)") for alias in svc.bindings]
         command = shlex.join(svc.command)
         rows.append(("command", f"{command}  [image entrypoint first]" if svc.use_entrypoint else command))
-        rows.append(("exposes", ", ".join(str(p) for p in svc.exposed_ports)))
+        rows.append(("exposes", ", ".join(str(p) for p in svc.exposed_ports) or "no port"))
         if svc.tunnels:
             rows += [("tunnel", f"{t.listen}:{t.host_port} -> {svc.name}:{t.container_port}  ({t.url})")
                      for t in svc.tunnels]

@@ -1,7 +1,8 @@
 """The CommandCenter stack as data: ONE description that both the plan printer and the Dagger builder read,
 so what `cchub plan` shows is what runs.
 
-Four services, started in this order: postgres, redis, backend, frontend. Containers reach each other by
+Seven services, started in this order: postgres, redis and NATS; the backend, the Celery worker and Celery
+beat (the worker and beat run the backend's build); the frontend. Containers reach each other by
 service-binding aliases (the alias is the hostname); the host reaches frontend and backend (and, only when
 the project exposes them, the databases) through Dagger host tunnels, which listen on 0.0.0.0.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import cchub_desktop.stack.upstream_fixes as fixes
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.phases import StackPhase
 
@@ -41,7 +43,9 @@ REDIS_START = (
 # time, even when the database volume is new. `alembic upgrade head` is a no-op when up to date.
 # `upgrade heads` as the upstream CommandCenter repository's backend/scripts/startup.sh does (its migration
 # tree can have several heads).
-BACKEND_START = "alembic upgrade heads && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"
+# The wait for the database first (stack/upstream_fixes.py DB_WAIT, as upstream's backend/scripts/startup.sh).
+MIGRATE = "alembic upgrade heads"
+BACKEND_START = f"{fixes.DB_WAIT} && {MIGRATE} && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"
 
 # The backend's layout follows the upstream repository: backend/requirements.txt installs
 # `-e ../libs/knowledgebeast`, so backend/ and libs/ are copied side by side (/app/backend, /app/libs) and the
@@ -90,10 +94,22 @@ class ProjectMount:
 
 @dataclass(frozen=True)
 class SourceCopy:
-    """A folder of the CommandCenter source copied into the container."""
+    """A folder (or, with `file`, one file) of the CommandCenter source copied into the container."""
 
     path: str
     subdir: str
+    file: bool = False
+
+    def describe(self) -> str:
+        return f"{self.subdir} -> {self.path}" if self.file else f"{self.subdir}/ -> {self.path}"
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file the app writes into the container before the build steps (e.g. pip constraints)."""
+
+    path: str
+    contents: str
 
 
 @dataclass(frozen=True)
@@ -125,12 +141,17 @@ class ServiceSpec:
     secrets: tuple[SecretEnv, ...]
     mounts: tuple[ProjectMount, ...]
     bindings: tuple[str, ...]
-    port: int
+    port: int | None              # None: the service listens on no port (Celery worker, beat)
     command: tuple[str, ...]
     use_entrypoint: bool
     tunnel: TunnelSpec | None
     health_path: str | None
     log_markers: tuple[str, ...]  # text that identifies this service's lines in the engine's log
+    # written before the build steps, and the source copied after them: a source change that leaves them
+    # alone does not invalidate the (slow) install layer
+    files: tuple[NewFile, ...] = ()
+    late_sources: tuple[SourceCopy, ...] = ()
+    build_from: str | None = None   # runs that service's build (same image, source, caches, install)
 
 
 @dataclass(frozen=True)
@@ -216,34 +237,64 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         tunnel=tunnel(config.redis_port, REDIS_PORT, config.expose_db), health_path=None,
         log_markers=(images.redis, "redis-server"),
     )
+    nats = ServiceSpec(
+        name="nats", title="NATS", phase=StackPhase.NATS, build_phase=None,
+        image=fixes.NATS_IMAGE, system_steps=(), sources=(), workdir=None, caches=(),
+        build_env=(), build_steps=(), env=(), secrets=(), mounts=(), bindings=(), port=fixes.NATS_PORT,
+        command=("nats-server", *fixes.NATS_ARGS), use_entrypoint=False, tunnel=None, health_path=None,
+        log_markers=(fixes.NATS_IMAGE, "nats-server"),
+    )
     # Environment after the upstream repository's .env.docker and backend/app/config.py: every setting has a
     # default there, so nothing is strictly required to import the app and answer /health, but the defaults
-    # point at SQLite and dev secrets; these make it use this stack's PostgreSQL, Redis and secrets.
+    # point at SQLite and dev secrets; these make it use this stack's PostgreSQL, Redis, NATS and secrets.
+    backend_env = (
+        ("PYTHONUNBUFFERED", "1"), ("WORKSPACE_DIR", WORKSPACE),
+        # "production" makes upstream's app/main.py log to /app/logs/commandcenter.log; a desktop stack
+        # reads the service's output instead.
+        ("ENVIRONMENT", "development"),
+        ("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("POSTGRES_HOST", "postgres"),
+        ("POSTGRES_PORT", str(POSTGRES_PORT)), ("NATS_URL", fixes.NATS_URL), ("HF_HOME", fixes.HF_HOME),
+        ("CORS_ORIGINS", json.dumps([config.frontend_url, f"http://127.0.0.1:{config.frontend_port}"])))
+    backend_secrets = (
+        secret("DATABASE_URL", "database_url"), secret("POSTGRES_PASSWORD", "db_password"),
+        secret("REDIS_URL", "redis_url"), secret("CELERY_BROKER_URL", "redis_url"),
+        secret("CELERY_RESULT_BACKEND", "redis_url"), secret("SECRET_KEY", "secret_key"),
+        secret("ENCRYPTION_SALT", "encryption_salt"))
+    rag_storage = CacheMount(fixes.RAG_STORAGE, fixes.rag_storage_volume(key), "SHARED")
+    torch_step = (BuildStep("torch (CPU only)", ("sh", "-c", fixes.TORCH_CPU_STEP)),) if not config.cuda_torch else ()
     backend = ServiceSpec(
         name="backend", title="backend", phase=StackPhase.BACKEND, build_phase=StackPhase.BACKEND_BUILD,
         image=images.python,
         system_steps=(BuildStep("system packages", BACKEND_SYSTEM_STEP),),
-        sources=(SourceCopy(BACKEND_DIR, "backend"), SourceCopy(LIBS_DIR, "libs")), workdir=BACKEND_DIR,
-        caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),),
+        # requirements.txt and libs/ (its `-e ../libs/...`) before the install, the rest of backend/ after it,
+        # as upstream's backend/Dockerfile orders its layers
+        sources=(SourceCopy(f"{BACKEND_DIR}/requirements.txt", "backend/requirements.txt", file=True),
+                 SourceCopy(LIBS_DIR, "libs")),
+        workdir=BACKEND_DIR,
+        caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),
+                CacheMount(fixes.HF_HOME, "cchub-huggingface-cache", "SHARED"), rag_storage),
         build_env=(("PIP_DISABLE_PIP_VERSION_CHECK", "1"),),
-        build_steps=(BuildStep("pip install", ("pip", "install", "-r", "requirements.txt")),),
-        env=(("PYTHONUNBUFFERED", "1"), ("WORKSPACE_DIR", WORKSPACE),
-             # "production" makes upstream's app/main.py log to /app/logs/commandcenter.log; a desktop stack
-             # reads the service's output instead.
-             ("ENVIRONMENT", "development"),
-             ("POSTGRES_USER", DB_USER), ("POSTGRES_DB", DB_NAME), ("POSTGRES_HOST", "postgres"),
-             ("POSTGRES_PORT", str(POSTGRES_PORT)),
-             ("CORS_ORIGINS", json.dumps([config.frontend_url, f"http://127.0.0.1:{config.frontend_port}"]))),
-        secrets=(secret("DATABASE_URL", "database_url"), secret("POSTGRES_PASSWORD", "db_password"),
-                 secret("REDIS_URL", "redis_url"), secret("CELERY_BROKER_URL", "redis_url"),
-                 secret("CELERY_RESULT_BACKEND", "redis_url"), secret("SECRET_KEY", "secret_key"),
-                 secret("ENCRYPTION_SALT", "encryption_salt")),
+        build_steps=(*torch_step,
+                     BuildStep("pip install", ("pip", "install", "-r", "requirements.txt",
+                                               "-c", fixes.CONSTRAINTS_FILE))),
+        env=backend_env, secrets=backend_secrets,
         mounts=(ProjectMount(WORKSPACE, config.project_path, True, WORKSPACE_EXCLUDE),),
-        bindings=("postgres", "redis"), port=BACKEND_PORT,
+        bindings=("postgres", "redis", "nats"), port=BACKEND_PORT,
         command=("sh", "-c", BACKEND_START), use_entrypoint=False,
         tunnel=tunnel(config.backend_port, BACKEND_PORT), health_path="/health",
         log_markers=(images.python, "apt-get", "pip install", "alembic", "uvicorn"),
+        files=(NewFile(fixes.CONSTRAINTS_FILE, fixes.constraints_text()),
+               NewFile(fixes.DB_WAIT_FILE, fixes.DB_WAIT_SCRIPT)),
+        late_sources=(SourceCopy(BACKEND_DIR, "backend"),),
     )
+    worker = dataclasses.replace(
+        backend, name="worker", title="Celery worker", phase=StackPhase.WORKER, build_phase=None,
+        env=backend_env, mounts=(), port=None, command=fixes.CELERY_WORKER, tunnel=None, health_path=None,
+        log_markers=("app.tasks worker",), build_from="backend")
+    beat = dataclasses.replace(
+        backend, name="beat", title="Celery beat", phase=StackPhase.BEAT, build_phase=None, mounts=(),
+        port=None, command=fixes.CELERY_BEAT, tunnel=None, health_path=None,
+        log_markers=("app.tasks beat",), build_from="backend")
     frontend = ServiceSpec(
         name="frontend", title="frontend", phase=StackPhase.FRONTEND, build_phase=StackPhase.FRONTEND_BUILD,
         image=images.node, system_steps=(), sources=(SourceCopy(FRONTEND_DIR, "frontend"),), workdir=FRONTEND_DIR,
@@ -266,7 +317,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
                         git_ref=src.git_ref, local_dir=src.local_dir, exclude=SOURCE_EXCLUDE,
                         commit=src.commit if src.local_dir is None else None)
     services = tuple(_with_user_env(spec, config) if spec.name in USER_ENV_SERVICES else spec
-                     for spec in (postgres, redis, backend, frontend))
+                     for spec in (postgres, redis, nats, backend, worker, beat, frontend))
     return StackRecipe(project=config.name, data_key=key, source=source, services=services)
 
 

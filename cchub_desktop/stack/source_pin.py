@@ -26,6 +26,28 @@ if TYPE_CHECKING:
 SHORT = 7
 UPDATE_HINT = "Update CommandCenter (or 'cchub update NAME') moves it"
 
+# The upstream commit this release was verified against: on it a fresh database migrates (alembic upgrade heads
+# exits 0) and the backend answers /health. A first start from the default source pins it instead of main's
+# newest commit. Upstream's next commit, 4f5a0af5 (2026-01-02), adds migration doc1nt3ll001, which does
+# `ALTER TYPE linktype ADD VALUE` on a type no migration creates: on an empty database every later commit fails
+# its migrations (a database migrated before it upgrades fine). "Update CommandCenter" still moves to the newest.
+VERIFIED_URL = "https://github.com/PerformanceSuite/CommandCenter"
+VERIFIED_REF = "main"
+VERIFIED_COMMIT = "cc1da242b2fcca1215dd2f9cdfd968c9e8e726ed"
+VERIFIED_DATE = datetime.fromisoformat("2026-01-02T12:07:54-08:00")
+
+
+def verified_commit(url: str, ref: str) -> str | None:
+    """The verified commit when `url` @ `ref` is the default source, else None (the ref's newest is pinned)."""
+    return VERIFIED_COMMIT if (url.rstrip("/").removesuffix(".git"), ref) == (VERIFIED_URL, VERIFIED_REF) else None
+
+
+def verification_note(commit: str) -> str:
+    """'' for the verified commit, else a note that this release was not verified against it."""
+    if commit == VERIFIED_COMMIT:
+        return " (the commit this release was verified against)"
+    return f" (not verified with this release, which was verified against {short(VERIFIED_COMMIT)})"
+
 
 def short(commit: str) -> str:
     return commit[:SHORT]
@@ -129,6 +151,10 @@ def describe_source(project: Project, source: SourceSettings) -> str:
         return local_head(source.local_dir).describe()
     pin = pin_of(project)
     if pin is None:
+        verified = verified_commit(source.git_url, source.git_ref)
+        if verified is not None:
+            pinned = describe_commit(verified, VERIFIED_DATE)
+            return f"not pinned yet (the first start pins the verified commit {pinned})"
         return f"not pinned yet (the first start pins {source.git_ref})"
     return f"pinned to {pin.describe()} of {pin.ref}"
 
@@ -151,7 +177,7 @@ class UpdateResult:
         if not self.changed:
             return f"{name}: already at the newest commit {self.new.describe()} of {self.new.ref}."
         before = self.old.describe() if self.old is not None else "not pinned"
-        text = f"{name}: {before} → {self.new.describe()}"
+        text = f"{name}: {before} → {self.new.describe()}{verification_note(self.new.commit)}"
         if self.applies_next_start:
             text += " (it is running: the new commit applies at its next start)"
         return text

@@ -39,6 +39,10 @@ HEARTBEAT_INTERVAL = 5.0
 HEARTBEAT_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 180.0
 STOP_TIMEOUT = 15.0
+# Started group by group (a group's services concurrently), stopped in the reverse order: the databases and
+# NATS first, the backend with the Celery worker and beat (they need all three), the frontend last.
+START_GROUPS: tuple[tuple[str, ...], ...] = (("postgres", "redis", "nats"), ("backend", "worker", "beat"),
+                                             ("frontend",))
 CLOSE_TIMEOUT = 60.0
 
 PhaseCallback = Callable[[StackPhase], None]
@@ -158,14 +162,14 @@ class CommandCenterStack:
         async with self._step(StackPhase.SOURCE, fetching):
             await graph.source.sync()
         await self._build(graph)
-        postgres, redis, backend, frontend = self.recipe.services
-        await self._start_services(graph, [postgres, redis])
+        first, *rest = START_GROUPS
+        await self._start_services(graph, [self.recipe.service(name) for name in first])
         if self.host_copy is not None:   # before the backend runs the migrations
             self.host_copy.recipe = self.recipe
             async with self._step(self.phase or StackPhase.POSTGRES, "checking the database against its host copy"):
                 await self.host_copy.check_volume(client)
-        await self._start_services(graph, [backend])
-        await self._start_services(graph, [frontend])
+        for group in rest:
+            await self._start_services(graph, [self.recipe.service(name) for name in group])
         await self._open_tunnels(client, graph)
         await self._check_health()
         self._set_phase(StackPhase.HEALTHY)
@@ -187,13 +191,17 @@ class CommandCenterStack:
             self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}, pinned to commit "
                           f"{source.commit[:7]}")
             return
-        from cchub_desktop.stack.source_pin import resolve_commit
+        from cchub_desktop.stack.source_pin import resolve_commit, verified_commit
 
-        async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
-            commit = await resolve_commit(client, source.git_url, source.git_ref)
+        commit = verified_commit(source.git_url, source.git_ref) or ""   # the default source: no query
+        if not commit:
+            async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
+                commit = await resolve_commit(client, source.git_url, source.git_ref)
         self.recipe = dataclasses.replace(self.recipe, source=dataclasses.replace(source, commit=commit))
-        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
-                      f"{commit[:7]}; this project is now pinned to it (Update CommandCenter moves it)")
+        from cchub_desktop.stack.source_pin import verification_note
+
+        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}: this project is now "
+                      f"pinned to commit {commit[:7]}{verification_note(commit)} (Update CommandCenter moves it)")
         if self.on_source_pin is not None:
             await asyncio.to_thread(self.on_source_pin, commit)
 
@@ -419,7 +427,7 @@ class CommandCenterStack:
             if tunnels:
                 await self._stop_all(tunnels, "tunnel")
             # frontend and backend first, the databases last and gracefully (PostgreSQL flushes its data)
-            for group in (("frontend",), ("backend",), ("redis", "postgres")):
+            for group in reversed(START_GROUPS):
                 chosen = [(n, s) for n, s in services if n in group]
                 if chosen:
                     await self._stop_all(chosen, "service")

@@ -104,6 +104,10 @@ class _Handler(BaseHTTPRequestHandler):
 class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # the SDK resolves a call's ID arguments concurrently, one connection each: a stack of seven services
+    # starting three at a time opens dozens at once, more than socketserver's default backlog of 5 (the
+    # overflow was refused as "Failed to execute request")
+    request_queue_size = 128
 
     def __init__(self, session: Session, token: str) -> None:
         self.session = session

@@ -148,8 +148,10 @@ class Session:
         expect = exec_obj.args.get("expect", "SUCCESS")
         failed = (expect == "SUCCESS" and result.exit_code != 0) or (expect == "FAILURE" and result.exit_code == 0)
         extra = {"server": server.as_record()} if server else {}
+        # copies: what the command's container had copied in (its inputs, besides the image and the steps)
         self.journal.write("exec", command=command, image=spec.image, workdir=spec.workdir,
-                           exit_code=result.exit_code, failed=failed, container_id=exec_obj.id, **extra)
+                           exit_code=result.exit_code, failed=failed, container_id=exec_obj.id,
+                           copies=list(spec.copies), **extra)
         if not failed and result.exit_code == 0:
             self._volume_effects(spec, command, server, result)
         if failed:
