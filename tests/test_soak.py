@@ -42,7 +42,9 @@ AT_REST = (S.STOPPED, S.RUNNING, S.ERROR)
 SETTLE_TIMEOUT = 60.0
 OPS = int(os.environ.get("CCHUB_SOAK_OPS", "40"))
 SEED = int(os.environ.get("CCHUB_SOAK_SEED") or random.randrange(1 << 32))
-SERVICE_KINDS = ["postgres", "redis", "uvicorn", "vite"]
+# PostgreSQL, Redis, NATS, the backend, the Celery worker and beat, the frontend (the test engine runs NATS and
+# Celery as generic services)
+SERVICE_KINDS = ["postgres", "redis", "generic", "uvicorn", "generic", "generic", "vite"]
 
 
 class Soak:

@@ -63,8 +63,8 @@ def test_the_fixture_and_the_recipe_agree_on_the_source_layout(tmp_path: Path) -
     project.mkdir()
     backend = build_recipe(config_for(project)).service("backend")
     assert backend.workdir is not None
-    for copy in backend.sources:
-        assert (root / copy.subdir).is_dir(), copy
+    for copy in (*backend.sources, *backend.late_sources):
+        assert ((root / copy.subdir).is_file() if copy.file else (root / copy.subdir).is_dir()), copy
     targets = editable_paths(FILES["backend/requirements.txt"])
     assert targets
     for target in targets:
