@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from cchub_desktop.stack.stack import CommandCenterStack
     from cchub_desktop.store import Project, ProjectStatus
 
-DUMP_PATH = "/backup/commandcenter.sql"
+DUMP_DIR = "/backup"
+DUMP_PATH = f"{DUMP_DIR}/commandcenter.sql"
 RESTORE_PATH = "/restore/commandcenter.sql"
 DUMP_HEADER = "-- PostgreSQL database dump"
 HEADER_BYTES = 4096
@@ -120,7 +121,9 @@ async def dump_database(client: dagger.Client, recipe: StackRecipe, values: dict
     """pg_dump the project's database into `dest` on the host (written under a temporary name first, then
     0600). Dagger errors are raised as they come."""
     stamp = datetime.now().isoformat()
-    dumped = _postgres_client(client, recipe, values, stamp).with_exec(
+    # pg_dump does not make the folder of its --file, and images have no /backup: the real engine fails
+    # with "could not open output file" unless the folder is made first.
+    dumped = _postgres_client(client, recipe, values, stamp).with_directory(DUMP_DIR, client.directory()).with_exec(
         ["pg_dump", *_connection_args(), "--clean", "--if-exists", "--no-owner", "--no-privileges",
          f"--file={DUMP_PATH}"])
     _private_folder(dest.parent)

@@ -131,7 +131,8 @@ class Session:
         ctx = ExecContext(command, spec.image, spec.workdir, dict(spec.env), sorted(spec.secret_env), spec.user,
                           read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled),
                           database=self.volumes.tables(server.volume) if server else None,
-                          server_major=self.volumes.image_major(server.image) if server else None)
+                          server_major=self.volumes.image_major(server.image) if server else None,
+                          folders=spec.folders())
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
         rule = self.faults.exec_failure(command)
         if rule is not None:
