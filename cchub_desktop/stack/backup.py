@@ -26,6 +26,7 @@ from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.recipe import DB_NAME, DB_USER, SecretKey, StackRecipe, build_recipe, secret_values
+from cchub_desktop.stack.runner_probe import check_runner
 
 if TYPE_CHECKING:
     import dagger
@@ -163,6 +164,7 @@ async def engine_session(settings: AppSettings, log: StackLog, secrets: tuple[st
     dagger_sdk = await asyncio.to_thread(importlib.import_module, "dagger")
     log.add_secrets(secrets)
     log.note(f"[hub] Dagger CLI: {choice.describe()}")
+    await asyncio.to_thread(check_runner, settings)  # a dead runner would make the CLI wait for ever
     conn = dagger_sdk.Connection(dagger_sdk.Config(log_output=log, retry=None))
     cursor = log.lines()[0]
     try:
