@@ -110,14 +110,15 @@ def run_session(argv: list[str], opts: dict[str, object], faults: Faults) -> int
         done.wait(faults.session_delay)
     connect = progress.open("connect")
     runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
-    if runner.startswith("unix://") and not _socket_answers(runner.removeprefix("unix://")):
-        # as the real CLI (v0.21.8, docs/real-engine.md): it keeps retrying a runner socket nothing listens on
-        # and never hands the SDK a session, until it is killed
-        progress.log(connect, f"connecting to engine {runner}: connection refused; retrying")
-        done.wait()
-        journal.write("session", event="end", reason=reason["value"])
-        journal.close()
-        os._exit(0)
+    dead = runner.startswith("unix://") and not _socket_answers(runner.removeprefix("unix://"))
+    if faults.connect_hang or dead:
+        # as the real CLI (v0.21.8, docs/real-engine.md) with a runner socket nothing listens on, or one that
+        # accepts but never answers: it keeps connecting, never hands the SDK a session, and ignores SIGTERM
+        # and its stdin closing; only SIGKILL ends it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        progress.log(connect, f"connecting to engine {runner}: " + ("connection refused; retrying" if dead
+                                                                  else "waiting for the runner to answer"))
+        threading.Event().wait()
     progress.log(connect, f"engine name=fake-engine version=v0.21.11 client={secrets.token_hex(8)}")
     progress.close(connect)
     try:
