@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import shlex
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,28 +217,39 @@ def test_two_projects_start_concurrently_each_on_its_own_ports_and_session(
     assert all(ports.is_port_free(p) for b in blocks for p in b.as_dict().values())
 
 
+@pytest.fixture()
+def runner_addresses() -> Iterator[list[str]]:
+    """Two tcp:// engine addresses that answer (a start checks the runner first); the test engine serves them."""
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    try:
+        yield [f"tcp://127.0.0.1:{sock.getsockname()[1]}" for sock in listeners]
+    finally:
+        for sock in listeners:
+            sock.close()
+
+
 def test_engine_settings_reach_the_cli_without_leaking_into_the_process(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, runner_addresses: list[str]) -> None:
     cli = str(fake_dagger_env.cli_path)
     monkeypatch.delenv("_EXPERIMENTAL_DAGGER_CLI_BIN")
-    settings = AppSettings(dagger_cli_path=cli, runner_host="tcp://127.0.0.1:1234")
+    settings = AppSettings(dagger_cli_path=cli, runner_host=runner_addresses[0])
     config = make_config(project_dir, port_block, settings=settings)
     asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
     (session,) = fake_dagger_env.journal.sessions()
-    assert session.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] == "tcp://127.0.0.1:1234"
+    assert session.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] == runner_addresses[0]
     assert "_EXPERIMENTAL_DAGGER_CLI_BIN" not in os.environ
     assert "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ
 
 
 def test_concurrent_stacks_with_different_engine_settings_each_get_their_own(
-        fake_dagger_env: FakeDagger, project_dir: Path, tmp_path: Path) -> None:
+        fake_dagger_env: FakeDagger, project_dir: Path, tmp_path: Path, runner_addresses: list[str]) -> None:
     from fake_dagger.fixtures import free_port_block
 
     fake_dagger_env.set(session_delay=0.5)   # both provision at the same time for a while
     other_dir = tmp_path / "other-project"
     other_dir.mkdir()
-    settings = [AppSettings(runner_host="tcp://127.0.0.1:1111"), AppSettings(runner_host="tcp://127.0.0.1:2222")]
+    settings = [AppSettings(runner_host=address) for address in runner_addresses]
     configs = [make_config(project_dir, free_port_block(), name="One", settings=settings[0]),
                make_config(other_dir, free_port_block(), name="Two", settings=settings[1])]
 
@@ -247,7 +260,7 @@ def test_concurrent_stacks_with_different_engine_settings_each_get_their_own(
 
     asyncio.run(both())
     hosts = sorted(str(s.env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]) for s in fake_dagger_env.journal.sessions())
-    assert hosts == ["tcp://127.0.0.1:1111", "tcp://127.0.0.1:2222"]
+    assert hosts == sorted(runner_addresses)
     assert "_EXPERIMENTAL_DAGGER_RUNNER_HOST" not in os.environ
 
 

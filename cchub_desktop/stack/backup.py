@@ -27,6 +27,7 @@ from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.recipe import DB_NAME, DB_USER, SecretKey, StackRecipe, build_recipe, secret_values
+from cchub_desktop.stack.runner_probe import check_runner
 
 if TYPE_CHECKING:
     import dagger
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from cchub_desktop.stack.stack import CommandCenterStack
     from cchub_desktop.store import Project, ProjectStatus
 
-DUMP_PATH = "/backup/commandcenter.sql"
+DUMP_DIR = "/backup"
+DUMP_PATH = f"{DUMP_DIR}/commandcenter.sql"
 RESTORE_PATH = "/restore/commandcenter.sql"
 DUMP_HEADER = "-- PostgreSQL database dump"
 HEADER_BYTES = 4096
@@ -121,7 +123,9 @@ async def dump_database(client: dagger.Client, recipe: StackRecipe, values: dict
     """pg_dump the project's database into `dest` on the host (written under a temporary name first, then
     0600). Dagger errors are raised as they come."""
     stamp = datetime.now().isoformat()
-    dumped = _postgres_client(client, recipe, values, stamp).with_exec(
+    # pg_dump does not make the folder of its --file, and images have no /backup: the real engine fails
+    # with "could not open output file" unless the folder is made first.
+    dumped = _postgres_client(client, recipe, values, stamp).with_directory(DUMP_DIR, client.directory()).with_exec(
         ["pg_dump", *_connection_args(), "--clean", "--if-exists", "--no-owner", "--no-privileges",
          f"--file={DUMP_PATH}"])
     _private_folder(dest.parent)
@@ -161,6 +165,7 @@ async def engine_session(settings: AppSettings, log: StackLog, secrets: tuple[st
     dagger_sdk = await asyncio.to_thread(importlib.import_module, "dagger")
     log.add_secrets(secrets)
     log.note(f"[hub] Dagger CLI: {choice.describe()}")
+    await asyncio.to_thread(check_runner, settings)  # a dead runner would make the CLI wait for ever
     conn = dagger_sdk.Connection(dagger_sdk.Config(log_output=log, retry=None))
     cursor = log.lines()[0]
     try:

@@ -29,7 +29,10 @@ from cchub_desktop.stack.project_secrets import checked_secrets
 if TYPE_CHECKING:
     from cchub_desktop.lease import Lease
     from cchub_desktop.stack.backup import DatabaseJob
+    from cchub_desktop.stack.stack import CommandCenterStack
     from cchub_desktop.store import Project, ProjectStore
+
+CONNECT_GRACE = 15.0   # seconds a stop waits for a connecting CLI session before ending it
 
 PHASE_TEXT = {
     StackPhase.ENGINE: "connecting to the Dagger engine",
@@ -283,6 +286,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
             with contextlib.suppress(asyncio.CancelledError, StackError):
                 await start
             await stack.stop()
+            await _end_unconnected_session(stack, log)
             return 0, None
         if (exc := start.exception()) is not None:
             stopping.cancel()
@@ -311,6 +315,25 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         await stack.stop()   # idempotent; also when this task was cancelled (Ctrl-C where signals are not ours)
         if verbose:
             log.unsubscribe(echo)
+
+
+async def _end_unconnected_session(stack: CommandCenterStack, log: StackLog) -> None:
+    """A start stopped while the CLI session was connecting: a CLI whose runner never answers keeps
+    connecting, ignoring SIGTERM and its stdin closing, and the SDK's thread waiting for it would keep this
+    process from ending. After a grace, end it (this process runs this one stack, so its session children
+    are this stack's)."""
+    from cchub_desktop.stack.session_children import kill_session_children, session_children
+
+    if stack.phase != StackPhase.ENGINE:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_GRACE
+    while await asyncio.to_thread(session_children) and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+    killed = await asyncio.to_thread(kill_session_children)
+    if killed:
+        log.note(f"[hub] the Dagger CLI session did not end after the stop; ended it (pid "
+                 f"{', '.join(map(str, killed))})")
 
 
 def _phase_words(phase: StackPhase | str) -> str:

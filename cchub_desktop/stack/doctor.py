@@ -87,7 +87,7 @@ def run_doctor_sync(settings: AppSettings) -> DoctorReport:
     checks = [_cli_check(choice)]
     runtime = ""
     if runner:
-        checks.append(_runner_check(runner, "Settings" if settings.runner_host.strip() else f"${RUNNER_HOST_ENV}"))
+        checks.append(runner_check(runner, "Settings" if settings.runner_host.strip() else f"${RUNNER_HOST_ENV}"))
     else:
         runtime_check, runtime = _runtime_check(env)
         if not runtime_check.ok and choice.origin in ("settings", "environment"):
@@ -155,7 +155,7 @@ def _download_check() -> DoctorCheck:
                                            f"to {sdk_cache_binary().parent}.")
 
 
-def _runner_check(runner: str, origin: str) -> DoctorCheck:
+def runner_check(runner: str, origin: str) -> DoctorCheck:
     name = "Engine runner"
     parts = urlsplit(runner)
     scheme = parts.scheme

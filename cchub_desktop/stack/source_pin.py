@@ -193,6 +193,7 @@ async def update_project(store: ProjectStore, project: Project, settings: AppSet
     from cchub_desktop.stack.config import SourceSettings
     from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
     from cchub_desktop.stack.errors import StackError, map_error
+    from cchub_desktop.stack.runner_probe import check_runner
 
     source = SourceSettings.from_settings(settings)
     if source.local_dir is not None:
@@ -203,6 +204,7 @@ async def update_project(store: ProjectStore, project: Project, settings: AppSet
     old = pin_of(project)
     choice = await asyncio.to_thread(locate_cli, settings)
     sdk = await asyncio.to_thread(importlib.import_module, "dagger")
+    await asyncio.to_thread(check_runner, settings)  # a dead runner would make the CLI wait for ever
     try:
         async with ENVIRONMENT_GATE.applied(session_environment(settings, choice)):
             conn = sdk.Connection(sdk.Config(retry=None))

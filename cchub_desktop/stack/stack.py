@@ -25,6 +25,7 @@ from cchub_desktop.stack.host_copy import HostCopier
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.recipe import ServiceSpec, build_recipe, secret_values
+from cchub_desktop.stack.runner_probe import check_runner
 
 if TYPE_CHECKING:
     import dagger
@@ -231,6 +232,7 @@ class CommandCenterStack:
         self.log.begin_session({s.name: s.log_markers for s in self.recipe.services})
         self.log.note(f"[hub] Dagger CLI: {choice.describe()}"
                       + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
+        await asyncio.to_thread(check_runner, self.settings)  # a dead runner would make the CLI wait for ever
         conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))
         cursor = self.log.lines()[0]
         try:

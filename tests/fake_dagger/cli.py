@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -108,6 +109,16 @@ def run_session(argv: list[str], opts: dict[str, object], faults: Faults) -> int
     if faults.session_delay:
         done.wait(faults.session_delay)
     connect = progress.open("connect")
+    runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
+    dead = runner.startswith("unix://") and not _socket_answers(runner.removeprefix("unix://"))
+    if faults.connect_hang or dead:
+        # as the real CLI (v0.21.8, docs/real-engine.md) with a runner socket nothing listens on, or one that
+        # accepts but never answers: it keeps connecting, never hands the SDK a session, and ignores SIGTERM
+        # and its stdin closing; only SIGKILL ends it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        progress.log(connect, f"connecting to engine {runner}: " + ("connection refused; retrying" if dead
+                                                                  else "waiting for the runner to answer"))
+        threading.Event().wait()
     progress.log(connect, f"engine name=fake-engine version=v0.21.11 client={secrets.token_hex(8)}")
     progress.close(connect)
     try:
@@ -136,3 +147,13 @@ def run_session(argv: list[str], opts: dict[str, object], faults: Faults) -> int
     with contextlib.suppress(OSError):
         sys.stderr.flush()
     os._exit(0)  # request threads may still be parked in Service.up; don't wait for them
+
+
+def _socket_answers(path: str) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2.0)
+            sock.connect(path)
+    except OSError:
+        return False
+    return True

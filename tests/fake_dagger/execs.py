@@ -9,6 +9,7 @@ FAKE_DAGGER_EXEC_HOOK=/path/to/hook.py defining `fake_exec(ctx: ExecContext) -> 
 from __future__ import annotations
 
 import importlib.util
+import posixpath
 import re
 import shlex
 from collections.abc import Callable
@@ -31,6 +32,8 @@ class ExecContext:
     database: dict[str, int] | None = None
     server_major: int | None = None
     comment: str | None = None  # COMMENT ON DATABASE of that PostgreSQL (volumes.py)
+    # the folders that exist in the container (state.ContainerSpec.folders); None: not known, all do
+    folders: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def default_exec(ctx: ExecContext) -> ExecResult:
             "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
             "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema\n"))
     if "pg_dump" in text:
-        return _pg_dump(ctx.command, ctx.database, ctx.server_major)
+        return _pg_dump(ctx.command, ctx.database, ctx.server_major, ctx.folders)
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-f", "--file") is not None:
         return _psql_file(ctx, str(_option(ctx.command, "-f", "--file")))
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-c", "--command") is not None:
@@ -110,7 +113,8 @@ def _option(command: list[str], short: str, long: str) -> str | None:
     return None
 
 
-def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: int | None = None) -> ExecResult:
+def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: int | None = None,
+             folders: frozenset[str] | None = None) -> ExecResult:
     """A plain-format dump naming the database and host it was asked for; to the -f file when given. With
     the server's tables known (volumes.py), it holds them; else one fixed table."""
     from .volumes import dump_tables
@@ -126,6 +130,9 @@ def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: in
     target = _option(command, "-f", "--file")
     if target is None:
         return ExecResult(0, dump, "")
+    if folders is not None and posixpath.dirname(posixpath.normpath(target)) not in folders:
+        # as the real pg_dump: it opens --file as it is and makes no folder for it
+        return ExecResult(1, "", f'pg_dump: error: could not open output file "{target}": No such file or directory\n')
     return ExecResult(0, "", "", files={target: dump.encode()})
 
 

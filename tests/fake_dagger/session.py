@@ -132,7 +132,8 @@ class Session:
                           read_file=lambda path: self._file_or_none(exec_obj.parent, path, cancelled),
                           database=self.volumes.tables(server.volume) if server else None,
                           server_major=self.volumes.image_major(server.image) if server else None,
-                          comment=self.volumes.comment(server.volume) if server else None)
+                          comment=self.volumes.comment(server.volume) if server else None,
+                          folders=spec.folders())
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
         rule = self.faults.exec_failure(command)
         if rule is not None:

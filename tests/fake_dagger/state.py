@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ class Mount:
                 "sharing": self.sharing, "owner": self.owner}
 
 
+# folders a Debian or Alpine based image has before anything is added to it
+IMAGE_FOLDERS = ("/tmp", "/root", "/etc", "/usr/local/bin", "/var/lib", "/var/tmp", "/run", "/home", "/opt", "/srv")
+
+
 @dataclass
 class ContainerSpec:
     image: str | None = None
@@ -60,6 +65,21 @@ class ContainerSpec:
         """The service command: `args`, or the default args when empty; the entrypoint first if asked."""
         argv = list(args) if args else list(self.default_args)
         return [*self.entrypoint, *argv] if use_entrypoint else argv
+
+    def folders(self) -> frozenset[str]:
+        """The folders that exist in the container: an image's usual ones, the mount points, what withDirectory,
+        withFile and withNewFile made (with their parents) and the workdir. A real engine makes no other
+        folder for a command: pg_dump --file=/backup/x.sql fails where /backup was never made."""
+        made = {*IMAGE_FOLDERS, self.workdir, *(m.path for m in self.mounts)}
+        for added in self.copies:
+            made.add(added["path"] if added["field"] == "withDirectory" else posixpath.dirname(added["path"]))
+        out: set[str] = set()
+        for path in made:
+            path = posixpath.normpath("/" + path.strip("/"))
+            while path not in out:
+                out.add(path)
+                path = posixpath.dirname(path)
+        return frozenset(out)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,154 @@
+"""End-to-end on a real Dagger engine (docs/real-engine.md): a small stack to healthy, its tunnels answering
+from the host, stop freeing the ports, a second start seeing the first start's rows.
+
+Runs only when CCHUB_REAL_ENGINE names a reachable engine (e.g. unix:///run/dagger/engine.sock) and a v0.21
+CLI is known (CCHUB_REAL_ENGINE_CLI, _EXPERIMENTAL_DAGGER_CLI_BIN or `dagger` on PATH); skips saying why
+otherwise. CI builds no engine, so there it skips."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cchub_desktop.ports import is_port_free, next_free_block
+from tests.cli_process import cchub, start_cchub
+from tests.real_engine.runnable_tree import write_runnable_tree
+
+ENGINE_ENV = "CCHUB_REAL_ENGINE"
+HERE = Path(__file__).parent
+FIRST_BUILD_BOUND = 1200.0  # a first build installs the backend's and frontend's packages
+STOP_BOUND = 120.0
+
+
+def _engine_problem(address: str) -> str | None:
+    """Why the engine at `address` cannot be used, or None when it answers."""
+    if not address:
+        return f"{ENGINE_ENV} is not set (it names a running Dagger engine; see docs/real-engine.md)"
+    if address.startswith("unix://"):
+        path = address.removeprefix("unix://")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(5)
+                sock.connect(path)
+        except OSError as exc:
+            return f"{ENGINE_ENV}={address}: the engine socket does not answer ({exc})"
+        return None
+    if address.startswith("tcp://"):
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as exc:
+            return f"{ENGINE_ENV}={address}: the engine does not answer ({exc})"
+        return None
+    return f"{ENGINE_ENV}={address}: only unix:// and tcp:// engines are checked by this lane"
+
+
+def _cli() -> str | None:
+    for candidate in (os.environ.get("CCHUB_REAL_ENGINE_CLI", ""), os.environ.get("_EXPERIMENTAL_DAGGER_CLI_BIN", "")):
+        if candidate.strip():
+            return candidate.strip()
+    return shutil.which("dagger")
+
+
+@pytest.fixture()
+def real_engine() -> str:
+    address = os.environ.get(ENGINE_ENV, "").strip()
+    problem = _engine_problem(address)
+    if problem is not None:
+        pytest.skip(f"no real Dagger engine: {problem}")
+    if _cli() is None:
+        pytest.skip("no real Dagger engine CLI: set CCHUB_REAL_ENGINE_CLI to a dagger v0.21 binary")
+    return address
+
+
+class _Up:
+    """A `cchub up` in its own process; its output lines collected by a thread."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        self.proc = start_cchub("up", project)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_healthy(self, bound: float) -> None:
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline:
+            if any(line.endswith("] healthy") for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.stop()
+        pytest.fail("the stack did not become healthy:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            cchub("stop", self.project, timeout=STOP_BOUND)
+        code = self.proc.wait(timeout=STOP_BOUND)
+        self._reader.join(timeout=STOP_BOUND)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        return code
+
+
+def _get(url: str, method: str = "GET") -> str:
+    request = urllib.request.Request(url, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode())
+
+
+@pytest.fixture()
+def real_project(real_engine: str, tmp_path: Path, cchub_home: Path) -> Iterator[dict[str, int]]:
+    tree = write_runnable_tree(tmp_path / "commandcenter",
+                               (HERE / "frontend-package-lock.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.md").write_text("a project folder\n", encoding="utf-8")
+    settings = {"dagger_cli_path": _cli(), "runner_host": real_engine, "source_local_dir": str(tree)}
+    cchub_home.mkdir(parents=True, exist_ok=True)
+    (cchub_home / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    block = next_free_block([], expose_db=False)
+    ports = {"frontend": block.frontend, "backend": block.backend}
+    added = cchub("add", "real", str(folder), "--frontend-port", str(block.frontend), "--backend-port",
+                  str(block.backend), "--postgres-port", str(block.postgres), "--redis-port", str(block.redis))
+    assert added.returncode == 0, added.stderr
+    yield ports
+    cchub("remove", "real", "--delete-data", "--yes", timeout=STOP_BOUND)
+
+
+def test_a_real_stack_gets_healthy_answers_on_its_ports_frees_them_and_keeps_its_rows(
+        real_project: dict[str, int]) -> None:
+    backend = f"http://127.0.0.1:{real_project['backend']}"
+    first = _Up("real")
+    first.wait_healthy(FIRST_BUILD_BOUND)
+    assert json.loads(_get(f"{backend}/health")) == {"status": "healthy"}
+    assert "CommandCenter frontend" in _get(f"http://127.0.0.1:{real_project['frontend']}/")
+    _get(f"{backend}/notes?body=written-by-the-first-start", method="POST")
+    assert first.stop() == 0
+    assert all(is_port_free(port) for port in real_project.values()), "a stopped stack still holds a port"
+
+    second = _Up("real")
+    second.wait_healthy(FIRST_BUILD_BOUND)
+    assert json.loads(_get(f"{backend}/notes")) == ["written-by-the-first-start"]
+    assert second.stop() == 0
+
+
+def test_the_lane_says_why_it_skips(tmp_path: Path) -> None:
+    assert ENGINE_ENV in str(_engine_problem(""))
+    dead = tmp_path / "engine.sock"
+    assert "does not answer" in str(_engine_problem(f"unix://{dead}"))
