@@ -67,7 +67,7 @@ STOP_WAIT_S = 20.0
 # The upstream API a task round trip goes through (backend/app/routers/projects.py and jobs.py at cc1da242):
 # a job of type "analysis" is dispatched with `execute_job.apply_async` (app/services/job_service.py) and the
 # worker marks it completed (app/tasks/job_tasks.py).
-PROJECTS_API = "/api/v1/projects"
+PROJECTS_API = "/api/v1/projects/"   # the router's path ends in "/" (a POST without it answers 307)
 JOBS_API = "/api/v1/jobs"
 JOB_DONE = ("completed", "failed", "cancelled")
 # the host's variables a service keeps (a container starts from a clean environment; these make tools work)
@@ -355,15 +355,14 @@ class Run:
             time.sleep(0.5)
 
     def stop_all(self) -> None:
+        """Newest first, each waited for: the backend, worker and beat stop before the services they use."""
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     # PostgreSQL: SIGINT is its fast shutdown; the others stop on SIGTERM
                     os.killpg(proc.pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
-        deadline = time.monotonic() + STOP_WAIT_S
-        for name, proc in reversed(self.procs):
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -383,13 +382,13 @@ def _full_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def last_error_line(log: Path) -> str:
-    """The first line that names an error, else the last line of the log."""
+    """The last line that names an error (pip's and a traceback's last line say the most), else the last line."""
     try:
         lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return "no output"
-    for line in lines:
-        if re.search(r"\b(ERROR|Error|error:|FATAL|Traceback)", line) and not line.startswith("$ "):
+    for line in reversed(lines):
+        if re.search(r"(ERROR|Error\b|error:|FATAL|Exception\b)", line) and not line.startswith("$ "):
             return line[:300]
     return lines[-1][:300] if lines else "no output"
 
@@ -671,11 +670,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = native_plan(config, layout)
     data = DataServices.from_recipe(config, layout)
     run = Run(layout, sys.stdout)
+    run.say(f"CommandCenter checkout {checkout}{_head(checkout)}; this run: {run_dir}")
+    run.say(f"PostgreSQL {tools.pg_bin}; ports {json.dumps(dict(ports))}")
     if args.requirements:
         plan["backend"] = with_requirements(plan["backend"], args.requirements)
         run.say(f"NOT the recipe's install: -r {args.requirements} instead of -r {RECIPE_REQUIREMENTS}")
-    run.say(f"CommandCenter checkout {checkout}{_head(checkout)}; this run: {run_dir}")
-    run.say(f"PostgreSQL {tools.pg_bin}; ports {json.dumps(dict(ports))}")
 
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
