@@ -58,7 +58,7 @@ from cchub_desktop.stack.recipe import (  # noqa: E402
 from cchub_desktop.stack.secrets_store import ProjectSecrets  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
-# Where the run waits at most (generous: a loaded 2-core machine). The bar for /health is 30 s.
+# Where the run waits at most (generous: a loaded 2-core machine). The bar for /health is 30 s.
 SERVICE_WAIT_S = 120.0
 BACKEND_WAIT_S = 300.0
 TASK_WAIT_S = 180.0
