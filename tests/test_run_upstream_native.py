@@ -145,3 +145,31 @@ def test_main_says_what_is_missing_without_a_traceback(tmp_path: Path, capsys: p
     assert native.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "is not a CommandCenter checkout" in err and "Traceback" not in err
+
+
+def _run(tmp_path: Path) -> native.Run:
+    import io
+
+    layout = _layout(tmp_path)
+    layout.logs_dir.mkdir(parents=True)
+    return native.Run(layout, io.StringIO())
+
+
+def test_stop_all_ends_every_process_it_started(tmp_path: Path) -> None:
+    import sys
+
+    run = _run(tmp_path)
+    waits = ("import pathlib, signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+             "pathlib.Path(sys.argv[1]).touch()\nwhile True: time.sleep(0.1)\n")
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    procs = [run.start(f"svc{i}", [sys.executable, "-c", waits, str(ready[i])], tmp_path, {}) for i in range(2)]
+    run.wait_until("both", lambda: all(r.exists() for r in ready), 60)
+    run.stop_all()
+    assert [p.returncode for p in procs] == [0, 0] and run.procs == []
+
+
+def test_a_program_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    with pytest.raises(native.RunStop) as info:
+        run.run("nats", ["no-such-program-here"], tmp_path, {})
+    assert str(info.value).startswith("nats could not start: ") and "no-such-program-here" in str(info.value)

@@ -318,8 +318,7 @@ class Run:
         with log.open("ab") as fh:
             fh.write(f"$ {shlex.join(argv)}\n".encode())
             fh.flush()
-            proc = subprocess.Popen(_as_user(argv, user), cwd=cwd, env=_full_env(env), stdout=fh,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = _popen(name, _as_user(argv, user), cwd, env, fh)
             self.procs.append((name, proc))
             try:
                 code = proc.wait(timeout=timeout)
@@ -336,9 +335,10 @@ class Run:
         fh = log.open("ab")
         fh.write(f"$ {shlex.join(argv)}\n".encode())
         fh.flush()
-        proc = subprocess.Popen(_as_user(argv, user), cwd=cwd, env=_full_env(env), stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        fh.close()
+        try:
+            proc = _popen(name, _as_user(argv, user), cwd, env, fh)
+        finally:
+            fh.close()
         self.procs.append((name, proc))
         return proc
 
@@ -369,6 +369,15 @@ class Run:
                 proc.wait()
                 self.say(f"       {name} did not stop within {STOP_WAIT_S:.0f} s: killed")
         self.procs.clear()
+
+
+def _popen(name: str, argv: list[str], cwd: Path, env: Mapping[str, str], out: Any) -> subprocess.Popen[bytes]:
+    """A process in its own group (stopped with everything it starts), or RunStop naming what is missing."""
+    try:
+        return subprocess.Popen(argv, cwd=cwd, env=_full_env(env), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    except OSError as exc:
+        raise RunStop(f"{name} could not start: {exc.strerror}: {argv[0]} (in {cwd})") from None
 
 
 def _as_user(argv: Sequence[str], user: str | None) -> list[str]:
@@ -454,7 +463,7 @@ def find_tools(pg_bin: str | None, want_chromium: bool) -> HostTools:
     for name, path in found.items():
         if path is None:
             raise RunStop(f"{name} not found: {hints[name]}")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") if want_chromium else None
+    chromium = (shutil.which("chromium") or shutil.which("chromium-browser")) if want_chromium else None
     if want_chromium and chromium is None:
         raise RunStop("chromium not found for --screenshot: apt-get install chromium")
     return HostTools(bin_dir, pg_user, str(found["redis-server"]), str(found["nats-server"]), str(found["npm"]),
