@@ -688,7 +688,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # also SIGINT: a shell without job control starts a background command with SIGINT ignored
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     code = 0
     t_all = time.monotonic()
     try:
