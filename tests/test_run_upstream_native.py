@@ -37,6 +37,9 @@ def test_the_native_commands_are_the_recipes_with_host_paths_and_ports(tmp_path:
     recipe = build_recipe(config)
     plan = native.native_plan(config, layout)
     backend, worker, beat, frontend = plan["backend"], plan["worker"], plan["beat"], plan["frontend"]
+    # every service of the recipe is run: these four from the plan, the databases by DataServices (a service
+    # added to the recipe fails here until the script starts it)
+    assert [s.name for s in recipe.services] == ["postgres", "redis", "nats", *plan]
     constraints = layout.files_dir / Path(fixes.CONSTRAINTS_FILE).name
 
     # the backend's build: the recipe's steps in its order, the constraints file the app writes
