@@ -71,6 +71,10 @@ class Orchestrator:
         self._external: dict[int, Owner] = {}
         self._key_cache: list[tuple[int, str]] | None = None
 
+    @property
+    def paths(self) -> AppPaths:
+        return self._paths
+
     # ----- events and queries -------------------------------------------------------------------------
 
     def subscribe(self, cb: EventCallback) -> None:

@@ -129,6 +129,13 @@ class LogView(QWidget):
         history = read_history(source.log_file, self._max_blocks, before=held[0].ts if held else None)
         self._take(history + held)
 
+    def show_service(self, service: str) -> None:
+        """Filter the log to one service (offered even before it wrote a line, so the choice is kept)."""
+        if service not in self._services:
+            self._services.add(service)
+            self.filter.addItem(service)
+        self.filter.setCurrentText(service)
+
     def append(self, lines: list[LogLine]) -> None:
         """Show lines that reached the log file from another process (ui/store_follow.py)."""
         if lines and self._source is not None:

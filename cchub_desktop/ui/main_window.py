@@ -37,6 +37,7 @@ from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
+from cchub_desktop.ui.services_panel import ServicesPanel
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ class MainWindow(QMainWindow):
         self.log_view = LogView()
         self.detail = DetailStrip()
         self.detail.remedy.connect(self._remedy)
+        self.services = ServicesPanel()
+        self.services.show_service.connect(self.log_view.show_service)
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
@@ -154,6 +157,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.detail)
+        top_layout.addWidget(self.services)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.log_view)

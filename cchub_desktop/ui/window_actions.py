@@ -10,11 +10,13 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
 from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.log_view import OUTPUT_PREFIX
 from cchub_desktop.ui.row_controls import frontend_answers
 from cchub_desktop.ui.source_update import UPDATE_SOURCE, update_selected
 
 if TYPE_CHECKING:
     from cchub_desktop.ui.main_window import MainWindow
+    from cchub_desktop.ui.project_table_model import ProjectRow
 
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 LOADING = "Loading the projects…"  # why the actions that need the store wait (for a moment after launch)
@@ -93,10 +95,22 @@ def build_actions(window: MainWindow) -> None:
     window.toolbar = toolbar
 
 
+def show_services(window: MainWindow, row: ProjectRow | None) -> None:
+    """The services panel follows the selection (once the orchestrator is there: it knows the settings)."""
+    if not window.attached or row is None:
+        window.services.show_row(None, None, None, {})
+        return
+    last: dict[str, str] = {}
+    for line in reversed(window.orchestrator.log(row.project_id).lines()[1]):   # one pass, newest first
+        last.setdefault(line.service, OUTPUT_PREFIX.sub("", line.text, count=1))   # as the log pane shows it
+    window.services.show_row(row, window.orchestrator.settings, window.orchestrator.paths.secrets_dir, last)
+
+
 def update_actions(window: MainWindow) -> None:
     """Enable, name and explain every action for the selection and the engine's state."""
     row = window.selected_row()
     window.detail.show_row(row)
+    show_services(window, row)
     status = row.status if row else None
     has = row is not None
     window.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)

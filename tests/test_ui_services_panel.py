@@ -1,0 +1,92 @@
+"""The services panel of the selected project: the seven services the stack runs, each with its state, where it
+listens and its last log line; a double-click shows that service's log; the database's connection string is
+copied only when the database is exposed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.project_table_model import ProjectRow
+from cchub_desktop.ui.services_panel import service_state
+
+if TYPE_CHECKING:
+    from fake_dagger.fixtures import FakeDagger
+
+    from tests.gui_fixtures import GuiHub
+
+pytest_plugins = ["tests.gui_fixtures"]
+
+START_TIMEOUT = 60_000
+SEVEN = ["postgres", "redis", "nats", "backend", "worker", "beat", "frontend"]
+
+
+def status_of(hub: GuiHub, pid: int) -> ProjectStatus | None:
+    row = hub.window.model.row_for(pid)
+    return row.status if row else None
+
+
+def test_the_panel_lists_every_service_with_its_state_ports_and_log(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    pid = hub.add_project("served", project_dir)
+    panel = hub.window.services
+    project = hub.store.get(pid)
+    assert panel.isVisible() and panel.services() == SEVEN
+    assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
+    item = panel.tree.findItems("frontend", Qt.MatchFlag.MatchExactly)[0]
+    assert item.text(2) == f"localhost:{project.frontend_port} → 3000"
+    assert panel.tree.findItems("postgres", Qt.MatchFlag.MatchExactly)[0].text(2) == "postgres:5432 in the stack"
+    assert not panel.copy_db.isEnabled() and "Expose the database ports" in panel.copy_db.toolTip()
+
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    qtbot.waitUntil(lambda: {panel.state_of(s) for s in SEVEN} == {"running"}, timeout=10_000)
+    worker = panel.tree.findItems("worker", Qt.MatchFlag.MatchExactly)[0]
+    assert worker.text(4), "the worker's last log line"
+    # a double-click shows that service's log, and only it
+    panel.tree.itemDoubleClicked.emit(worker, 0)
+    assert hub.window.log_view.filter.currentText() == "worker"
+    shown = hub.window.log_view.shown_text()
+    assert worker.text(4) in shown
+    assert "uvicorn" not in shown   # the backend's lines are not the worker's
+
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
+    fake_dagger_env.sessions_exited(timeout=10)
+
+
+def test_copy_connection_string_needs_an_exposed_database_that_has_started(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    pid = hub.add_project("exposed", project_dir, expose_db=True)
+    panel = hub.window.services
+    assert panel.copy_db.isEnabled()
+    assert panel.copy_connection_string() is None          # never started: no password yet
+    assert "no database yet" in panel.title.text()
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    port = hub.store.get(pid).postgres_port
+    url = panel.copy_connection_string()
+    assert url is not None and url.startswith("postgresql://commandcenter:") and url.endswith(
+        f"@localhost:{port}/commandcenter")
+    assert QGuiApplication.clipboard().text() == url
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    fake_dagger_env.sessions_exited(timeout=10)
+
+
+def test_while_starting_the_services_before_the_phase_are_up_and_the_rest_wait(
+        gui_hub: GuiHub, project_dir: Path) -> None:
+    project = gui_hub.store.get(gui_hub.add_project("phased", project_dir))
+    row = ProjectRow(project, ProjectStatus.STARTING, phase="backend")
+    assert [service_state(row, s) for s in SEVEN] == [
+        "started", "started", "started", "starting", "waiting", "waiting", "waiting"]
+    building = ProjectRow(project, ProjectStatus.STARTING, phase="backend_build|pip install: collecting torch")
+    assert {service_state(building, s) for s in SEVEN} == {"waiting"}
