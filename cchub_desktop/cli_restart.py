@@ -18,7 +18,7 @@ from cchub_desktop.cli_lifecycle import (
 from cchub_desktop.lease import busy_message, owner_of
 from cchub_desktop.paths import app_paths
 
-SERVICES = ("postgres", "redis", "backend", "frontend")   # stack/recipe.py
+SERVICES = ("postgres", "redis", "nats", "backend", "worker", "beat", "frontend")   # stack/recipe.py
 
 
 def cmd_restart(args: argparse.Namespace) -> int:

@@ -314,6 +314,13 @@ class Orchestrator:
             await asyncio.wait({task})
             await self.flush()
 
+    async def restart(self, project_id: int) -> None:
+        """Stop the project's stack, then start it again (a Dagger service is bound into its dependents inside
+        the session, so one service cannot be restarted alone: the whole stack is)."""
+        await self.stop(project_id)
+        if self.state(project_id) in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
+            await self.start(project_id)
+
     async def stop_all(self) -> None:
         """Stop every stack (starting ones too) concurrently; returns when none runs."""
         ids = [pid for pid, st in self._states.items() if st in ACTIVE]

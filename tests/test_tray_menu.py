@@ -51,13 +51,28 @@ def test_running_project_offers_stop_and_open(desktop: Desktop) -> None:
     desktop.wait_status(pid, S.RUNNING)
     assert desktop.menu_texts() == ["CommandCenter Hub: 1 running", "alpha — Running", *FIXED]
     sub = desktop.submenu("alpha — Running")
-    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Back up database",
+    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Restart", "Back up database",
                                                  "Update CommandCenter", "Show in window"]
     assert sub.actions()[1].toolTip() == f"http://localhost:{desktop.ports[pid]['frontend']}"
     assert not desktop.action("Start all").isEnabled()
     assert desktop.action("Stop all").isEnabled()
     assert desktop.tray.tooltip() == "CommandCenter Hub\n1 running"
     assert icon_shows(desktop, TrayState.RUNNING)
+
+
+def test_restart_from_the_tray_stops_the_stack_and_starts_a_new_one(desktop: Desktop) -> None:
+    pid = desktop.add_project("alpha")
+    desktop.click("alpha — Stopped", "Start")
+    desktop.wait_status(pid, S.RUNNING)
+    first = desktop.fake.journal.sessions()
+    assert len(first) == 1
+    desktop.click("alpha — Running", "Restart")
+    desktop.qtbot.waitUntil(lambda: len(desktop.fake.journal.sessions()) == 2 and desktop.status(pid) == S.RUNNING,
+                            timeout=60000)
+    sessions = desktop.fake.journal.sessions()
+    assert sessions[0].exited and not sessions[1].exited   # the old session closed, a new one runs
+    desktop.click("alpha — Running", "Stop")
+    desktop.wait_status(pid, S.STOPPED)
 
 
 def test_starting_project_shows_its_phase_and_offers_stop(desktop: Desktop) -> None:

@@ -82,6 +82,24 @@ def test_copy_connection_string_needs_an_exposed_database_that_has_started(
     fake_dagger_env.sessions_exited(timeout=10)
 
 
+def test_restart_in_the_window_stops_the_stack_and_starts_a_new_one(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    pid = hub.add_project("again", project_dir)
+    assert not hub.window.restart_action.isEnabled()   # only a running project restarts
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    assert hub.window.restart_action.isEnabled()
+    hub.window.restart_action.trigger()
+    qtbot.waitUntil(lambda: len(fake_dagger_env.journal.sessions()) == 2
+                    and status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    sessions = fake_dagger_env.journal.sessions()
+    assert sessions[0].exited and not sessions[1].exited
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    fake_dagger_env.sessions_exited(timeout=10)
+
+
 def test_while_starting_the_services_before_the_phase_are_up_and_the_rest_wait(
         gui_hub: GuiHub, project_dir: Path) -> None:
     project = gui_hub.store.get(gui_hub.add_project("phased", project_dir))

@@ -44,6 +44,10 @@ class OrchestratorBridge(QObject):
         """Request a stop: the project is `stopping` when this returns (None: nothing to stop)."""
         return self.orchestrator.request_stop(project_id)
 
+    def restart(self, project_id: int) -> asyncio.Task[Any]:
+        """Stop the project, then start it again."""
+        return self.run(self.orchestrator.restart(project_id))
+
     def toggle(self, project_id: int) -> asyncio.Task[Any] | None:
         """Start a stopped (or failed) project, stop a starting or running one; nothing while stopping."""
         state = self.orchestrator.state(project_id)

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
     stop_many_action: QAction
     backup_many_action: QAction
     update_source_action: QAction
+    restart_action: QAction
     toolbar: QToolBar
     # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
     store: ProjectStore
@@ -420,6 +421,11 @@ class MainWindow(QMainWindow):
         pid = self.selected_id()
         if pid is not None:
             act(pid)
+
+    def restart_project(self, pid: int) -> None:
+        """Stop the project and start it again (the context menu, the tray)."""
+        if self.attached and self.orchestrator.state(pid) == ProjectStatus.RUNNING:
+            self.bridge.restart(pid)
 
     def open_project(self, pid: int) -> None:
         """Open the project's frontend in the browser, if it answers."""

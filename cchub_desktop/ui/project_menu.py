@@ -18,7 +18,8 @@ def build_project_menu(window: MainWindow, selected: int) -> QMenu:
         for action in (window.start_many_action, window.stop_many_action, window.backup_many_action):
             menu.addAction(action)
         menu.addSeparator()
-    for action in (window.toggle_action, window.open_action, window.docs_action, window.folder_action):
+    for action in (window.toggle_action, window.restart_action, window.open_action, window.docs_action,
+                   window.folder_action):
         menu.addAction(action)
     menu.addSeparator()
     for action in (window.edit_action, window.backup_action, window.update_source_action, window.upgrade_db_action,

@@ -62,7 +62,7 @@ class TrayIcon(QObject):
             start=self.start, stop=self.stop, open_in_browser=self.open_in_browser, show_project=show_project,
             start_all=self.start_all, stop_all=self.stop_all, show_window=show_window,
             add_project=add_project, open_settings=open_settings, quit=quit, backup=backup,
-            update_source=update_source))
+            update_source=update_source, restart=self.restart))
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self._menu_updates: dict[int, OrchestratorEvent] = {}
         self._menu_timer = QTimer(self)
@@ -151,6 +151,10 @@ class TrayIcon(QObject):
 
     def stop(self, project_id: int) -> None:
         self.bridge.stop(project_id)
+
+    def restart(self, project_id: int) -> None:
+        if self.orchestrator.state(project_id) == S.RUNNING:
+            self.bridge.restart(project_id)
 
     def start_all(self) -> None:
         for entry in self.entries():

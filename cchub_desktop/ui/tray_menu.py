@@ -70,6 +70,7 @@ class TrayCallbacks:
     quit: Callable[[], None]
     backup: Callable[[int], None] | None = None  # "Back up database" (pg_dump to the backups folder)
     update_source: Callable[[int], None] | None = None  # "Update CommandCenter" (the newest commit)
+    restart: Callable[[int], None] | None = None  # "Restart" (stop, then start again)
 
 
 def tray_state(statuses: Iterable[ProjectStatus]) -> TrayState:
@@ -163,7 +164,7 @@ class TrayMenuBuilder:
         cb = self.callbacks
         per_project: dict[str, Callable[[int], None] | None] = {
             "start": cb.start, "stop": cb.stop, "open": cb.open_in_browser, "show": cb.show_project,
-            "backup": cb.backup, "update": cb.update_source}
+            "backup": cb.backup, "update": cb.update_source, "restart": cb.restart}
         if pid is not None:
             handler = per_project.get(what)
             if handler is not None:
@@ -230,6 +231,8 @@ class TrayMenuBuilder:
             sub.addAction("Stopping…").setEnabled(False)
         if entry.status == S.RUNNING:
             _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
+            if self.callbacks.restart is not None:
+                _add(sub, "Restart", "restart", pid)
         if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Back up database", "backup", pid)
         if self.callbacks.update_source is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):

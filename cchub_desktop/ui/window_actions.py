@@ -73,6 +73,9 @@ def build_actions(window: MainWindow) -> None:
     window.upgrade_db_action.setToolTip("Move the selected project's database to the PostgreSQL version in "
                                         "Settings (the old database is kept)")
     window.upgrade_db_action.triggered.connect(lambda: _upgrade_db(window))
+    window.restart_action = QAction("Restart", window)
+    window.restart_action.setToolTip("Stop the selected project and start it again (all its services)")
+    window.restart_action.triggered.connect(lambda: window._on_selected(window.restart_project))
     window.update_source_action = QAction(UPDATE_SOURCE, window)
     window.update_source_action.setToolTip("Move the selected project to the newest commit of Settings → Source")
     window.update_source_action.triggered.connect(lambda: update_selected(window))
@@ -124,6 +127,7 @@ def update_actions(window: MainWindow) -> None:
     toggle_button.setAccessibleName("Stop" if stop else "Start")
     window.open_action.setEnabled(row is not None and frontend_answers(row))
     window.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+    window.restart_action.setEnabled(window.attached and status == ProjectStatus.RUNNING)
     window.folder_action.setEnabled(has)
     many = window.selected_rows()
     # each names how many of the selected it acts on: "Start 7 of 12 selected"
