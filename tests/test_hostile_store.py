@@ -32,6 +32,8 @@ def test_a_hostile_data_key_is_refused_before_anything_is_deleted(project_dir: P
     outside.mkdir()
     (outside / "x.json").write_text("keep me")
     (outside / "x.log").write_text("keep me")
+    for victim in outside.iterdir():
+        victim.chmod(0o600)   # as private as a real secrets file: only the key check stands in the way
     hostile = os.path.relpath(outside / "x", paths.secrets_dir)   # ../../victim/x from the secrets folder
     with sqlite3.connect(paths.db_file) as db:
         db.execute("UPDATE project SET data_key = ?", (hostile,))
@@ -39,6 +41,7 @@ def test_a_hostile_data_key_is_refused_before_anything_is_deleted(project_dir: P
         done = cchub(*args)
         assert done.returncode == 1, done
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert sorted(p.name for p in outside.iterdir()) == ["x.json", "x.log"], args
         assert "data key" in done.stderr
     assert sorted(p.name for p in outside.iterdir()) == ["x.json", "x.log"]
     assert (outside / "x.json").read_text() == "keep me"
