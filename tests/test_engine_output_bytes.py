@@ -9,7 +9,8 @@ from pathlib import Path
 
 from dagger.provisioning._session import _resolve_stderr
 
-from cchub_desktop.stack.logs import CUT, MAX_LINE, StackLog
+from cchub_desktop.log_limits import CUT, MAX_LINE
+from cchub_desktop.stack.logs import StackLog
 
 WRITER = r"""
 import sys
