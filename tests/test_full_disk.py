@@ -105,10 +105,12 @@ def test_parts_a_killed_job_left_are_cleaned_at_the_next_start(tmp_path: Path) -
     fresh.write_text("a dump being written now")
     settings_left = home / ".settings-abc.tmp"
     settings_left.write_text("{")
-    for path in (old, settings_left):
+    check_left = backups / ".my-project-upgrade-check.sql"   # a whole dump an upgrade killed while checking left
+    check_left.write_text("-- PostgreSQL database dump")
+    for path in (old, settings_left, check_left):
         os.utime(path, (1, 1))
     assert cchub("list", home=home).returncode == 0
-    assert not old.exists() and fresh.exists() and not settings_left.exists()
+    assert not old.exists() and fresh.exists() and not settings_left.exists() and not check_left.exists()
     assert clean_stale_parts(backups, older_than_s=-1) == [fresh]
 
 
