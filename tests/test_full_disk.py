@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop.atomic_files import clean_stale_parts, write_private
 from cchub_desktop.stack.backup import secrets_copy_of, write_secrets_copy
@@ -167,3 +169,30 @@ def test_a_read_only_home_says_read_only_and_where(small_fs: Path, project_dir: 
     finally:
         assert subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], capture_output=True,
                               timeout=30).returncode == 0
+
+
+def test_cchub_up_on_a_disk_that_fills_while_it_runs_ends_in_lines_not_a_traceback(
+        small_fs: Path, project_dir: Path, fake_dagger_env: FakeDagger, port_block: FreePortBlock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The red-team scenario: `cchub up A` runs, the disk of its home fills, Ctrl-C: the runner stops the stack
+    and ends with one line (no space left, and where), no traceback."""
+    from tests.helpers import wait_for
+    from tests.test_cli_up import Up, add_project
+
+    monkeypatch.setenv("CCHUB_HOME", str(small_fs / "home"))
+    add_project(project_dir, port_block, "A")
+    up = Up(fake_dagger_env, "A")
+    try:
+        wait_for(lambda: up.printed("Press Ctrl-C"), 90)
+        assert up.proc.poll() is None, up.finish(10)
+        fill(small_fs)
+        up.proc.send_signal(signal.SIGINT)   # Ctrl-C
+        code, _, err = up.finish(120)
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+            up.proc.wait()
+    assert code == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no space left" in lines[0] and str(small_fs) in lines[0], err
+    fake_dagger_env.sessions_exited(60)   # the stack was stopped all the same: no session left
