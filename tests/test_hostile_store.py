@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fake_dagger.fixtures import FakeDagger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +73,23 @@ def test_no_stored_key_makes_a_path_outside_the_app_folders(key: str) -> None:
 
 def test_keys_the_app_makes_pass() -> None:
     assert checked_key(new_data_key()) and checked_key("my-project-2") == "my-project-2"
+
+
+def test_a_hostile_slug_never_names_a_backup_outside_the_backups_folder(
+        fake_dagger_env: FakeDagger, project_dir: Path, tmp_path: Path) -> None:
+    """The slug names a project's backup files: `cchub backup` with a hand-edited slug of `../../victim/x`
+    writes nothing there (no dump, no passwords copy) and says so in one line."""
+    assert cchub("add", "A", str(project_dir)).returncode == 0
+    paths = app_paths()
+    outside = tmp_path / "victim"
+    outside.mkdir()
+    with sqlite3.connect(paths.db_file) as db:
+        db.execute("UPDATE project SET slug = ?", (os.path.relpath(outside / "x", paths.backups_dir),))
+    env = {**os.environ, **fake_dagger_env.env()}
+    done = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "backup", "A"], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert list(outside.iterdir()) == []
+    assert done.returncode == 1, done
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "project slug" in lines[0] and "Traceback" not in done.stderr, done.stderr
+    assert [p for p in paths.backups_dir.iterdir() if p.suffix == ".sql"] == []
