@@ -14,9 +14,12 @@ from fake_dagger.fixtures import FakeDagger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cchub_desktop.cli_logs import log_file_of
+from cchub_desktop.host_copies import copies_dir
 from cchub_desktop.lease import lease_path, owner_of
 from cchub_desktop.paths import app_paths
 from cchub_desktop.safe_names import UnsafeName, checked_key
+from cchub_desktop.stack.backup import new_backup_path
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store.models import new_data_key
 
@@ -63,11 +66,20 @@ def test_no_stored_key_makes_a_path_outside_the_app_folders(key: str) -> None:
             lease_path(paths.runtime_dir, key)
         with pytest.raises(UnsafeName):
             paths.log_file(key)
+        with pytest.raises(UnsafeName):
+            copies_dir(paths.data_dir, key)
+        with pytest.raises(UnsafeName):
+            log_file_of(key)
+        with pytest.raises(UnsafeName):
+            new_backup_path(paths.backups_dir, key)
         assert owner_of(paths.runtime_dir, key) is None
         return
     for folder, path in ((paths.secrets_dir, secrets_file(paths.secrets_dir, key)),
                          (paths.runtime_dir / "leases", lease_path(paths.runtime_dir, key)),
-                         (paths.logs_dir, paths.log_file(key)), (paths.logs_dir, paths.log_file(key, "database"))):
+                         (paths.logs_dir, paths.log_file(key)), (paths.logs_dir, paths.log_file(key, "database")),
+                         (paths.data_dir / "host-copies", copies_dir(paths.data_dir, key)),
+                         (paths.logs_dir, log_file_of(key)),
+                         (paths.backups_dir, new_backup_path(paths.backups_dir, key))):
         assert path.parent == folder and os.path.normpath(path) == str(path) and "/" not in path.name
 
 
