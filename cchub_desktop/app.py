@@ -345,5 +345,12 @@ def run(app: QApplication, args: argparse.Namespace, launch: Launch) -> int:
     """The rest of a launch, on the qasync loop (imported now: after the first paint)."""
     import qasync
 
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(run_app(app, args, launch))
+    from cchub_desktop.ui.error_boundary import ErrorBoundary
+
+    boundary = ErrorBoundary()   # an OSError escaping a slot or a task: one line in one box, no traceback
+    try:
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            boundary.install(runner.get_loop())
+            return runner.run(run_app(app, args, launch))
+    finally:
+        boundary.uninstall()

@@ -48,7 +48,7 @@ def parse(raw: str) -> FileLine | None:
 
 
 def log_file_of(data_key: str) -> Path:
-    return app_paths().logs_dir / f"{data_key}.log"
+    return app_paths().log_file(data_key)   # the key checked first
 
 
 def read_lines(log_file: Path, raws: Iterable[str]) -> Iterator[FileLine]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cchub_desktop.file_modes import PRIVATE_FILE, make_private_folder
+from cchub_desktop.safe_names import checked_key
 
 FOLDER = "host-copies"
 KEEP = 3
@@ -37,7 +38,7 @@ def copies_root(data_dir: Path) -> Path:
 
 def copies_dir(data_dir: Path, data_key: str) -> Path:
     """The folder of one project's copies (named after its data key, never its name)."""
-    return copies_root(data_dir) / data_key
+    return copies_root(data_dir) / checked_key(data_key)
 
 
 def human_size(size: int) -> str:

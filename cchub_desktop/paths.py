@@ -40,6 +40,7 @@ class AppPaths:
         for folder in (self.data_dir, self.logs_dir, self.backups_dir, self.runtime_dir):
             make_private_folder(folder)
         clean_stale_parts(self.backups_dir)   # left by a killed backup or upgrade
+        clean_stale_parts(self.backups_dir, pattern=".*-upgrade-check.sql")   # an upgrade killed while checking
         clean_stale_parts(self.data_dir)
         clean_stale_parts(self.settings_file.parent, pattern=".settings-*.tmp")   # a killed settings save
         if not self.secrets_dir.exists():

@@ -307,3 +307,25 @@ def test_quitting_during_a_backup_leaves_no_session_and_no_partial_file(
         hub.store.close()
     assert_nothing_left(fake_dagger_env)
     assert list(app_paths().backups_dir.iterdir()) == []
+
+
+@posix_only
+def test_a_backup_whose_passwords_cannot_be_saved_keeps_no_dump(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A dump without the passwords it was made with cannot be restored after a lost secrets file: when the
+    copy cannot be written (here a folder is in its way), neither is kept, and that is one line."""
+    from datetime import datetime, timedelta
+
+    add_demo(project_dir, port_block)
+    backups = app_paths().backups_dir
+    now = datetime.now()
+    blockers = [backups / f"demo-{(now + timedelta(seconds=s)):%Y%m%d-%H%M%S}.secrets.json" for s in range(-2, 120)]
+    for blocker in blockers:   # whatever second the dump is named after, its passwords copy cannot be written
+        blocker.mkdir()
+    assert cchub(["backup", "demo"]) == 1
+    assert sorted(backups.iterdir()) == sorted(blockers)   # no dump, no partial file
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[0].startswith("cchub: The backup was not kept: its passwords could not be saved"), err
+    assert "Traceback" not in "\n".join(err)
+    assert_nothing_left(fake_dagger_env)

@@ -1,5 +1,5 @@
 """`cchub` driven with random arguments against randomly damaged homes (files where folders belong, a full
-small file system where this machine can make one): it only ever exits 0, 1 or 2, never prints a traceback,
+or read-only small file system where this machine can make one): it only ever exits 0, 1 or 2, never prints a traceback,
 and a command that fails changes no byte of the store, the secrets or the backups."""
 
 from __future__ import annotations
@@ -65,11 +65,18 @@ def small_fs() -> Iterator[Path | None]:
         where.rmdir()
 
 
+def remount(where: Path, mode: str) -> bool:
+    return subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], capture_output=True,
+                          timeout=30).returncode == 0
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(command=COMMANDS, damage=st.sampled_from([None, "full", *IN_THE_WAY]))
+@given(command=COMMANDS, damage=st.sampled_from([None, "full", "read-only", *IN_THE_WAY]))
 def test_random_commands_on_damaged_homes(tmp_path: Path, project_dir: Path, small_fs: Path | None,
                                           command: tuple[str, list[str]], damage: str | None) -> None:
-    base = (small_fs if damage == "full" and small_fs is not None else tmp_path) / f"home-{uuid.uuid4().hex[:8]}"
+    on_small = damage in ("full", "read-only") and small_fs is not None
+    base = (small_fs if on_small and small_fs is not None else tmp_path) / f"home-{uuid.uuid4().hex[:8]}"
+    read_only = False
     try:
         assert cchub(base, "add", "A", str(project_dir)).returncode == 0
         if damage == "full" and small_fs is not None:
@@ -80,6 +87,9 @@ def test_random_commands_on_damaged_homes(tmp_path: Path, project_dir: Path, sma
                         out.flush()
             except OSError:
                 pass
+        elif damage == "read-only" and small_fs is not None:   # every folder unwritable, even for root
+            read_only = remount(small_fs, "ro")
+            assert read_only
         elif damage in IN_THE_WAY:
             target = base / damage
             shutil.rmtree(target, ignore_errors=True)
@@ -94,6 +104,8 @@ def test_random_commands_on_damaged_homes(tmp_path: Path, project_dir: Path, sma
         if done.returncode != 0:
             assert kept_bytes(base) == before, args
     finally:
+        if read_only and small_fs is not None:
+            assert remount(small_fs, "rw")
         shutil.rmtree(base, ignore_errors=True)
         if small_fs is not None:
             for filler in small_fs.glob("filler-*"):

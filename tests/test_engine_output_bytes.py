@@ -3,13 +3,19 @@ grows the log without bound: the log hands the CLI a real pipe and decodes lenie
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from dagger.provisioning._session import _resolve_stderr
+from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
-from cchub_desktop.stack.logs import CUT, MAX_LINE, StackLog
+from cchub_desktop.log_limits import CUT, MAX_LINE
+from cchub_desktop.paths import app_paths
+from cchub_desktop.stack.logs import StackLog
+from tests.helpers import key_of, wait_for
+from tests.test_cli_up import Up, add_project
 
 WRITER = r"""
 import sys
@@ -44,3 +50,28 @@ def test_a_huge_line_already_in_a_log_file_is_cut_for_the_view(tmp_path: Path) -
                         "2026-12-01 10:00:01,000 hub      done\n")
     history = read_history(log_file, 100)
     assert [line.text for line in history] == ["y" * MAX_LINE + CUT, "done"]
+
+
+def test_cchub_up_with_engine_output_that_is_not_utf8_starts_and_logs_it(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    """The red-team scenario with the real SDK: the engine's CLI prints bytes that are not UTF-8. The start
+    goes on (no broken pipe: the CLI is alive), the log shows `�` for them, and a stop ends it with 0."""
+    fake_dagger_env.set(stderr_bytes="656e67696e652073617973fffe21")   # "engine says\xff\xfe!"
+    add_project(project_dir, port_block, "A")
+    up = Up(fake_dagger_env, "A")
+    try:
+        wait_for(lambda: up.printed("Press Ctrl-C"), 90)
+        assert up.proc.poll() is None, up.finish(10)
+        log_file = app_paths().log_file(key_of("A"))
+        assert "engine says\ufffd\ufffd!" in log_file.read_text(encoding="utf-8")
+        env = {**os.environ, **fake_dagger_env.env()}
+        stopped = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "stop", "A"], env=env,
+                                 capture_output=True, text=True, timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        code, _, err = up.finish(60)
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+            up.proc.wait()
+    assert code == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err

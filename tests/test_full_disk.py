@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop.atomic_files import clean_stale_parts, write_private
 from cchub_desktop.stack.backup import secrets_copy_of, write_secrets_copy
@@ -105,10 +107,12 @@ def test_parts_a_killed_job_left_are_cleaned_at_the_next_start(tmp_path: Path) -
     fresh.write_text("a dump being written now")
     settings_left = home / ".settings-abc.tmp"
     settings_left.write_text("{")
-    for path in (old, settings_left):
+    check_left = backups / ".my-project-upgrade-check.sql"   # a whole dump an upgrade killed while checking left
+    check_left.write_text("-- PostgreSQL database dump")
+    for path in (old, settings_left, check_left):
         os.utime(path, (1, 1))
     assert cchub("list", home=home).returncode == 0
-    assert not old.exists() and fresh.exists() and not settings_left.exists()
+    assert not old.exists() and fresh.exists() and not settings_left.exists() and not check_left.exists()
     assert clean_stale_parts(backups, older_than_s=-1) == [fresh]
 
 
@@ -125,6 +129,8 @@ def test_a_file_where_a_folder_belongs_is_one_line(tmp_path: Path, project_dir: 
     for args in (("list",), ("add", "A", str(project_dir)), ("remove", "A")):
         done = cchub(*args, home=home)
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+        if done.returncode == 1:
+            one_line(done)
     assert blocker.read_text() == "not a folder"
 
 
@@ -165,3 +171,30 @@ def test_a_read_only_home_says_read_only_and_where(small_fs: Path, project_dir: 
     finally:
         assert subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], capture_output=True,
                               timeout=30).returncode == 0
+
+
+def test_cchub_up_on_a_disk_that_fills_while_it_runs_ends_in_lines_not_a_traceback(
+        small_fs: Path, project_dir: Path, fake_dagger_env: FakeDagger, port_block: FreePortBlock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The red-team scenario: `cchub up A` runs, the disk of its home fills, Ctrl-C: the runner stops the stack
+    and ends with one line (no space left, and where), no traceback."""
+    from tests.helpers import wait_for
+    from tests.test_cli_up import Up, add_project
+
+    monkeypatch.setenv("CCHUB_HOME", str(small_fs / "home"))
+    add_project(project_dir, port_block, "A")
+    up = Up(fake_dagger_env, "A")
+    try:
+        wait_for(lambda: up.printed("Press Ctrl-C"), 90)
+        assert up.proc.poll() is None, up.finish(10)
+        fill(small_fs)
+        up.proc.send_signal(signal.SIGINT)   # Ctrl-C
+        code, _, err = up.finish(120)
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+            up.proc.wait()
+    assert code == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no space left" in lines[0] and str(small_fs) in lines[0], err
+    fake_dagger_env.sessions_exited(60)   # the stack was stopped all the same: no session left

@@ -138,3 +138,8 @@ def test_a_runtime_folder_made_by_another_user_is_not_a_traceback(shared_tmp: Pa
     done = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "list"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    # and the app: it starts (its self-test builds the window, the single-instance socket and the leases)
+    app = subprocess.run([sys.executable, "-m", "cchub_desktop", "--self-test", "--no-engine-check"],
+                         env={**env, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True, timeout=120)
+    assert app.returncode == 0 and "Traceback" not in app.stderr, app.stderr
+    assert "self-test ok" in app.stdout

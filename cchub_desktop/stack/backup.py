@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from cchub_desktop.os_errors import describe_os_error
+from cchub_desktop.safe_names import UnsafeName, checked_slug
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
 from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
@@ -52,7 +53,7 @@ T = TypeVar("T")
 def new_backup_path(backups_dir: Path, slug: str, label: str = "", now: datetime | None = None) -> Path:
     """A new file name in the backups folder: `<slug>-<YYYYmmdd-HHMMSS>[-label].sql`, never an existing one."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = f"{slug}-{stamp}" + (f"-{label}" if label else "")
+    base = f"{checked_slug(slug)}-{stamp}" + (f"-{label}" if label else "")
     candidate, n = backups_dir / f"{base}.sql", 2
     while candidate.exists():
         candidate, n = backups_dir / f"{base}-{n}.sql", n + 1
@@ -61,7 +62,7 @@ def new_backup_path(backups_dir: Path, slug: str, label: str = "", now: datetime
 
 def list_backups(backups_dir: Path, slug: str) -> list[Path]:
     """The project's dumps in the backups folder, newest first."""
-    found = [p for p in backups_dir.glob(f"{slug}-*.sql") if p.is_file() and _stamp_follows(p.name, slug)]
+    found = [p for p in backups_dir.glob(f"{checked_slug(slug)}-*.sql") if p.is_file() and _stamp_follows(p.name, slug)]
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
@@ -308,7 +309,10 @@ async def backup_project(project: Project, status: ProjectStatus, stack: Command
     if status.value in ("starting", "stopping"):
         raise StackError(f"{project.name} is {status.value}; back it up once it runs or has stopped.",
                          step="backup")
-    dest = new_backup_path(paths.backups_dir, project.slug)
+    try:
+        dest = new_backup_path(paths.backups_dir, project.slug)
+    except UnsafeName as exc:
+        raise StackError(str(exc), step="backup") from None
     if status.value == "running" and stack is not None:
         return await stack.backup_database(dest)
     config = CommandCenterConfig.from_project(project, settings, paths, secrets)

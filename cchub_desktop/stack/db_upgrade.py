@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cchub_desktop.safe_names import checked_slug
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.backup import DatabaseJob, dump_database, load_database, new_backup_path
 from cchub_desktop.stack.config import CommandCenterConfig
@@ -235,7 +236,7 @@ class DatabaseUpgrade:
 
         plan, config = self.plan, self.new_config
         job = self._job(config)
-        check = self.paths.backups_dir / f".{self.project.slug}-upgrade-check.sql"
+        check = self.paths.backups_dir / f".{checked_slug(self.project.slug)}-upgrade-check.sql"
 
         async def empty_first(client: dagger.Client) -> None:
             await empty_volume(client, config, plan.new_volume, self.log)  # what a failed attempt left

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cchub_desktop.file_modes import open_private, private_file
+from cchub_desktop.log_limits import CUT, MAX_LINE
 from cchub_desktop.stack.errors import scrub
 
 ENGINE = "engine"
@@ -36,8 +37,6 @@ DEFAULT_CAPACITY = 5000
 DEFAULT_MAX_BYTES = 2_000_000
 DEFAULT_BACKUPS = 3
 MAX_TRACKED_SPANS = 20_000
-MAX_LINE = 8192
-CUT = " …[line cut at 8192 characters]"
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 SPAN_LINE = re.compile(r"^(\d+)\s*: (.*)$")       # "12  : <indent><call or log row>"

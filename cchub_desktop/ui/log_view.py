@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cchub_desktop.log_limits import cut_line
 from cchub_desktop.ui.log_search import FindBar
 
 if TYPE_CHECKING:  # the stack package is imported after the first paint, with the orchestrator
@@ -155,15 +156,16 @@ class LogView(QWidget):
         stamps = self.timestamps.isChecked()
         shown: list[str] = []
         for line in new:
-            if line.service == "hub" and line.text.startswith(START_NOTE):
+            text = cut_line(line.text)   # the view's own cap, whatever the line's source
+            if line.service == "hub" and text.startswith(START_NOTE):
                 self._kept.append((SEPARATOR, separator_text(line.ts), line.ts))
                 shown.append(separator_text(line.ts))
-            self._kept.append((line.service, line.text, line.ts))
+            self._kept.append((line.service, text, line.ts))
             if line.service and line.service not in self._services:
                 self._services.add(line.service)
                 self.filter.addItem(line.service)
             if wanted == ALL_SERVICES or line.service == wanted:
-                shown.append(self._format(line.service, line.text, line.ts, wanted, stamps))
+                shown.append(self._format(line.service, text, line.ts, wanted, stamps))
         if shown:
             self._append(shown[-self._max_blocks:])
 

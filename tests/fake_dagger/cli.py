@@ -120,6 +120,10 @@ def run_session(argv: list[str], opts: dict[str, object], faults: Faults) -> int
                                                                   else "waiting for the runner to answer"))
         threading.Event().wait()
     progress.log(connect, f"engine name=fake-engine version=v0.21.11 client={secrets.token_hex(8)}")
+    raw_bytes = os.environ.get("FAKE_DAGGER_STDERR_BYTES", "").strip()
+    if raw_bytes:   # output that is not UTF-8; like the real CLI, die when stderr is broken (EPIPE)
+        progress.on_broken = lambda: os._exit(2)
+        progress.raw(bytes.fromhex(raw_bytes))
     progress.close(connect)
     try:
         sys.stdout.write(json.dumps({"port": server.port, "session_token": server.token}) + "\n")

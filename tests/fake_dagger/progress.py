@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -43,6 +44,7 @@ class PlainProgress:
         self._lock = threading.Lock()
         self._next = 0
         self.broken = False
+        self.on_broken: Callable[[], object] | None = None   # the real CLI dies of a broken stderr
 
     def _emit(self, lines: list[str]) -> None:
         if self.broken:
@@ -53,6 +55,18 @@ class PlainProgress:
                 self._stream.flush()
             except (OSError, ValueError):
                 self.broken = True  # parent went away; keep running until stdin closes
+        if self.broken and self.on_broken is not None:
+            self.on_broken()
+
+    def raw(self, data: bytes) -> None:
+        """Bytes as they are (not necessarily UTF-8), as one line."""
+        with self._lock:
+            try:
+                self._stream.flush()
+                self._stream.buffer.write(data + b"\n")   # type: ignore[attr-defined]
+                self._stream.flush()
+            except (OSError, ValueError, AttributeError):
+                self.broken = True
 
     def open(self, title: str) -> Span:
         with self._lock:
