@@ -67,6 +67,7 @@ class CommandCenterStack:
         self.closed_reason: str | None = None
         self._started = False
         self._stop_requested = False
+        self._session_cursor = 0   # the log's cursor when this session's engine output began
         self._conn: dagger.Connection | None = None
         self._client: dagger.Client | None = None
         self._services: list[tuple[str, dagger.Service]] = []
@@ -201,7 +202,7 @@ class CommandCenterStack:
         self.log.note(f"[hub] Dagger CLI: {choice.describe()}"
                       + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
         conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))
-        cursor = self.log.lines()[0]
+        cursor = self._session_cursor = self.log.lines()[0]
         try:
             async with ENVIRONMENT_GATE.applied(session_environment(self.settings, choice)):
                 client = await conn.__aenter__()
@@ -223,6 +224,20 @@ class CommandCenterStack:
             if lines or loop.time() >= deadline:
                 return "\n".join(lines)
             await asyncio.sleep(0.02)
+
+    async def _engine_logged(self, line: str, wait: float = 1.0) -> bool:
+        """Whether the engine's output in this session has `line` (a failed command's last line). The SDK
+        forwards it from a thread of its own, so it may still be on its way: wait a little for it."""
+        if not line:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            if any(line in x.text for x in self.log.lines(self._session_cursor)[1] if x.service != "hub"):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     async def _build(self, graph: StackGraph) -> None:
         """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
@@ -316,7 +331,8 @@ class CommandCenterStack:
             raise
         except Exception as exc:
             error = map_error(exc, phase.value, doing, secret_values=self._secrets, port_roles=port_roles)
-            self.log.note(f"[hub] failed while {doing}: {error.log_detail}")
+            in_log = await self._engine_logged(error.output_last_line)
+            self.log.note(f"[hub] failed while {doing}: {error.log_text(in_log)}")
             error.logged = True
             raise error from exc
         if self._stop_requested:
