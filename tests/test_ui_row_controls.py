@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QAbstractButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -173,6 +173,27 @@ def test_the_folder_control_opens_the_project_folder(gui_hub: GuiHub, project_di
     gui_hub.add_project("folder", project_dir)
     gui_hub.window.folder_action.trigger()
     assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]
+
+
+def test_a_folder_that_cannot_be_opened_says_what_to_do_not_to_read_the_log(
+        gui_hub: GuiHub, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = gui_hub.window
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    gui_hub.add_project("kept", folder)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda _url: False)   # no file manager on this desktop
+    window.folder_action.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
+    assert window.error_box is not None
+    assert "Its path is copied to the clipboard" in window.error_box.text()
+    assert "log pane" not in window.error_box.informativeText()
+    assert QGuiApplication.clipboard().text() == str(folder)
+    window.error_box.close()
+
+    folder.rmdir()   # moved away since it was added
+    window.folder_action.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and "is gone" in window.error_box.text())
+    assert "Edit the project" in window.error_box.text()
 
 
 def test_the_filter_matches_name_or_folder_and_state(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,

@@ -31,12 +31,13 @@ from cchub_desktop.lifecycle_events import OrchestratorEvent
 from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
+from cchub_desktop.ui.folder_open import open_folder
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
-from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
+from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
@@ -287,7 +288,7 @@ class MainWindow(QMainWindow):
             what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
                     ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
             if selected:
-                self.show_error(f"{before.project.name} {what}", event.message)
+                self.show_error(f"{before.project.name} {what}", event.message, in_log=True)
             else:  # no box over what the user is looking at: the row turns red, the status bar says so
                 self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
 
@@ -430,9 +431,9 @@ class MainWindow(QMainWindow):
 
     def open_project_folder(self, pid: int) -> None:
         row = self.model.row_for(pid)
-        if row is not None and not open_folder(row):
-            self.show_error(f"The folder of {row.project.name} could not be opened",
-                            f"{row.project.path}: no file manager answered, or the folder is gone.")
+        problem = open_folder(row.project.path) if row is not None else None
+        if row is not None and problem is not None:
+            self.show_error(f"The folder of {row.project.name} could not be opened", problem)
 
     def start_selected(self) -> None:
         if self.engine_status.problem:
@@ -517,12 +518,14 @@ class MainWindow(QMainWindow):
             return
         error = task.exception()
         if error is not None:
-            self.show_error(f"{name}: the database was not backed up", str(error))
+            self.show_error(f"{name}: the database was not backed up", str(error),
+                            in_log=getattr(error, "logged", False))
         else:
             self.statusBar().showMessage(f"{name}: database saved to {task.result()}", 20000)
 
-    def show_error(self, title: str, message: str) -> None:
-        """A non-blocking message box; the log has the technical detail."""
+    def show_error(self, title: str, message: str, *, in_log: bool = False) -> None:
+        """A non-blocking message box; `in_log`: the selected project's log has the technical detail (the box
+        says so only then)."""
         if self.error_box is not None:
             self.error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
@@ -530,7 +533,8 @@ class MainWindow(QMainWindow):
         if remedy_for(message) == OPEN_SETTINGS:
             settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
             settings.clicked.connect(self.settings_requested.emit)
-        box.setInformativeText("The log pane has the technical details.")
+        if in_log:
+            box.setInformativeText("The log pane has the technical details.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._error_closed(b))
         self.error_box = box

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
 
 from cchub_desktop.store import ProjectStatus
@@ -33,10 +32,6 @@ def api_docs_url(row: ProjectRow) -> QUrl:
     # FastAPI serves its interactive docs at /docs (the upstream CommandCenter repository's backend/app/main.py
     # builds a FastAPI() app with the default docs_url)
     return QUrl(f"http://localhost:{row.project.backend_port}/docs")
-
-
-def open_folder(row: ProjectRow) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(row.project.path))
 
 
 class RowControls(QWidget):

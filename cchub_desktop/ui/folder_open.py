@@ -1,0 +1,33 @@
+""""Open project folder": hand the folder to the desktop's file manager, and when that is not possible say
+why and what to do instead (the folder is gone: edit the project; no file manager: its path is on the
+clipboard)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+
+def no_file_manager_hint() -> str:
+    """Where a folder opener is set up, on the platform this runs on."""
+    if sys.platform == "darwin":
+        return "Finder did not answer"
+    if sys.platform.startswith("win"):
+        return "Explorer did not answer"
+    return ("no file manager is set up to open folders (xdg-open found none; install one, e.g. "
+            "Files or Thunar, or set one with `xdg-mime default`)")
+
+
+def open_folder(path: str) -> str | None:
+    """Open `path` in the file manager. None when it opened; else one message: what happened, what to do."""
+    if not Path(path).is_dir():
+        return (f"The folder {path} is gone (moved, renamed or deleted). Edit the project to pick where it "
+                "is now.")
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+        return None
+    QGuiApplication.clipboard().setText(path)
+    return (f"The folder {path} could not be shown: {no_file_manager_hint()}. Its path is copied to the "
+            "clipboard: paste it into a terminal or a file manager.")
