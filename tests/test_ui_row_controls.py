@@ -3,12 +3,13 @@ the context menu, multi-select with bulk actions, and the filter."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QAbstractButton, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from cchub_desktop.store import ProjectStatus
@@ -82,8 +83,8 @@ def test_the_row_toggle_starts_open_opens_the_frontend_and_the_toggle_stops(
 
     qtbot.mouseClick(wait_control(hub, "Start Acme"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STARTING, timeout=2000)
-    moving = control(hub.window, "Stop Acme")
-    assert not moving.isEnabled() and moving.text() not in ("Start", "Stop")  # the phase, while it moves
+    moving = control(hub.window, "Cancel starting Acme")
+    assert moving.isEnabled() and moving.text() == "Cancel"  # a start can be cancelled from its row
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
     qtbot.waitUntil(lambda: control(hub.window, "Open Acme in browser").isEnabled(), timeout=2000)
     assert control(hub.window, "Start Bystander").isEnabled()
@@ -100,6 +101,43 @@ def test_the_row_toggle_starts_open_opens_the_frontend_and_the_toggle_stops(
     assert control(hub.window, "Start Acme").isEnabled()
     fake_dagger_env.sessions_exited(timeout=10)
 
+
+
+def test_the_row_toggle_cancels_a_start_and_nothing_is_left_running(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    fake_dagger_env.set(exec_delay=60)   # a first build that takes minutes
+    pid = hub.add_project("Slow", project_dir)
+    qtbot.mouseClick(wait_control(hub, "Start Slow"), Qt.MouseButton.LeftButton)
+    clicked = time.monotonic()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STARTING, timeout=2000)
+    qtbot.waitUntil(lambda: (row := hub.window.model.row_for(pid)) is not None
+                    and row.status_text() == "Starting: backend build", timeout=START_TIMEOUT)
+    # a second click within the double-click interval is the same request (MainWindow.toggle_project)
+    qtbot.waitUntil(lambda: time.monotonic() - clicked > QApplication.doubleClickInterval() / 1000, timeout=5000)
+    cancel = wait_control(hub, "Cancel starting Slow")
+    assert cancel.isEnabled() and cancel.text() == "Cancel"
+    assert cancel.toolTip().startswith("Starting: ") and "cancel" in cancel.toolTip()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    assert wait_control(hub, "Start Slow").isEnabled()
+    fake_dagger_env.sessions_exited(timeout=30)
+    assert fake_dagger_env.journal.running_services() == []
+
+
+def test_every_starting_phase_fits_the_status_column(gui_hub: GuiHub, project_dir: Path) -> None:
+    from cchub_desktop.lifecycle_events import PHASE_WORDS
+    from cchub_desktop.ui.project_table_model import Column, ProjectRow
+
+    window = gui_hub.window
+    pid = gui_hub.add_project("Fits", project_dir)
+    project = window.model.row_for(pid).project  # type: ignore[union-attr]
+    width = window.table.columnWidth(Column.STATUS)
+    metrics = window.table.fontMetrics()
+    for phase in [*PHASE_WORDS, "backend_build|pip: downloading torch · 1:12 · first build: several minutes"]:
+        row = ProjectRow(project, ProjectStatus.STARTING, phase)
+        assert metrics.horizontalAdvance(row.status_text()) + 30 <= width, row.status_text()  # + dot, margins
+        assert row.status_full_text().startswith(row.status_text().split(":")[0])
 
 
 def test_bulk_start_and_stop_act_on_every_selected_row(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,

@@ -109,7 +109,7 @@ class DetailStrip(QFrame):
         if row is None:
             return
         colour = STATUS_COLOURS[row.status]
-        self.state.setText(f"<b>{row.project.name}</b> — <span style='color:{colour}'>{row.status_text()}</span>"
+        self.state.setText(f"<b>{row.project.name}</b> — <span style='color:{colour}'>{row.status_full_text()}</span>"
                            + (f" · {row.health}" if row.status == ProjectStatus.RUNNING and row.health
                               and row.health != "healthy" else ""))
         failed = row.status == ProjectStatus.ERROR and bool(row.message)

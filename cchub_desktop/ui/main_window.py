@@ -35,7 +35,7 @@ from cchub_desktop.ui.folder_open import open_folder
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
-from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
+from cchub_desktop.ui.project_table_model import WIDEST_STATUS, Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
@@ -126,8 +126,9 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.HEALTH, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, 170), (Column.PORTS, 190),
-                              (Column.CONTROLS, 250)):
+        status_width = max(170, self.table.fontMetrics().horizontalAdvance(WIDEST_STATUS) + 40)  # + dot, margins
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, status_width),
+                              (Column.PORTS, 190), (Column.CONTROLS, 250)):
             self.table.setColumnWidth(column, width)
         self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
         self.filter_bar = FilterBar(self.proxy)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTim
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
 
 from cchub_desktop.store import ProjectStatus
-from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel, phase_label
+from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 TOGGLE_WIDTH = 150
@@ -42,6 +42,7 @@ class RowControls(QWidget):
                  parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None) -> None:
         super().__init__(parent)
         self.project_id = project_id
+        self.startable = True
         self.toggle = QPushButton("Start")
         self.toggle.setObjectName("row_toggle")
         self.toggle.setCheckable(True)
@@ -77,16 +78,23 @@ class RowControls(QWidget):
     def show_row(self, row: ProjectRow) -> None:
         name = row.project.name
         status = row.status
-        moving = status in (ProjectStatus.STARTING, ProjectStatus.STOPPING)
         on = status in ACTIVE
-        self.toggle.setChecked(on)
-        self.toggle.setEnabled(not moving)
-        if moving:
-            self.toggle.setText(phase_label(row))
+        self.startable = not on
+        self.toggle.setChecked(on and status != ProjectStatus.STARTING)   # Cancel: a plain button, not "on"
+        # while starting the toggle cancels the start (a first build takes minutes); while stopping it waits
+        self.toggle.setEnabled(status != ProjectStatus.STOPPING)
+        if status == ProjectStatus.STARTING:
+            self.toggle.setText("Cancel")
+            self.toggle.setAccessibleName(f"Cancel starting {name}")
+            self.toggle.setToolTip(f"{row.status_full_text()}. Click to cancel the start.")
+        elif status == ProjectStatus.STOPPING:
+            self.toggle.setText("Stopping…")
+            self.toggle.setAccessibleName(f"Stopping {name}")
+            self.toggle.setToolTip(f"{name} is stopping")
         else:
             self.toggle.setText("Stop" if on else "Start")
-        self.toggle.setAccessibleName(f"Stop {name}" if on else f"Start {name}")
-        self.toggle.setToolTip(phase_label(row) if moving else (f"Stop {name}" if on else f"Start {name}"))
+            self.toggle.setAccessibleName(f"Stop {name}" if on else f"Start {name}")
+            self.toggle.setToolTip(f"Stop {name}" if on else f"Start {name}")
         answers = frontend_answers(row)
         self.open.setEnabled(answers)
         self.open.setAccessibleName(f"Open {name} in browser")
@@ -98,7 +106,7 @@ class RowControls(QWidget):
 
     def set_start_blocked(self, reason: str | None) -> None:
         """While the engine is known bad, Start is disabled with the reason as its tooltip."""
-        if reason and not self.toggle.isChecked():
+        if reason and self.startable:
             self.toggle.setEnabled(False)
             self.toggle.setToolTip(reason)
 
