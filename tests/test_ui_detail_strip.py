@@ -76,14 +76,26 @@ def test_a_port_conflict_offers_change_ports_and_a_pinned_commit_shows(
         blocker.listen()
         hub.window.toggle_action.trigger()
         qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.ERROR, timeout=START_TIMEOUT)
-    strip = hub.window.detail
-    assert "already in use" in strip.failure.text()
-    assert strip.remedy_button.text() == CHANGE_PORTS
-    if hub.window.error_box:
-        hub.window.error_box.close()
-    qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
-    hub.window.project_dialog.reject()  # type: ignore[union-attr]
+        strip = hub.window.detail
+        assert "already in use" in strip.failure.text()
+        assert strip.remedy_button.text() == CHANGE_PORTS
+        if hub.window.error_box:
+            hub.window.error_box.close()
+        qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
+        dialog = hub.window.project_dialog
+        assert dialog is not None
+        # it opens on the port that failed, marked, with the next free port filled in
+        spin = dialog.port_spins["frontend_port"]
+        assert dialog.focusWidget() is spin
+        assert spin.value() > project.frontend_port
+        assert f"Frontend port {project.frontend_port} is in use by" in dialog.error_text("frontend_port")
+        assert f"Filled in: {spin.value()}" in dialog.error_text("frontend_port")
+        spin.setValue(project.frontend_port)   # back to the port still taken: Save refuses it
+        dialog.save_button.click()
+        assert "is in use by" in dialog.error_text("frontend_port")
+        assert dialog.isVisible() and hub.store.get(pid).frontend_port == project.frontend_port
+    dialog.reject()
 
 
 def test_a_failure_of_a_project_not_selected_raises_no_box(

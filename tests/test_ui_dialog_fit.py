@@ -50,9 +50,14 @@ def test_a_long_folder_message_wraps_and_the_dialog_grows_to_show_it(qtbot: QtBo
     assert inside.contains(rect_in_dialog(dialog, label))
     assert inside.contains(rect_in_dialog(dialog, dialog.save_button))  # the buttons are not pushed out
     dialog.path_edit.setText(str(tmp_path))
-    dialog.path_edit.textEdited.emit(str(tmp_path))  # typing clears the message: the dialog shrinks back
-    grown = dialog.height()
+    dialog.path_edit.textEdited.emit(str(tmp_path))  # typing clears the message; its room stays until Save,
+    assert dialog.error_text("path") == ""           # so the buttons do not jump under the pointer
+    grown, save_at = dialog.height(), rect_in_dialog(dialog, dialog.save_button)
+    dialog.name_edit.clear()
+    dialog.save_button.click()                       # the next Save fits the form to its messages again
+    assert dialog.error_text("name") == "Name is required."
     qtbot.waitUntil(lambda: dialog.height() < grown, timeout=2000)
+    assert rect_in_dialog(dialog, dialog.save_button) != save_at
 
 
 def test_cancel_with_typed_input_asks_and_keep_editing_keeps_it(qtbot: QtBot, store: ProjectStore) -> None:

@@ -325,6 +325,8 @@ class MainWindow(QMainWindow):
         elif what == CHANGE_PORTS:
             self.select_project(pid)
             self.edit_project()
+            if self.project_dialog is not None:
+                self.project_dialog.review_ports()
         elif what == SHOW_LOG:
             self.select_project(pid)
             self.log_view.show_end()

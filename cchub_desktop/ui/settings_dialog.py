@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from cchub_desktop import autostart
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.ui.form_errors import error_label
+from cchub_desktop.ui.form_errors import clear_error, error_label, release_room, set_error
 from cchub_desktop.ui.settings_rules import (
     check_cli_path,
     check_git_ref,
@@ -237,13 +237,13 @@ class SettingsDialog(QDialog):
         rules.update({f: check_image(getattr(v, f)) for f in IMAGE_FIELDS})
         errors = {field: message for field, message in rules.items() if message}
         for field in self.errors:
-            self._clear(field)
+            self._clear(field, keep_room=False)
         for field, message in errors.items():
             self._show(field, message)
         return errors
 
     def save(self) -> None:
-        self._clear("general")
+        self._clear("general", keep_room=False)
         if self.validate():
             return
         new = self.values()
@@ -267,8 +267,7 @@ class SettingsDialog(QDialog):
 
     def _show(self, field: str, message: str) -> None:
         label = self.general_error if field == "general" else self.errors[field]
-        label.setText(message)
-        label.show()
+        set_error(label, message)
         self._fit()
 
     def _fit(self) -> None:
@@ -277,9 +276,13 @@ class SettingsDialog(QDialog):
         self.resize(self.width(), self.heightForWidth(self.width()) if self.hasHeightForWidth()
                     else self.sizeHint().height())
 
-    def _clear(self, field: str) -> None:
+    def _clear(self, field: str, *, keep_room: bool = True) -> None:
+        """Clear a field's message: as the user edits, its room stays (nothing moves under the pointer);
+        before a Save shows the messages anew, the room goes too."""
         label = self.general_error if field == "general" else self.errors.get(field)
-        if label is not None and not label.isHidden():
-            label.clear()
-            label.hide()
+        if label is None:
+            return
+        clear_error(label)
+        if not keep_room:
+            release_room(label)
             self._fit()
