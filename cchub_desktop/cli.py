@@ -82,7 +82,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
     for p in projects:
         db = "" if p.expose_db else " (internal)"
-        rows.append((one_line(p.name), one_line(live[p.id]), str(p.frontend_port), str(p.backend_port),
+        shown = "failed" if live[p.id] == "error" else live[p.id]   # the window's and the tray's word
+        rows.append((one_line(p.name), one_line(shown), str(p.frontend_port), str(p.backend_port),
                      f"{p.postgres_port}{db}", f"{p.redis_port}{db}", one_line(p.path)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:

@@ -15,6 +15,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -568,6 +569,10 @@ class Orchestrator:
         elif status not in ACTIVE:
             self._release_lease(project_id)   # nothing of ours runs: another process may take it now
         self._emit(OrchestratorEvent(project_id, status, phase, message, self.health(project_id)))
+
+    def started_at(self, project_id: int) -> datetime | None:
+        """When the project last became running in this process (what the store records), else None."""
+        return self._status_writer.running_since.get(project_id)
 
     async def flush(self) -> None:
         """Wait until every state change so far is in the store."""

@@ -45,7 +45,7 @@ def test_a_failure_shows_in_full_under_the_table_with_show_log(
     assert strip.failure.text() == hub.orchestrator.message(pid)  # in full: the output's last lines too
     assert "npm ERR! missing script: build" in strip.failure.text()
     assert strip.remedy_button.isVisible() and strip.remedy_button.text() == SHOW_LOG
-    assert strip.started.text() != "never"
+    assert strip.started.text() == "never"   # a start that failed is no start
     if hub.window.error_box:
         hub.window.error_box.close()
     qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
@@ -113,3 +113,21 @@ def test_a_failure_of_a_project_not_selected_raises_no_box(
     assert "failing could not start" in hub.window.statusBar().currentMessage()
     hub.window.select_project(failing)
     assert hub.window.detail.failure.isVisible() and hub.window.detail.failure.text()
+
+
+def test_started_is_when_the_stack_got_running_and_reads_the_same_after_a_relaunch(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    from cchub_desktop.ui.detail_strip import DetailStrip
+    from cchub_desktop.ui.project_table_model import ProjectRow
+
+    hub = gui_hub
+    pid = hub.add_project("timed", project_dir)
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    shown = hub.window.detail.started.text()
+    assert shown != "never"
+    qtbot.waitUntil(lambda: hub.store.get(pid).last_started_at is not None, timeout=10_000)
+    relaunched = DetailStrip()   # a new window reads the store only
+    qtbot.addWidget(relaunched)
+    relaunched.show_row(ProjectRow(hub.store.get(pid), ProjectStatus.RUNNING))
+    assert relaunched.started.text() == shown

@@ -132,9 +132,9 @@ def _other_error(exc: BaseException, text: str, detail: str, step: str | None, d
     if isinstance(exc, TimeoutError):
         return StackError(f"Timed out while {doing}. Check the engine (`cchub doctor`) and try again.",
                           detail, step)
-    if isinstance(exc, OSError):
-        return StackError(f"A system error stopped the stack while {doing}: {exc.strerror or text}.",
-                          detail, step)
+    if isinstance(exc, OSError):   # says what failed, not what became of the stack (a backup leaves it running)
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StackError(f"{doing[:1].upper()}{doing[1:]} failed: {exc.strerror or text}{where}.", detail, step)
     return StackError(f"Unexpected error while {doing}: {_first_line(text) or type(exc).__name__}. The log "
                       "has the details.", detail, step)
 

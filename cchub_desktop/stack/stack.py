@@ -165,15 +165,20 @@ class CommandCenterStack:
             self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}, pinned to commit "
                           f"{source.commit[:7]}")
             return
-        from cchub_desktop.stack.source_pin import resolve_commit
+        from cchub_desktop.stack.source_pin import is_commit, resolve_commit
 
         async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
-            commit = await resolve_commit(client, source.git_url, source.git_ref)
+            commit = (await resolve_commit(client, source.git_url, source.git_ref)).strip()
+        if not is_commit(commit):
+            raise StackError(f"The engine named no commit for {source.git_ref} of {source.git_url} (it answered "
+                             f"{commit!r}). Check the branch, tag or commit in Settings → Source and start again.",
+                             detail=f"GitRef.commit: {commit!r}", step=StackPhase.SOURCE.value)
         self.recipe = dataclasses.replace(self.recipe, source=dataclasses.replace(source, commit=commit))
-        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
-                      f"{commit[:7]}; this project is now pinned to it (Update CommandCenter moves it)")
         if self.on_source_pin is not None:
             await asyncio.to_thread(self.on_source_pin, commit)
+        pinned = "this project is now pinned to it" if self.on_source_pin is not None else "this start builds it"
+        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
+                      f"{commit[:7]}; {pinned} (Update CommandCenter moves it)")
 
     def _preflight(self) -> None:
         cfg = self.config

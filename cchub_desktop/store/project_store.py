@@ -298,12 +298,14 @@ class ProjectStore:
         project.source_commit, project.source_commit_date = commit, commit_date
         return self._commit(project)
 
-    def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
+    def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None, *,
+                   at: datetime | None = None) -> Project:
+        """Record a state; `at` (default now) is when it was reached: last_started_at for running."""
         project = self.get(project_id)
         project.status = ProjectStatus(status).value
         project.last_error = last_error
         if status == ProjectStatus.RUNNING:
-            project.last_started_at = utcnow()
+            project.last_started_at = at or utcnow()
         elif status == ProjectStatus.STOPPED:
             project.last_stopped_at = utcnow()
         return self._commit(project)

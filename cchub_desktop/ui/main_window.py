@@ -274,8 +274,8 @@ class MainWindow(QMainWindow):
             return
         if event.notice:   # refused: another process owns the project (lease.py); it says where
             self.statusBar().showMessage(event.notice, 20000)
-        if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
-            self.detail.note_started(event.project_id)
+        if event.status == ProjectStatus.RUNNING and before.status != ProjectStatus.RUNNING:
+            self.detail.note_started(event.project_id, self.orchestrator.started_at(event.project_id))
         self.model.apply_event(event)
         if event.status == ProjectStatus.ERROR and before.status == ProjectStatus.STARTING \
                 and remedy_for(event.message or "") == OPEN_SETTINGS:
@@ -405,8 +405,6 @@ class MainWindow(QMainWindow):
             return
         self._queued_starts[pid] = row
         self.model.apply_event(OrchestratorEvent(pid, ProjectStatus.STARTING, None, None))
-        if pid == self.selected_id():
-            self.detail.note_started(pid)
 
     def _unqueue_start(self, pid: int) -> None:
         """Stop on a start that was only queued: nothing was started, the row is as it was."""

@@ -29,7 +29,7 @@ STATUS_LABELS: dict[ProjectStatus, str] = {
     ProjectStatus.RUNNING: "Running",
     ProjectStatus.STARTING: "Starting",
     ProjectStatus.STOPPING: "Stopping",
-    ProjectStatus.ERROR: "Error",
+    ProjectStatus.ERROR: "Failed",   # the tray's word too (tray_menu.STATUS_WORDS)
     ProjectStatus.STOPPED: "Stopped",
 }
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -90,8 +90,8 @@ class ProjectRow:
     def health_text(self) -> str:
         if self.status == ProjectStatus.RUNNING:
             return self.health or "healthy"
-        if self.status == ProjectStatus.ERROR:
-            return self.message or "failed"
+        if self.status == ProjectStatus.ERROR:   # the first line; the tooltip and the detail strip have all
+            return (self.message or "failed").strip().split("\n", 1)[0]
         return "—"
 
     def ports_text(self) -> str:
