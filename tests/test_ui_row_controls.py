@@ -125,6 +125,36 @@ def test_the_row_toggle_cancels_a_start_and_nothing_is_left_running(
     assert fake_dagger_env.journal.running_services() == []
 
 
+def test_a_rows_controls_select_their_row_and_its_more_menu_has_the_context_menus_actions(
+        gui_hub: GuiHub, qtbot: QtBot, tmp_path: Path) -> None:
+    hub = gui_hub
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    pid = hub.add_project("First", first)
+    other = hub.add_project("Second", second)            # selected now
+    assert hub.window.selected_id() == other
+    hub.window.row_controls.fill_visible()
+    controls = hub.window.row_controls.controls_for(pid)
+    assert controls is not None
+    menu = controls.more.menu()
+    menu.aboutToShow.emit()                               # as when the ⋯ button opens it
+    assert hub.window.selected_id() == pid
+    entries = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    for words in ("Open API docs", "Open project folder", "Edit…", "Back up database", "Remove…"):
+        assert words in entries, entries.keys()
+    assert entries["Edit…"].isEnabled() and entries["Remove…"].isEnabled()
+    entries["Edit…"].trigger()
+    qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
+    assert hub.window.project_dialog is not None and hub.window.project_dialog.name_edit.text() == "First"
+    hub.window.project_dialog.reject()
+
+    hub.window.select_project(other)
+    qtbot.mouseClick(wait_control(hub, "Start First"), Qt.MouseButton.LeftButton)
+    assert hub.window.selected_id() == pid                # the row whose Start was clicked is the one shown
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+
+
 def test_every_starting_phase_fits_the_status_column(gui_hub: GuiHub, project_dir: Path) -> None:
     from cchub_desktop.lifecycle_events import PHASE_WORDS
     from cchub_desktop.ui.project_table_model import Column, ProjectRow

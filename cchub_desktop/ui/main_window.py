@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
             self.table.setColumnWidth(column, width)
         self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
         self.filter_bar = FilterBar(self.proxy)
-        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self.toggle_project,
+        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self._row_toggled,
                                                self.open_project, self.open_docs, self.open_project_folder,
                                                on_upgrade_db=lambda pid: upgrade_db_of(self, pid))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
@@ -148,6 +148,8 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
+        self.row_controls.mirror((self.edit_action, self.backup_action, self.update_source_action,
+                                  self.remove_action), self._row_menu_opening)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -372,6 +374,15 @@ class MainWindow(QMainWindow):
         pid = self.selected_id()
         if pid is not None:
             self.toggle_project(pid)
+
+    def _row_toggled(self, pid: int) -> None:
+        """A row's own Start/Stop/Cancel: that row becomes the selected one (its log and details show)."""
+        self.select_project(pid)
+        self.toggle_project(pid)
+
+    def _row_menu_opening(self, pid: int) -> None:
+        self.select_project(pid)
+        self._update_actions()
 
     def toggle_project(self, pid: int) -> None:
         """Start or stop one project. A second click within the double-click interval is the

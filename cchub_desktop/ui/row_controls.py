@@ -7,9 +7,10 @@ The widgets are index widgets in the table's Controls column, created only for t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
 
 from cchub_desktop.store import ProjectStatus
@@ -39,8 +40,10 @@ class RowControls(QWidget):
 
     def __init__(self, project_id: int, on_toggle: Callable[[int], None], on_open: Callable[[int], None],
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None],
-                 parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None) -> None:
+                 parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None,
+                 on_menu: Callable[[int], None] | None = None, mirrored: Sequence[QAction] = ()) -> None:
         super().__init__(parent)
+        self._on_menu = on_menu
         self.project_id = project_id
         self.startable = True
         self.toggle = QPushButton("Start")
@@ -66,6 +69,16 @@ class RowControls(QWidget):
         if on_upgrade_db is not None:
             self.upgrade_db_action = menu.addAction("Upgrade database…")
             self.upgrade_db_action.triggered.connect(lambda: on_upgrade_db(self.project_id))
+        # the window's own actions for this row (Edit…, Back up, Update…, Remove…), as in its context menu:
+        # opening the menu selects the row, so they act on it and are enabled as they are for it
+        if mirrored:
+            menu.addSeparator()
+        self._mirrors: list[tuple[QAction, QAction]] = []
+        for action in mirrored:
+            entry = menu.addAction(action.text())
+            entry.triggered.connect(action.trigger)
+            self._mirrors.append((entry, action))
+        menu.aboutToShow.connect(self._menu_opening)
         self.more.setMenu(menu)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -104,6 +117,13 @@ class RowControls(QWidget):
         self.more.setAccessibleName(f"More actions for {name}")
         self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
 
+    def _menu_opening(self) -> None:
+        if self._on_menu is not None:
+            self._on_menu(self.project_id)
+        for entry, action in self._mirrors:
+            entry.setText(action.text())
+            entry.setEnabled(action.isEnabled())
+
     def set_start_blocked(self, reason: str | None) -> None:
         """While the engine is known bad, Start is disabled with the reason as its tooltip."""
         if reason and self.startable:
@@ -120,6 +140,8 @@ class RowControlsManager(QObject):
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None], *,
                  on_upgrade_db: Callable[[int], None] | None = None) -> None:
         super().__init__(table)
+        self._on_menu: Callable[[int], None] | None = None
+        self._mirrored: tuple[QAction, ...] = ()
         self.table = table
         self.proxy = proxy
         self.model = model
@@ -134,6 +156,10 @@ class RowControlsManager(QObject):
         for signal in (proxy.modelReset, proxy.layoutChanged, proxy.rowsInserted, proxy.rowsRemoved):
             signal.connect(lambda *_a: self._pending.start())
         model.dataChanged.connect(self._data_changed)
+
+    def mirror(self, actions: Sequence[QAction], on_menu: Callable[[int], None]) -> None:
+        """The window's actions each row's ⋯ menu offers too; `on_menu(project_id)` as a menu opens."""
+        self._mirrored, self._on_menu = tuple(actions), on_menu
 
     def schedule(self) -> None:
         self._pending.start()
@@ -173,7 +199,8 @@ class RowControlsManager(QObject):
             return
         widget = self.table.indexWidget(index)
         if not isinstance(widget, RowControls) or widget.project_id != row.project_id:
-            widget = RowControls(row.project_id, *self._callbacks, on_upgrade_db=self._on_upgrade_db)
+            widget = RowControls(row.project_id, *self._callbacks, on_upgrade_db=self._on_upgrade_db,
+                                 on_menu=self._on_menu, mirrored=self._mirrored)
             self.table.setIndexWidget(index, widget)
         widget.show_row(row)
         widget.set_start_blocked(self.start_blocked)
