@@ -264,6 +264,23 @@ def test_a_folder_that_cannot_be_opened_says_what_to_do_not_to_read_the_log(
     assert "Edit the project" in window.error_box.text()
 
 
+def test_a_filter_that_matches_nothing_says_so_and_show_all_clears_it(gui_hub: GuiHub, qtbot: QtBot,
+                                                                       tmp_path: Path) -> None:
+    hub = gui_hub
+    for name in ("Billing", "Blog"):
+        (tmp_path / name).mkdir()
+        hub.add_project(name, tmp_path / name)
+    bar = hub.window.filter_bar
+    assert bar.no_match.isHidden()
+    qtbot.keyClicks(bar.text, "zzz")
+    assert hub.window.proxy.rowCount() == 0
+    assert not bar.no_match.isHidden() and "None of 2 projects match" in bar.no_match.text()
+    bar.no_match.linkActivated.emit("clear")
+    assert bar.text.text() == "" and hub.window.proxy.rowCount() == 2 and bar.no_match.isHidden()
+    bar.status.setCurrentText("Running")              # nothing runs: the state filter says so too
+    assert not bar.no_match.isHidden()
+
+
 def test_the_filter_matches_name_or_folder_and_state(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,
                                                      tmp_path: Path) -> None:
     hub = gui_hub
