@@ -38,6 +38,8 @@ from cchub_desktop.ui.settings_rules import (
     check_image,
     check_local_source,
     check_runner_host,
+    cli_placeholder,
+    runner_placeholder,
 )
 
 LABEL_WIDTH = 150
@@ -138,12 +140,12 @@ class SettingsDialog(QDialog):
     def _engine_group(self) -> QGroupBox:
         group = QGroupBox("Engine")
         form = QFormLayout(group)
-        cli = self._edit("dagger_cli_path", "Empty: download the Dagger CLI on first use")
+        cli = self._edit("dagger_cli_path", cli_placeholder())
         browse = QPushButton("Browse…")
         browse.setObjectName("browse_cli")
         browse.clicked.connect(self.choose_cli)
         _row(form, "Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
-        runner = self._edit("runner_host", "Empty: Docker or Podman here. Remote: tcp://host:1234")
+        runner = self._edit("runner_host", runner_placeholder())
         _row(form, "Remote engine", self._with_error("runner_host", runner))
         return group
 
