@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
@@ -91,6 +93,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def typed_folder(text: str) -> str:
+    """A folder as typed in a shell: relative to the current directory (`cchub add web .`), ~ expanded."""
+    if not text.strip():
+        return text
+    return str(Path(os.path.expanduser(text.strip())).absolute())
+
+
 def one_line(text: str) -> str:
     """`text` with every character that does not print (a newline, a tab, an escape, a bidi override...)
     written as its Python escape: one project is one line, and a terminal shows what is stored. Rows written
@@ -108,8 +117,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.adopt_data and not retired:
         raise CliError(f"no removed project named '{args.name}' left data to use; nothing was added")
     adopt = retired[0].data_key if args.adopt_data else None
-    project = store.add(args.name, args.path, expose_db=args.expose_db, allow_broad_path=args.allow_broad_path,
-                        adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
+    project = store.add(args.name, typed_folder(args.path), expose_db=args.expose_db,
+                        allow_broad_path=args.allow_broad_path, adopt=adopt,
+                        **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
     if adopt is not None:
@@ -135,7 +145,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     if args.new_name is not None:
         changes["name"] = args.new_name
     if args.path is not None:
-        changes["path"] = args.path
+        changes["path"] = typed_folder(args.path)
         changes["allow_broad_path"] = args.allow_broad_path
     if args.expose_db is not None:
         changes["expose_db"] = args.expose_db

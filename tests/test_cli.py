@@ -79,7 +79,7 @@ def test_list_when_empty(capsys: pytest.CaptureFixture[str]) -> None:
         (["add", "", "PROJECT"], "cchub: name: Name is required."),
         (["add", "x" * 65, "PROJECT"], "cchub: name: Name is 65 characters long; the limit is 64."),
         (["add", "bad\x1bname", "PROJECT"], "cchub: name: Name contains an invisible or control character"),
-        (["add", "New", "relative/dir"], "cchub: path: Folder must be an absolute path"),
+        (["add", "New", "relative/dir"], "relative/dir' does not exist."),   # from the current directory
         (["add", "New", "/nonexistent/folder"], "cchub: path: Folder '/nonexistent/folder' does not exist."),
         (["add", "New", "/"], "Pass --allow-broad-path to confirm."),
         (["add", "New", "PROJECT", "--backend-port", "abc"], "cchub: backend_port: Backend port must be a whole"),
@@ -163,3 +163,12 @@ def test_installed_entry_point(project_dir: Path, cchub_home: Path) -> None:
     assert version.returncode == 0 and version.stdout.strip() == f"cchub {__version__}"
     bad = subprocess.run([str(exe), "add", "x", "nowhere"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr.startswith("cchub: path:") and bad.stdout == ""
+
+
+def test_a_folder_is_taken_as_a_shell_gives_it_relative_to_the_current_directory(
+        capsys: pytest.CaptureFixture[str], project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_dir)
+    code, out, err = run(capsys, "add", "here", ".")
+    assert code == 0, err
+    listed = json.loads(run(capsys, "list", "--json")[1])
+    assert [(p["name"], p["path"]) for p in listed] == [("here", str(project_dir.resolve()))]
