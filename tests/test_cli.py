@@ -168,7 +168,7 @@ def test_installed_entry_point(project_dir: Path, cchub_home: Path) -> None:
 def test_a_folder_is_taken_as_a_shell_gives_it_relative_to_the_current_directory(
         capsys: pytest.CaptureFixture[str], project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project_dir)
-    code, out, err = run(capsys, "add", "here", ".")
+    code, _out, err = run(capsys, "add", "here", ".")
     assert code == 0, err
     listed = json.loads(run(capsys, "list", "--json")[1])
     assert [(p["name"], p["path"]) for p in listed] == [("here", str(project_dir.resolve()))]
