@@ -126,7 +126,7 @@ class CommandCenterStack:
             self._preflight()
             conflicts = await asyncio.to_thread(ports.find_conflicts, cfg.host_ports())
             if conflicts:
-                raise StackError(" ".join(c.message() for c in conflicts), "port check before start", "ports")
+                raise StackError(" ".join(c.message() for c in conflicts), step="ports")   # the whole story
         async with self._step(StackPhase.ENGINE, "connecting to the Dagger engine"):
             await self._connect()
         client = self._require_client()
