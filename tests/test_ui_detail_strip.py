@@ -46,8 +46,9 @@ def test_a_failure_shows_in_full_under_the_table_with_show_log(
     assert "npm ERR! missing script: build" in strip.failure.text()
     assert strip.remedy_button.isVisible() and strip.remedy_button.text() == SHOW_LOG
     assert strip.started.text() == "never"   # a start that failed is no start
-    if hub.window.error_box:
-        hub.window.error_box.close()
+    box = hub.window.error_box
+    assert box is not None and box.informativeText() == "The log pane has the technical details."
+    box.close()
     qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
     assert hub.window.log_view.text.hasFocus() or hub.window.log_view.text.isVisible()
     assert "npm ERR! missing script: build" in hub.window.log_view.shown_text()
@@ -79,8 +80,9 @@ def test_a_port_conflict_offers_change_ports_and_a_pinned_commit_shows(
         strip = hub.window.detail
         assert "already in use" in strip.failure.text()
         assert strip.remedy_button.text() == CHANGE_PORTS
-        if hub.window.error_box:
-            hub.window.error_box.close()
+        box = hub.window.error_box
+        assert box is not None and "log pane" not in box.informativeText()   # the message is all there is
+        box.close()
         qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
         dialog = hub.window.project_dialog

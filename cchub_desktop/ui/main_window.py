@@ -291,7 +291,8 @@ class MainWindow(QMainWindow):
             what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
                     ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
             if selected:
-                self.show_error(f"{before.project.name} {what}", event.message, in_log=True)
+                self.show_error(f"{before.project.name} {what}", event.message,
+                                in_log=self.orchestrator.has_details(event.project_id))
             else:  # no box over what the user is looking at: the row turns red, the status bar says so
                 self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
 
