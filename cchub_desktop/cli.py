@@ -288,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cchub: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:   # `cchub list | head`: the reader has what it wanted; no traceback at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 1
 
 

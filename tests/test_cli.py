@@ -172,3 +172,22 @@ def test_a_folder_is_taken_as_a_shell_gives_it_relative_to_the_current_directory
     assert code == 0, err
     listed = json.loads(run(capsys, "list", "--json")[1])
     assert [(p["name"], p["path"]) for p in listed] == [("here", str(project_dir.resolve()))]
+
+
+def test_list_into_a_pipe_closed_early_ends_quietly(project_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("cchub")
+    deep = project_dir.joinpath(*["d" * 200] * 5)   # ~1,000-character folders: the rows outgrow the pipe
+    for n in range(80):
+        folder = deep / f"p{n}"
+        folder.mkdir(parents=True)
+        assert main(["add", f"project {n:02d}", str(folder)]) == 0
+    lister = subprocess.Popen([str(exe), "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert lister.stdout is not None and lister.stderr is not None
+    lister.stdout.readline()
+    lister.stdout.close()          # as `| head -1` does
+    err = lister.stderr.read().decode()
+    assert lister.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
