@@ -3,6 +3,8 @@ the context menu, multi-select with bulk actions, and the filter."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -241,6 +243,27 @@ def test_the_folder_control_opens_the_project_folder(gui_hub: GuiHub, project_di
     gui_hub.add_project("folder", project_dir)
     gui_hub.window.folder_action.trigger()
     assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdg-mime is the Linux desktop's")
+def test_a_folder_handed_to_a_desktop_that_names_no_file_manager_says_where_it_is(
+        gui_hub: GuiHub, project_dir: Path, opened_urls: UrlCatcher, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "xdg-mime"
+    tool.write_text("#!/bin/sh\nexit 0\n")          # no default application for inode/directory
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    gui_hub.add_project("folder", project_dir)
+    gui_hub.window.folder_action.trigger()
+    assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]   # handed over all the same
+    assert "the path is copied to the clipboard" in gui_hub.window.statusBar().currentMessage()
+    assert QGuiApplication.clipboard().text() == str(project_dir)
+    tool.write_text("#!/bin/sh\necho org.gnome.Nautilus.desktop\n")   # a desktop with a file manager
+    gui_hub.window.statusBar().clearMessage()
+    gui_hub.window.folder_action.trigger()
+    assert gui_hub.window.statusBar().currentMessage() == ""
 
 
 def test_a_folder_that_cannot_be_opened_says_what_to_do_not_to_read_the_log(

@@ -4,6 +4,8 @@ clipboard)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,3 +33,28 @@ def open_folder(path: str) -> str | None:
     QGuiApplication.clipboard().setText(path)
     return (f"The folder {path} could not be shown: {no_file_manager_hint()}. Its path is copied to the "
             "clipboard: paste it into a terminal or a file manager.")
+
+
+def names_no_folder_opener() -> bool:
+    """Linux: the desktop's settings name no application for folders (`xdg-mime query default
+    inode/directory` is empty). Then xdg-open, which Qt starts without waiting, may open nothing at all."""
+    if not sys.platform.startswith("linux"):
+        return False
+    tool = shutil.which("xdg-mime")
+    if tool is None:
+        return False
+    try:
+        done = subprocess.run([tool, "query", "default", "inode/directory"], capture_output=True, text=True,
+                              timeout=2, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and not done.stdout.strip()
+
+
+def unsure_hint(path: str) -> str | None:
+    """After the folder was handed over: a status-bar line when this desktop may have no file manager."""
+    if not names_no_folder_opener():
+        return None
+    QGuiApplication.clipboard().setText(path)
+    return (f"If no file manager opened {path}: this desktop names none for folders; the path is copied to "
+            "the clipboard.")

@@ -31,7 +31,7 @@ from cchub_desktop.lifecycle_events import OrchestratorEvent
 from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
-from cchub_desktop.ui.folder_open import open_folder
+from cchub_desktop.ui.folder_open import open_folder, unsure_hint
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
@@ -444,9 +444,13 @@ class MainWindow(QMainWindow):
 
     def open_project_folder(self, pid: int) -> None:
         row = self.model.row_for(pid)
-        problem = open_folder(row.project.path) if row is not None else None
-        if row is not None and problem is not None:
+        if row is None:
+            return
+        problem = open_folder(row.project.path)
+        if problem is not None:
             self.show_error(f"The folder of {row.project.name} could not be opened", problem)
+        elif (hint := unsure_hint(row.project.path)) is not None:
+            self.statusBar().showMessage(hint, 20000)
 
     def start_selected(self) -> None:
         if self.engine_status.problem:
