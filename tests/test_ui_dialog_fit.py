@@ -83,3 +83,23 @@ def test_cancel_with_typed_input_asks_and_keep_editing_keeps_it(qtbot: QtBot, st
     box.button(QMessageBox.StandardButton.Discard).click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
     assert store.list() == []
+
+
+def test_settings_fit_a_1280x800_screen_and_a_cleared_message_keeps_its_room_while_typing(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(AppSettings(), tmp_path / "settings.json")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.height() <= 760                     # below a 1280x800 screen's title bars and panels
+    dialog.edits["runner_host"].setText("not a runner")
+    dialog.save_button.click()
+    assert dialog.errors["runner_host"].text()
+    qtbot.waitUntil(lambda: dialog.errors["runner_host"].height() > 0, timeout=2000)
+    save_at = rect_in_dialog(dialog, dialog.save_button)
+    qtbot.keyClicks(dialog.edits["runner_host"], "x")  # typing clears the message; nothing moves
+    assert dialog.errors["runner_host"].text() == ""
+    assert rect_in_dialog(dialog, dialog.save_button) == save_at

@@ -78,6 +78,8 @@ def test_messages_have_their_room_so_the_buttons_stay_under_the_pointer(qtbot: Q
     assert "Name is required." in dialog.error_text("name") and dialog.error_text("path")
     qtbot.waitUntil(lambda: dialog.errors["path"].height() >= dialog.errors["path"].heightForWidth(
         dialog.errors["path"].width()), timeout=2000)
+    for _ in range(3):
+        QApplication.processEvents()                   # the form's re-fit after the Save
     after_save = place(dialog.save_button, dialog)
     qtbot.keyClicks(dialog.name_edit, "a")            # typing clears the name's message ...
     qtbot.keyClicks(dialog.path_edit, "x")            # ... and the folder's: nothing moves

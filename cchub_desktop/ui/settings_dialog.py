@@ -79,7 +79,7 @@ class SettingsDialog(QDialog):
         outer.addWidget(self._source_group())
         outer.addWidget(self._images_group())
         outer.addWidget(QLabel("Engine, source and images apply to stacks started after saving."))
-        self.general_error = error_label("general")
+        self.general_error = error_label("general", reserve=False)
         outer.addWidget(self.general_error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
@@ -113,7 +113,7 @@ class SettingsDialog(QDialog):
         for widget in widgets:
             row.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
         layout.addLayout(row)
-        self.errors[field] = error_label(field)
+        self.errors[field] = error_label(field, reserve=False)
         layout.addWidget(self.errors[field])
         return box
 
