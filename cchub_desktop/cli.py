@@ -122,6 +122,10 @@ def cmd_add(args: argparse.Namespace) -> int:
                         **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
+    sharing = [p.name for p in store.list() if p.path == project.path and p.id != project.id]
+    if sharing:
+        print(f"Note: project {', '.join(repr(n) for n in sharing)} uses this folder too; each project gets a "
+              "stack and data of its own.")
     if adopt is not None:
         print(f"It uses the data that '{retired[0].name}' left when it was removed on "
               f"{retired[0].removed_at:%Y-%m-%d %H:%M} ({describe_retired(retired[0])}).")

@@ -191,3 +191,11 @@ def test_list_into_a_pipe_closed_early_ends_quietly(project_dir: Path) -> None:
     err = lister.stderr.read().decode()
     assert lister.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_adding_a_folder_another_project_uses_says_so(capsys: pytest.CaptureFixture[str],
+                                                      project_dir: Path) -> None:
+    assert run(capsys, "add", "one", str(project_dir))[0] == 0
+    code, out, err = run(capsys, "add", "two", str(project_dir))
+    assert code == 0, err
+    assert "Note: project 'one' uses this folder too" in out

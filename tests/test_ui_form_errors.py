@@ -112,3 +112,20 @@ def test_change_ports_marks_the_taken_port_fills_the_next_free_one_and_refuses_i
         dialog.save_button.click()
     saved = store.get(project.id or 0)
     assert (saved.frontend_port, saved.backend_port) == (front.value(), suggested)
+
+
+def test_a_folder_another_project_uses_is_named_while_picking_it(qtbot: QtBot, store: ProjectStore,
+                                                                 project_dir: Path, tmp_path: Path) -> None:
+    store.add("first", project_dir, **{f"{k}_port": v for k, v in free_block().as_dict().items()})
+    dialog = shown(qtbot, ProjectDialog(store))
+    assert dialog.folder_note.isHidden()
+    qtbot.keyClicks(dialog.path_edit, str(project_dir))
+    assert not dialog.folder_note.isHidden()
+    assert dialog.folder_note.text().startswith("Project 'first' uses this folder too")
+    qtbot.keyClicks(dialog.path_edit, "-other")
+    assert dialog.folder_note.isHidden()
+    other = tmp_path / "other"
+    other.mkdir()
+    dialog.path_edit.setText(str(other))
+    dialog.path_edit.textEdited.emit(str(other))
+    assert dialog.folder_note.isHidden()

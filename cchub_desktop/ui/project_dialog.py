@@ -74,6 +74,12 @@ class ProjectDialog(QDialog):
         self.broad_ok = QCheckBox("Use this folder anyway")
         self.broad_ok.setAccessibleName("Use this broad folder anyway")
         self.broad_ok.hide()
+        # the same folder for two projects is allowed (two stacks on one checkout) but seldom meant: say so
+        self.folder_note = QLabel()
+        self.folder_note.setObjectName("folder_note")
+        self.folder_note.setWordWrap(True)
+        self.folder_note.setStyleSheet("color: #92400e;")
+        self.folder_note.hide()
 
         self.port_spins: dict[str, QSpinBox] = {}
         for field in ("frontend_port", "backend_port", "postgres_port", "redis_port"):
@@ -139,6 +145,7 @@ class ProjectDialog(QDialog):
         folder_box.addLayout(folder_row)
         folder_box.addWidget(self.errors["path"])
         folder_box.addWidget(self.broad_ok)
+        folder_box.addWidget(self.folder_note)
         form.addRow("Folder", folder_box)
         for field, spin in self.port_spins.items():
             form.addRow(PORT_TITLES[field], self._with_error(spin, field))
@@ -300,6 +307,25 @@ class ProjectDialog(QDialog):
         self._clear_error("path")
         self.broad_ok.setChecked(False)
         self.broad_ok.hide()
+        self._note_shared_folder()
+
+    def _note_shared_folder(self) -> None:
+        """Name the other projects that use the folder typed or picked."""
+        text = typed_path(self.path_edit.text())
+        try:
+            path = Path(text).expanduser()
+            folder = str(path.resolve()) if text and path.is_absolute() else None
+            own = self._project.id if self._project else None
+            others = [p.name for p in self._store.list() if folder and p.path == folder and p.id != own]
+        except (OSError, StoreError):
+            others = []
+        if others:
+            names = ", ".join(f"'{n}'" for n in others)
+            self.folder_note.setText(f"Project {names} uses this folder too; each project gets a stack and data "
+                                     "of its own.")
+        if bool(others) == self.folder_note.isHidden():
+            self.folder_note.setVisible(bool(others))
+            self._fit_soon()
 
     def _show_error(self, field: str, message: str) -> None:
         label = self.errors.get(field, self.general_error)
