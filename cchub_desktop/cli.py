@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -88,7 +89,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "STATUS", "FRONTEND", "BACKEND", "POSTGRES", "REDIS", "FOLDER")]
     for p in projects:
         db = "" if p.expose_db else " (internal)"
-        rows.append((one_line(p.name), one_line(live[p.id]), str(p.frontend_port), str(p.backend_port),
+        shown = "failed" if live[p.id] == "error" else live[p.id]   # the window's and the tray's word
+        rows.append((one_line(p.name), one_line(shown), str(p.frontend_port), str(p.backend_port),
                      f"{p.postgres_port}{db}", f"{p.redis_port}{db}", one_line(p.path)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
@@ -106,7 +108,6 @@ def one_line(text: str) -> str:
 def resolved_path(raw: str) -> str:
     """A folder as typed in a terminal: relative to the current folder (`cchub add demo .`), `~` expanded.
     Empty text stays empty, so the store's rule gives its message."""
-    import os
 
     return os.path.abspath(os.path.expanduser(raw)) if raw.strip() else raw
 
@@ -125,6 +126,10 @@ def cmd_add(args: argparse.Namespace) -> int:
                         allow_broad_path=args.allow_broad_path, adopt=adopt, **_ports_from(args))  # type: ignore[arg-type]
     print(f"Added '{project.name}': frontend http://localhost:{project.frontend_port}, "
           f"backend http://localhost:{project.backend_port}")
+    sharing = [p.name for p in store.list() if p.path == project.path and p.id != project.id]
+    if sharing:
+        print(f"Note: project {', '.join(repr(n) for n in sharing)} uses this folder too; each project gets a "
+              "stack and data of its own.")
     if adopt is not None:
         print(f"It uses the data that '{retired[0].name}' left when it was removed on "
               f"{retired[0].removed_at:%Y-%m-%d %H:%M} ({describe_retired(retired[0])}).")
@@ -329,7 +334,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _output_closed() -> int:
     """Whoever read our output stopped reading (`cchub list --json | head -1`): end quietly, as `cat` does,
     with nothing more written (the interpreter's last flush would fail again and print a traceback)."""
-    import os
 
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)

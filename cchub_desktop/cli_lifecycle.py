@@ -207,7 +207,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for (r, owner), item in zip(owners, report, strict=True):
         where = f"  in {owner.where()} since {owner.started_at}" if owner is not None else ""
         error = f"  — {r.last_error}" if item["last_error"] else ""
-        print(f"{r.name}: {item['status']}{where}{error}")
+        shown = "failed" if item["status"] == "error" else item["status"]   # the window's and the tray's word
+        print(f"{r.name}: {shown}{where}{error}")
     return 0
 
 

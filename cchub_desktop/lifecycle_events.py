@@ -25,6 +25,30 @@ PHASE_TEXT: dict[str, str] = {
 }
 
 
+# the same phases in a word or two, for a table cell: "Starting: backend build" fits where the full text
+# (with a build's current step and elapsed time) would be cut; the full text is one hover away
+PHASE_WORDS: dict[str, str] = {
+    "engine": "engine",
+    "source": "source",
+    "backend_build": "backend build",
+    "frontend_build": "frontend build",
+    "postgres": "PostgreSQL",
+    "redis": "Redis",
+    "backend": "backend",
+    "frontend": "frontend",
+    "tunnels": "ports",
+    "healthy": "healthy",
+}
+
+
+def phase_words(phase: str | None) -> str:
+    """A phase in a word or two ("backend build"), without a build's step or elapsed time."""
+    if not phase:
+        return ""
+    phase = phase.partition("|")[0]
+    return PHASE_WORDS.get(phase, phase.replace("_", " "))
+
+
 def phase_text(phase: str | None) -> str:
     """A phase as a user reads it ("building the backend")."""
     if not phase:

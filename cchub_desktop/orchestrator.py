@@ -15,6 +15,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ class Orchestrator:
         self._states: dict[int, ProjectStatus] = {}
         self._phases: dict[int, str | None] = {}
         self._messages: dict[int, str | None] = {}
+        self._detailed: dict[int, bool] = {}   # its last failure logged more than the message (has_details)
         self._logs: dict[int, StackLog] = {}
         self._stacks: dict[int, CommandCenterStack] = {}
         self._start_tasks: dict[int, asyncio.Task[None]] = {}
@@ -448,8 +450,7 @@ class Orchestrator:
                 log.note(config.db_image.note)
             conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())
             if conflicts:
-                raise StackError(" ".join(c.message() for c in conflicts),
-                                 detail="port check before start", step="ports")
+                raise StackError(" ".join(c.message() for c in conflicts), step="ports")   # the whole story
             stack = self._factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
             stack.on_source_pin = lambda commit: self._record_source_pin(project_id, config, commit)
@@ -562,6 +563,7 @@ class Orchestrator:
         log.note(f"[hub] error: {message.split(chr(10), 1)[0] if logged else message}")
         if detail and not logged:
             log.note(f"[hub] detail: {detail.rstrip()}")
+        self._detailed[project_id] = bool(detail) or logged
         self._set_state(project_id, ProjectStatus.ERROR, phase=None, message=message)
 
     def _on_phase(self, project_id: int, phase: StackPhase | str) -> None:
@@ -582,6 +584,14 @@ class Orchestrator:
         elif status not in ACTIVE:
             self._release_lease(project_id)   # nothing of ours runs: another process may take it now
         self._emit(OrchestratorEvent(project_id, status, phase, message, self.health(project_id)))
+
+    def started_at(self, project_id: int) -> datetime | None:
+        """When the project last became running in this process (what the store records), else None."""
+        return self._status_writer.running_since.get(project_id)
+
+    def has_details(self, project_id: int) -> bool:
+        """The project's last failure left more in its log than its message (a detail, an engine's output)."""
+        return self._detailed.get(project_id, False)
 
     async def flush(self) -> None:
         """Wait until every state change so far is in the store."""

@@ -91,6 +91,16 @@ def next_free_block(taken: Iterable[int], expose_db: bool = False, live_check: b
     raise RuntimeError("no free port block is left between 1024 and 65535")
 
 
+def next_free_port(start: int, taken: Iterable[int]) -> int:
+    """The lowest port from `start` up that no project uses and nothing on this machine holds now (what
+    "Change ports" fills in for a port that is taken)."""
+    avoid = set(taken)
+    for port in range(max(start, MIN_PORT), MAX_PORT + 1):
+        if port not in avoid and is_port_free(port):
+            return port
+    raise RuntimeError(f"no free port is left between {start} and {MAX_PORT}")
+
+
 @dataclass(frozen=True)
 class PortConflict:
     port: int

@@ -31,6 +31,26 @@ def check_no_control(value: str) -> str | None:
     return None
 
 
+CLI_BIN_ENV = "_EXPERIMENTAL_DAGGER_CLI_BIN"        # what the Dagger SDK reads (stack/engine_env.py)
+RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+
+
+def cli_placeholder(environ: dict[str, str] | None = None) -> str:
+    """What an empty Dagger CLI field means here: the CLI the environment names, else a download."""
+    named = (os.environ if environ is None else environ).get(CLI_BIN_ENV, "").strip()
+    if named:
+        return f"Empty: ${CLI_BIN_ENV} ({named})"
+    return "Empty: dagger on PATH if its version fits, else downloaded on first use"
+
+
+def runner_placeholder(environ: dict[str, str] | None = None) -> str:
+    """What an empty Remote engine field means here: the runner the environment names, else a local one."""
+    named = (os.environ if environ is None else environ).get(RUNNER_HOST_ENV, "").strip()
+    if named:
+        return f"Empty: ${RUNNER_HOST_ENV} ({named})"
+    return "Empty: Docker or Podman here. Remote: tcp://host:1234"
+
+
 def check_cli_path(value: str) -> str | None:
     text = value.strip()
     if not text:

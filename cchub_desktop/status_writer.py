@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from cchub_desktop.store import ProjectStatus, ProjectStore
@@ -22,12 +23,17 @@ class StatusWriter:
     def __init__(self, store: ProjectStore, spawn: Spawn) -> None:
         self._store = store
         self._spawn = spawn
-        self._pending: deque[tuple[int, ProjectStatus, str | None]] = deque()
+        self._pending: deque[tuple[int, ProjectStatus, str | None, datetime]] = deque()
         self._task: asyncio.Task[None] | None = None
+        # when each project last became running here: the very value the store records as last_started_at
+        self.running_since: dict[int, datetime] = {}
 
     def record(self, project_id: int, status: ProjectStatus, message: str | None) -> None:
         """Queue a write; must be called on the loop's thread."""
-        self._pending.append((project_id, status, message))
+        at = datetime.now(UTC)
+        if status == ProjectStatus.RUNNING:
+            self.running_since[project_id] = at
+        self._pending.append((project_id, status, message, at))
         if self._task is None or self._task.done():
             self._task = self._spawn(self._write_pending())
 
@@ -43,9 +49,9 @@ class StatusWriter:
 
     async def _write_pending(self) -> None:
         while self._pending:
-            project_id, status, message = self._pending.popleft()
+            project_id, status, message, at = self._pending.popleft()
             try:
-                await asyncio.to_thread(self._store.set_status, project_id, status, message)
+                await asyncio.to_thread(self._store.set_status, project_id, status, message, at=at)
             except KeyError:
                 pass  # removed meanwhile; nothing to record
             except Exception:

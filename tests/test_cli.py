@@ -164,3 +164,39 @@ def test_installed_entry_point(project_dir: Path, cchub_home: Path) -> None:
     assert version.returncode == 0 and version.stdout.strip() == f"cchub {__version__}"
     bad = subprocess.run([str(exe), "add", "x", "nowhere"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr.startswith("cchub: path:") and bad.stdout == ""
+
+
+def test_a_folder_is_taken_as_a_shell_gives_it_relative_to_the_current_directory(
+        capsys: pytest.CaptureFixture[str], project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_dir)
+    code, _out, err = run(capsys, "add", "here", ".")
+    assert code == 0, err
+    listed = json.loads(run(capsys, "list", "--json")[1])
+    assert [(p["name"], p["path"]) for p in listed] == [("here", str(project_dir.resolve()))]
+
+
+def test_list_into_a_pipe_closed_early_ends_quietly(project_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("cchub")
+    deep = project_dir.joinpath(*["d" * 200] * 5)   # ~1,000-character folders: the rows outgrow the pipe
+    for n in range(80):
+        folder = deep / f"p{n}"
+        folder.mkdir(parents=True)
+        assert main(["add", f"project {n:02d}", str(folder)]) == 0
+    lister = subprocess.Popen([str(exe), "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert lister.stdout is not None and lister.stderr is not None
+    lister.stdout.readline()
+    lister.stdout.close()          # as `| head -1` does
+    err = lister.stderr.read().decode()
+    assert lister.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_adding_a_folder_another_project_uses_says_so(capsys: pytest.CaptureFixture[str],
+                                                      project_dir: Path) -> None:
+    assert run(capsys, "add", "one", str(project_dir))[0] == 0
+    code, out, err = run(capsys, "add", "two", str(project_dir))
+    assert code == 0, err
+    assert "Note: project 'one' uses this folder too" in out

@@ -125,6 +125,24 @@ def test_sigterm_while_starting_stops_at_once(fake_dagger_env: FakeDagger, port_
     assert all(ports.is_port_free(p) for p in port_block.as_dict().values())
 
 
+def test_up_refused_on_a_taken_port_names_no_log_without_details_and_the_log_has_the_failure(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import listen_on
+
+    add_project(project_dir, port_block)
+    with listen_on(port_block.frontend, "0.0.0.0"):
+        assert cchub(["up", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"cchub: Port {port_block.frontend} (frontend) is already in use")
+    assert "details in" not in err                 # the message is all there is to say
+    store = ProjectStore(app_paths().db_file)
+    project = store.get_by_name("demo")
+    store.close()
+    log = (app_paths().logs_dir / f"{project.data_key}.log").read_text()
+    assert f"[hub] error: Port {port_block.frontend} (frontend) is already in use" in log   # the pane shows it
+
+
 def test_up_failing_exits_1_with_the_message_and_no_traceback(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

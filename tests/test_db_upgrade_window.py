@@ -83,6 +83,7 @@ def test_a_running_project_is_told_to_stop_first_and_a_current_one_has_nothing_t
     desktop.qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
     assert window.error_box.windowTitle() == "alpha: the database cannot be upgraded"
     assert "'alpha' is running: stop it first" in window.error_box.text()
+    assert "log pane" not in window.error_box.informativeText()   # the log has nothing about it
     assert find_box(CONFIRM) is None
     window.error_box.close()
 
@@ -104,6 +105,8 @@ def test_a_failed_upgrade_says_the_project_keeps_its_old_database(desktop: Deskt
     desktop.qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=60000)
     assert window.error_box.windowTitle() == "alpha: the database was not upgraded"
     assert "Nothing was changed: the project still uses postgres:15-alpine" in window.error_box.text()
+    assert window.error_box.informativeText() == "The log pane has the technical details."
+    assert "psql: error: connection to server failed" in desktop.controller.orchestrator.log(pid).text()
     project = desktop.store.get(pid)
     assert (project.db_image, project.db_major, project.db_volume) == (OLD_IMAGE, 15, None)
     assert desktop.status(pid) == S.STOPPED

@@ -148,7 +148,8 @@ def test_cchub_add_refuses_bad_input_with_its_message_and_writes_nothing(
     before = world.db_bytes()
     code, err = run_cli(row, world, capsys)
     assert code == 1
-    assert err.startswith(f"cchub: {row.field}: ") and _expected(row, world) in err, err
+    expected = _expected(row, world)
+    assert err.startswith(f"cchub: {row.field}: ") and expected in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert world.db_bytes() == before
 

@@ -42,10 +42,10 @@ def test_an_engine_dying_under_a_running_project_shows_in_window_and_tray(deskto
     os.kill(session, signal.SIGKILL)   # the engine behind the victim's session dies
     desktop.wait_status(victim, S.ERROR, timeout=30)
 
-    # the window: the row says Error, its tooltip and an error box say why
+    # the window: the row says Failed (as the tray), its tooltip and an error box say why
     row = desktop.window.model.row_of(victim)
     index = desktop.window.model.index(row, Column.STATUS)
-    assert desktop.window.model.data(index).startswith("Error")
+    assert desktop.window.model.data(index) == "Failed"
     tooltip = desktop.window.model.data(index, Qt.ItemDataRole.ToolTipRole)
     assert "ended unexpectedly" in tooltip
     box = desktop.window.error_box

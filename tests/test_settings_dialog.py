@@ -224,3 +224,17 @@ def test_saved_engine_and_images_apply_to_the_next_start(desktop: Desktop) -> No
     assert "postgres:16-alpine" in images
     [session] = desktop.fake.journal.sessions()
     assert "tcp://buildbox:1234" in json.dumps(session.env)
+
+
+def test_an_empty_engine_field_says_what_the_environment_names(qtbot: QtBot, settings_file: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", "/opt/dagger/bin/dagger")
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "tcp://builder:1234")
+    dialog = open_dialog(qtbot, AppSettings(), settings_file)
+    cli, runner = dialog.edits["dagger_cli_path"], dialog.edits["runner_host"]
+    assert cli.placeholderText() == "Empty: $_EXPERIMENTAL_DAGGER_CLI_BIN (/opt/dagger/bin/dagger)"
+    assert runner.placeholderText() == "Empty: $_EXPERIMENTAL_DAGGER_RUNNER_HOST (tcp://builder:1234)"
+    monkeypatch.delenv("_EXPERIMENTAL_DAGGER_CLI_BIN")
+    monkeypatch.delenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST")
+    plain = open_dialog(qtbot, AppSettings(), settings_file)
+    assert "downloaded on first use" in plain.edits["dagger_cli_path"].placeholderText()

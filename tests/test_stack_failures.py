@@ -84,6 +84,39 @@ def test_pip_install_failing_names_the_step_and_shows_stderr(
     assert fake_dagger_env.journal.sessions()[0].ended_cleanly
 
 
+NO_MATCH = "ERROR: No matching distribution found for fastapi==99"
+
+
+def failed_build_log(fake: FakeDagger, config: CommandCenterConfig, log_file: Path, *,
+                     quiet_execs: bool = False) -> str:
+    """The log file after a start whose pip install failed; the pane shows the same lines (its StackLog)."""
+    fake.set(exec_fail=f"pip install:1:Collecting fastapi==99\\n{NO_MATCH}", quiet_execs=1 if quiet_execs else None)
+    log = StackLog(log_file)
+    stack = CommandCenterStack(config, AppSettings(), log)
+    with pytest.raises(StackError):
+        asyncio.run(stack.start())
+    log.close()
+    assert log.text().count(NO_MATCH) == 1
+    return log_file.read_text()
+
+
+def test_a_failed_build_s_output_is_in_the_log_once_when_the_engine_streamed_it(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    text = failed_build_log(fake_dagger_env, make_config(project_dir, port_block), tmp_path / "p.log")
+    assert text.count(NO_MATCH) == 1
+    assert "exit code: 1 (its output is above)" in text
+    assert text.index(NO_MATCH) < text.index("(its output is above)")
+
+
+def test_a_failed_build_s_output_is_in_the_log_when_the_engine_did_not_stream_it(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    text = failed_build_log(fake_dagger_env, make_config(project_dir, port_block), tmp_path / "p.log",
+                            quiet_execs=True)
+    assert "its output is above" not in text
+    assert "Collecting fastapi==99" in text and text.count(NO_MATCH) == 1
+    assert_nothing_left(fake_dagger_env, port_block)
+
+
 def test_a_port_taken_between_the_check_and_the_tunnel(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     config = make_config(project_dir, port_block)

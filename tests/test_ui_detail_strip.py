@@ -45,9 +45,10 @@ def test_a_failure_shows_in_full_under_the_table_with_show_log(
     assert strip.failure.text() == hub.orchestrator.message(pid)  # in full: the output's last lines too
     assert "npm ERR! missing script: build" in strip.failure.text()
     assert strip.remedy_button.isVisible() and strip.remedy_button.text() == SHOW_LOG
-    assert strip.started.text() != "never"
-    if hub.window.error_box:
-        hub.window.error_box.close()
+    assert strip.started.text() == "never"   # a start that failed is no start
+    box = hub.window.error_box
+    assert box is not None and box.informativeText() == "The log pane has the technical details."
+    box.close()
     qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
     assert hub.window.log_view.text.hasFocus() or hub.window.log_view.text.isVisible()
     assert "npm ERR! missing script: build" in hub.window.log_view.shown_text()
@@ -76,14 +77,27 @@ def test_a_port_conflict_offers_change_ports_and_a_pinned_commit_shows(
         blocker.listen()
         hub.window.toggle_action.trigger()
         qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.ERROR, timeout=START_TIMEOUT)
-    strip = hub.window.detail
-    assert "already in use" in strip.failure.text()
-    assert strip.remedy_button.text() == CHANGE_PORTS
-    if hub.window.error_box:
-        hub.window.error_box.close()
-    qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
-    hub.window.project_dialog.reject()  # type: ignore[union-attr]
+        strip = hub.window.detail
+        assert "already in use" in strip.failure.text()
+        assert strip.remedy_button.text() == CHANGE_PORTS
+        box = hub.window.error_box
+        assert box is not None and "log pane" not in box.informativeText()   # the message is all there is
+        box.close()
+        qtbot.mouseClick(strip.remedy_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
+        dialog = hub.window.project_dialog
+        assert dialog is not None
+        # it opens on the port that failed, marked, with the next free port filled in
+        spin = dialog.port_spins["frontend_port"]
+        assert dialog.focusWidget() is spin
+        assert spin.value() > project.frontend_port
+        assert f"Frontend port {project.frontend_port} is in use by" in dialog.error_text("frontend_port")
+        assert f"Filled in: {spin.value()}" in dialog.error_text("frontend_port")
+        spin.setValue(project.frontend_port)   # back to the port still taken: Save refuses it
+        dialog.save_button.click()
+        assert "is in use by" in dialog.error_text("frontend_port")
+        assert dialog.isVisible() and hub.store.get(pid).frontend_port == project.frontend_port
+    dialog.reject()
 
 
 def test_a_failure_of_a_project_not_selected_raises_no_box(
@@ -101,3 +115,21 @@ def test_a_failure_of_a_project_not_selected_raises_no_box(
     assert "failing could not start" in hub.window.statusBar().currentMessage()
     hub.window.select_project(failing)
     assert hub.window.detail.failure.isVisible() and hub.window.detail.failure.text()
+
+
+def test_started_is_when_the_stack_got_running_and_reads_the_same_after_a_relaunch(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    from cchub_desktop.ui.detail_strip import DetailStrip
+    from cchub_desktop.ui.project_table_model import ProjectRow
+
+    hub = gui_hub
+    pid = hub.add_project("timed", project_dir)
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    shown = hub.window.detail.started.text()
+    assert shown != "never"
+    qtbot.waitUntil(lambda: hub.store.get(pid).last_started_at is not None, timeout=10_000)
+    relaunched = DetailStrip()   # a new window reads the store only
+    qtbot.addWidget(relaunched)
+    relaunched.show_row(ProjectRow(hub.store.get(pid), ProjectStatus.RUNNING))
+    assert relaunched.started.text() == shown

@@ -50,9 +50,14 @@ def test_a_long_folder_message_wraps_and_the_dialog_grows_to_show_it(qtbot: QtBo
     assert inside.contains(rect_in_dialog(dialog, label))
     assert inside.contains(rect_in_dialog(dialog, dialog.save_button))  # the buttons are not pushed out
     dialog.path_edit.setText(str(tmp_path))
-    dialog.path_edit.textEdited.emit(str(tmp_path))  # typing clears the message: the dialog shrinks back
-    grown = dialog.height()
+    dialog.path_edit.textEdited.emit(str(tmp_path))  # typing clears the message; its room stays until Save,
+    assert dialog.error_text("path") == ""           # so the buttons do not jump under the pointer
+    grown, save_at = dialog.height(), rect_in_dialog(dialog, dialog.save_button)
+    dialog.name_edit.clear()
+    dialog.save_button.click()                       # the next Save fits the form to its messages again
+    assert dialog.error_text("name") == "Name is required."
     qtbot.waitUntil(lambda: dialog.height() < grown, timeout=2000)
+    assert rect_in_dialog(dialog, dialog.save_button) != save_at
 
 
 def test_cancel_with_typed_input_asks_and_keep_editing_keeps_it(qtbot: QtBot, store: ProjectStore) -> None:
@@ -78,3 +83,23 @@ def test_cancel_with_typed_input_asks_and_keep_editing_keeps_it(qtbot: QtBot, st
     box.button(QMessageBox.StandardButton.Discard).click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
     assert store.list() == []
+
+
+def test_settings_fit_a_1280x800_screen_and_a_cleared_message_keeps_its_room_while_typing(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(AppSettings(), tmp_path / "settings.json")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.height() <= 760                     # below a 1280x800 screen's title bars and panels
+    dialog.edits["runner_host"].setText("not a runner")
+    dialog.save_button.click()
+    assert dialog.errors["runner_host"].text()
+    qtbot.waitUntil(lambda: dialog.errors["runner_host"].height() > 0, timeout=2000)
+    save_at = rect_in_dialog(dialog, dialog.save_button)
+    qtbot.keyClicks(dialog.edits["runner_host"], "x")  # typing clears the message; nothing moves
+    assert dialog.errors["runner_host"].text() == ""
+    assert rect_in_dialog(dialog, dialog.save_button) == save_at

@@ -64,6 +64,34 @@ def test_ctrl_f_finds_next_and_previous_and_highlights_every_match(qtbot: QtBot)
     assert not view.find_bar.isVisible() and highlighted(view, 5) == []
 
 
+def test_find_says_which_match_of_how_many_and_a_search_without_match_keeps_follow(qtbot: QtBot) -> None:
+    log = StackLog()
+    for i in range(200):
+        log.note(f"line {i} {'ERROR disk full' if i in (5, 20, 33) else 'ok'}", service="backend")
+    view = view_of(qtbot, log)
+    qtbot.waitUntil(lambda: view.shown_text().endswith("line 199 ok"), timeout=2000)
+    assert view.follow.isChecked()
+    qtbot.keyClick(view.text, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(view.find_bar.edit, "nothing like this")
+    assert view.find_bar.count.text() == "no match"
+    assert view.follow.isChecked()                      # the view did not jump to the top
+    log.note("line 200 new", service="backend")
+    qtbot.waitUntil(lambda: view.shown_text().endswith("line 200 new"), timeout=2000)
+    bar = view.text.verticalScrollBar()
+    assert bar.value() == bar.maximum()                 # still following
+    view.find_bar.edit.clear()
+    qtbot.keyClicks(view.find_bar.edit, "error")
+    assert view.find_bar.count.text() == "1 of 3"
+    qtbot.keyClick(view.find_bar.edit, Qt.Key.Key_F3)
+    assert view.find_bar.count.text() == "2 of 3"
+    qtbot.keyClick(view.find_bar.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(view.find_bar.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert view.find_bar.count.text() == "3 of 3"       # before the first: wraps to the last
+    assert not view.follow.isChecked()                  # reading a match up the log pauses following ...
+    qtbot.keyClick(view.find_bar.edit, Qt.Key.Key_Escape)
+    assert view.follow.isChecked() and bar.value() == bar.maximum()   # ... and closing the search resumes it
+
+
 def test_wrap_timestamps_and_a_separator_per_start(qtbot: QtBot) -> None:
     log = StackLog()
     log.note("[hub] starting demo")

@@ -98,7 +98,7 @@ def test_a_start_clicked_before_the_orchestrator_is_attached_is_queued_then_runs
     window.select_project(pid)
     window.toggle_action.trigger()  # Enter / the toolbar's Start, before the store and orchestrator exist
     assert window.model.row_for(pid).status == ProjectStatus.STARTING  # type: ignore[union-attr]
-    assert window.toggle_action.text() == "Stop"
+    assert window.toggle_action.text() == "Cancel"
     orchestrator = attach(window, store)
     try:
         qtbot.waitUntil(lambda: orchestrator.state(pid) == ProjectStatus.RUNNING, timeout=60_000)

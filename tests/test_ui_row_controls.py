@@ -3,12 +3,15 @@ the context menu, multi-select with bulk actions, and the filter."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QAbstractButton, QWidget
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from cchub_desktop.store import ProjectStatus
@@ -82,8 +85,8 @@ def test_the_row_toggle_starts_open_opens_the_frontend_and_the_toggle_stops(
 
     qtbot.mouseClick(wait_control(hub, "Start Acme"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STARTING, timeout=2000)
-    moving = control(hub.window, "Stop Acme")
-    assert not moving.isEnabled() and moving.text() not in ("Start", "Stop")  # the phase, while it moves
+    moving = control(hub.window, "Cancel starting Acme")
+    assert moving.isEnabled() and moving.text() == "Cancel"  # a start can be cancelled from its row
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
     qtbot.waitUntil(lambda: control(hub.window, "Open Acme in browser").isEnabled(), timeout=2000)
     assert control(hub.window, "Start Bystander").isEnabled()
@@ -100,6 +103,73 @@ def test_the_row_toggle_starts_open_opens_the_frontend_and_the_toggle_stops(
     assert control(hub.window, "Start Acme").isEnabled()
     fake_dagger_env.sessions_exited(timeout=10)
 
+
+
+def test_the_row_toggle_cancels_a_start_and_nothing_is_left_running(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    fake_dagger_env.set(exec_delay=60)   # a first build that takes minutes
+    pid = hub.add_project("Slow", project_dir)
+    qtbot.mouseClick(wait_control(hub, "Start Slow"), Qt.MouseButton.LeftButton)
+    clicked = time.monotonic()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STARTING, timeout=2000)
+    qtbot.waitUntil(lambda: (row := hub.window.model.row_for(pid)) is not None
+                    and row.status_text() == "Starting: backend build", timeout=START_TIMEOUT)
+    # a second click within the double-click interval is the same request (MainWindow.toggle_project)
+    qtbot.waitUntil(lambda: time.monotonic() - clicked > QApplication.doubleClickInterval() / 1000, timeout=5000)
+    cancel = wait_control(hub, "Cancel starting Slow")
+    assert cancel.isEnabled() and cancel.text() == "Cancel"
+    assert cancel.toolTip().startswith("Starting: ") and "cancel" in cancel.toolTip()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    assert wait_control(hub, "Start Slow").isEnabled()
+    fake_dagger_env.sessions_exited(timeout=30)
+    assert fake_dagger_env.journal.running_services() == []
+
+
+def test_a_rows_controls_select_their_row_and_its_more_menu_has_the_context_menus_actions(
+        gui_hub: GuiHub, qtbot: QtBot, tmp_path: Path) -> None:
+    hub = gui_hub
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    pid = hub.add_project("First", first)
+    other = hub.add_project("Second", second)            # selected now
+    assert hub.window.selected_id() == other
+    hub.window.row_controls.fill_visible()
+    controls = hub.window.row_controls.controls_for(pid)
+    assert controls is not None
+    menu = controls.more.menu()
+    menu.aboutToShow.emit()                               # as when the ⋯ button opens it
+    assert hub.window.selected_id() == pid
+    entries = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    for words in ("Open API docs", "Open project folder", "Edit…", "Back up database", "Remove…"):
+        assert words in entries, entries.keys()
+    assert entries["Edit…"].isEnabled() and entries["Remove…"].isEnabled()
+    entries["Edit…"].trigger()
+    qtbot.waitUntil(lambda: hub.window.project_dialog is not None, timeout=2000)
+    assert hub.window.project_dialog is not None and hub.window.project_dialog.name_edit.text() == "First"
+    hub.window.project_dialog.reject()
+
+    hub.window.select_project(other)
+    qtbot.mouseClick(wait_control(hub, "Start First"), Qt.MouseButton.LeftButton)
+    assert hub.window.selected_id() == pid                # the row whose Start was clicked is the one shown
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+
+
+def test_every_starting_phase_fits_the_status_column(gui_hub: GuiHub, project_dir: Path) -> None:
+    from cchub_desktop.lifecycle_events import PHASE_WORDS
+    from cchub_desktop.ui.project_table_model import Column, ProjectRow
+
+    window = gui_hub.window
+    pid = gui_hub.add_project("Fits", project_dir)
+    project = window.model.row_for(pid).project  # type: ignore[union-attr]
+    width = window.table.columnWidth(Column.STATUS)
+    metrics = window.table.fontMetrics()
+    for phase in [*PHASE_WORDS, "backend_build|pip: downloading torch · 1:12 · first build: several minutes"]:
+        row = ProjectRow(project, ProjectStatus.STARTING, phase)
+        assert metrics.horizontalAdvance(row.status_text()) + 30 <= width, row.status_text()  # + dot, margins
+        assert row.status_full_text().startswith(row.status_text().split(":")[0])
 
 
 def test_bulk_start_and_stop_act_on_every_selected_row(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,
@@ -173,6 +243,65 @@ def test_the_folder_control_opens_the_project_folder(gui_hub: GuiHub, project_di
     gui_hub.add_project("folder", project_dir)
     gui_hub.window.folder_action.trigger()
     assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdg-mime is the Linux desktop's")
+def test_a_folder_handed_to_a_desktop_that_names_no_file_manager_says_where_it_is(
+        gui_hub: GuiHub, project_dir: Path, opened_urls: UrlCatcher, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "xdg-mime"
+    tool.write_text("#!/bin/sh\nexit 0\n")          # no default application for inode/directory
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    gui_hub.add_project("folder", project_dir)
+    gui_hub.window.folder_action.trigger()
+    assert opened_urls.urls == [QUrl.fromLocalFile(str(project_dir)).toString()]   # handed over all the same
+    assert "the path is copied to the clipboard" in gui_hub.window.statusBar().currentMessage()
+    assert QGuiApplication.clipboard().text() == str(project_dir)
+    tool.write_text("#!/bin/sh\necho org.gnome.Nautilus.desktop\n")   # a desktop with a file manager
+    gui_hub.window.statusBar().clearMessage()
+    gui_hub.window.folder_action.trigger()
+    assert gui_hub.window.statusBar().currentMessage() == ""
+
+
+def test_a_folder_that_cannot_be_opened_says_what_to_do_not_to_read_the_log(
+        gui_hub: GuiHub, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = gui_hub.window
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    gui_hub.add_project("kept", folder)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda _url: False)   # no file manager on this desktop
+    window.folder_action.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
+    assert window.error_box is not None
+    assert "Its path is copied to the clipboard" in window.error_box.text()
+    assert "log pane" not in window.error_box.informativeText()
+    assert QGuiApplication.clipboard().text() == str(folder)
+    window.error_box.close()
+
+    folder.rmdir()   # moved away since it was added
+    window.folder_action.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and "is gone" in window.error_box.text())
+    assert "Edit the project" in window.error_box.text()
+
+
+def test_a_filter_that_matches_nothing_says_so_and_show_all_clears_it(gui_hub: GuiHub, qtbot: QtBot,
+                                                                       tmp_path: Path) -> None:
+    hub = gui_hub
+    for name in ("Billing", "Blog"):
+        (tmp_path / name).mkdir()
+        hub.add_project(name, tmp_path / name)
+    bar = hub.window.filter_bar
+    assert bar.no_match.isHidden()
+    qtbot.keyClicks(bar.text, "zzz")
+    assert hub.window.proxy.rowCount() == 0
+    assert not bar.no_match.isHidden() and "None of 2 projects match" in bar.no_match.text()
+    bar.no_match.linkActivated.emit("clear")
+    assert bar.text.text() == "" and hub.window.proxy.rowCount() == 2 and bar.no_match.isHidden()
+    bar.status.setCurrentText("Running")              # nothing runs: the state filter says so too
+    assert not bar.no_match.isHidden()
 
 
 def test_the_filter_matches_name_or_folder_and_state(gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger,

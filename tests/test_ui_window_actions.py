@@ -104,7 +104,8 @@ def test_rows_show_status_words_colours_and_phase(gui_hub: GuiHub, qtbot: QtBot,
     index = model.index(model.row_of(pid) or 0, Column.STATUS)
     assert index.data() == "Stopped"
     gui_hub.window.toggle_action.trigger()
-    qtbot.waitUntil(lambda: str(index.data()).startswith("Starting: starting PostgreSQL"), timeout=30_000)
+    qtbot.waitUntil(lambda: index.data() == "Starting: PostgreSQL", timeout=30_000)
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == "Starting: starting PostgreSQL"   # the full phase
     assert index.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(STATUS_COLOURS[ProjectStatus.STARTING])
     qtbot.waitUntil(lambda: index.data() == "Running", timeout=60_000)
     assert index.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(STATUS_COLOURS[ProjectStatus.RUNNING])

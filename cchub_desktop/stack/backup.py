@@ -229,6 +229,7 @@ class DatabaseJob:
         except Exception as exc:
             error = map_error(exc, step, doing, secret_values=self.secrets)
             self.log.note(f"[hub] failed while {doing}: {error.detail}")
+            error.logged = True
             raise error from exc
 
     async def backup_in_session(self, client: dagger.Client, dest: Path) -> Path:

@@ -192,7 +192,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     project_id, name = project.id, project.name
     log = StackLog(paths.log_file(project.data_key))   # the file the window's log pane reads
-    error: StackError | None
+    error: StackError | None = None
     try:
         secrets = checked_secrets(store, project, paths)   # made once, then exactly those
         config = CommandCenterConfig.from_project(pin_db_image(store, project, settings.postgres_image),
@@ -221,12 +221,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         log.note(f"[hub] cchub up failed:\n{traceback.format_exc()}")
         code, error = 1, StackError(f"cchub up failed unexpectedly: {exc}", detail=repr(exc))
     finally:
+        if error is not None and not error.logged:   # every failure in the log, as the window writes it
+            log.note(f"[hub] error: {error.user_message}" + (f"\n[hub] detail: {error.detail}" if error.detail else ""))
         log.close()
     try:
         if error is not None:
             _record(store, project_id, ProjectStatus.ERROR, error.user_message)
             print(f"cchub: {error.user_message}", file=sys.stderr)
-            if log.log_file is not None:
+            if log.log_file is not None and (error.logged or error.detail):   # only when it has more to say
                 print(f"cchub: details in {log.log_file}", file=sys.stderr)
         else:
             _record(store, project_id, ProjectStatus.STOPPED)
@@ -424,7 +426,7 @@ def _run_job(job: DatabaseJob, work: Callable[[], Any]) -> Any:
     try:
         return asyncio.run(work())
     except StackError as exc:
-        if job.log.log_file is not None:
+        if job.log.log_file is not None and exc.logged:   # only when the log has them
             exc.user_message += f" (details in {job.log.log_file})"
         raise
     finally:
@@ -541,7 +543,7 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
                               progress=lambda text: print(f"[{project.name}] {text}", flush=True))
         result = asyncio.run(upgrade.run())
     except StackError as exc:
-        if log.log_file is not None:
+        if log.log_file is not None and exc.logged:   # only when the log has them
             exc.user_message += f" (details in {log.log_file})"
         raise
     finally:

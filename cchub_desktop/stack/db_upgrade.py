@@ -202,10 +202,12 @@ class DatabaseUpgrade:
         try:
             await old_job.backup(dump)
         except StackError as exc:
-            raise StackError(f"The upgrade of '{plan.name}' stopped at the dump with PostgreSQL {plan.old_major}: "
-                             f"{exc.user_message} Nothing was changed: the project still uses {plan.old_image} "
-                             f"and its database in volume {plan.old_volume}.", detail=exc.detail,
-                             step="upgrade") from exc
+            stopped = StackError(f"The upgrade of '{plan.name}' stopped at the dump with PostgreSQL {plan.old_major}: "
+                                 f"{exc.user_message} Nothing was changed: the project still uses {plan.old_image} "
+                                 f"and its database in volume {plan.old_volume}.", detail=exc.detail,
+                                 step="upgrade")
+            stopped.logged = exc.logged
+            raise stopped from exc
         before = await asyncio.to_thread(file_inventory, dump)
         try:
             await self._restore_and_check(dump, before)
@@ -221,11 +223,14 @@ class DatabaseUpgrade:
             error = exc if isinstance(exc, StackError) else StackError(
                 f"Recording the upgrade failed: {exc}.", detail=repr(exc), step="upgrade")
             cleanup = await self._empty_new_volume()
-            raise StackError(
+            failed = StackError(
                 f"The upgrade of '{plan.name}' to PostgreSQL {plan.new_major} failed: {error.user_message} "
                 f"Nothing was changed: the project still uses {plan.old_image} and its database in volume "
-                f"{plan.old_volume}; the dump is kept in {dump}. {cleanup}Fix the cause (the log has the "
-                f"details), then run the upgrade again.", detail=error.detail, step="upgrade") from exc
+                f"{plan.old_volume}; the dump is kept in {dump}. {cleanup}Fix the cause"
+                + (" (the log has the details)" if error.logged else "")
+                + ", then run the upgrade again.", detail=error.detail, step="upgrade")
+            failed.logged = error.logged
+            raise failed from exc
         self.project = project
         result = UpgradeResult(plan, dump, len(before), sum(before.values()))
         old_job.say(result.summary())

@@ -30,15 +30,31 @@ class StackError(Exception):
     """A stack operation failed. `user_message` is for the user; `detail` is for the log."""
 
     def __init__(self, user_message: str, detail: str = "", step: str | None = None, *,
-                 log_detail: str | None = None) -> None:
+                 log_detail: str | None = None, output: str = "") -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.detail = detail
         self.step = step
-        # what the log gets: the detail without output the engine already streamed into the log under its
-        # own service (an exec's stdout/stderr); `logged` once the stack wrote it, so no one writes it again
+        # what the log gets: the detail without the failed command's `output` (an exec's stdout/stderr),
+        # which the engine usually streams into the log under its own service (log_text decides);
+        # `logged` once the stack wrote it, so no one writes it again
         self.log_detail = detail if log_detail is None else log_detail
+        self.output = output
         self.logged = False
+
+    @property
+    def output_last_line(self) -> str:
+        """The failed command's last line of output: found in the log, the engine streamed the output."""
+        return next((line.strip() for line in reversed(self.output.splitlines()) if line.strip()), "")
+
+    def log_text(self, output_in_log: bool) -> str:
+        """The log's account of this error: it points to the output above only when the log has it, else
+        it carries the whole output itself."""
+        if not self.output.strip():
+            return self.log_detail
+        if output_in_log:
+            return f"{self.log_detail} (its output is above)"
+        return f"{self.log_detail}\noutput:\n{self.output.rstrip()}"
 
     def __str__(self) -> str:
         return self.user_message
@@ -77,6 +93,7 @@ def map_error(exc: BaseException, step: str | None, step_label: str = "", *,
     error = _map(exc, step, step_label or (step or "starting the stack"), port_roles or {}, engine_output)
     error.user_message = scrub(error.user_message, values)
     error.detail = scrub(error.detail, values)
+    error.output = scrub(error.output, values)
     return error
 
 
@@ -115,9 +132,9 @@ def _other_error(exc: BaseException, text: str, detail: str, step: str | None, d
     if isinstance(exc, TimeoutError):
         return StackError(f"Timed out while {doing}. Check the engine (`cchub doctor`) and try again.",
                           detail, step)
-    if isinstance(exc, OSError):
-        return StackError(f"A system error stopped the stack while {doing}: {exc.strerror or text}.",
-                          detail, step)
+    if isinstance(exc, OSError):   # says what failed, not what became of the stack (a backup leaves it running)
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StackError(f"{doing[:1].upper()}{doing[1:]} failed: {exc.strerror or text}{where}.", detail, step)
     return StackError(f"Unexpected error while {doing}: {_first_line(text) or type(exc).__name__}. The log "
                       "has the details.", detail, step)
 
@@ -153,7 +170,8 @@ def _exec_error(exc: ExecErrorLike, step: str | None, doing: str) -> StackError:
     message = migration_failure(command, output) or message
     header = f"ExecError: {exc.message}\ncommand: {command}\nexit code: {exc.exit_code}"
     detail = f"{header}\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
-    return StackError(message, detail, step, log_detail=f"{header} (its output is above)")
+    output_text = "\n".join(part.rstrip() for part in (exc.stdout, exc.stderr) if part.strip())
+    return StackError(message, detail, step, log_detail=header, output=output_text)
 
 
 def _query_error(text: str, detail: str, step: str | None, doing: str,

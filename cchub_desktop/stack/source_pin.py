@@ -84,6 +84,11 @@ def settings_note(pin: SourcePin, url: str, ref: str) -> str:
             f"commit {pin.describe()} until you update it ({UPDATE_HINT} to the newest commit of {ref}).")
 
 
+def is_commit(text: str) -> bool:
+    """A git commit id as the engine gives it: 40 (SHA-1) or 64 (SHA-256) hex digits."""
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text.lower())
+
+
 async def resolve_commit(client: dagger.Client, url: str, ref: str) -> str:
     """The commit `ref` (a branch, tag, full ref or commit) of the repository at `url` is at now: one query."""
     return await client.git(url).ref(ref).commit()

@@ -73,6 +73,7 @@ class CommandCenterStack:
         self.closed_reason: str | None = None
         self._started = False
         self._stop_requested = False
+        self._session_cursor = 0   # the log's cursor when this session's engine output began
         self._conn: dagger.Connection | None = None
         self._client: dagger.Client | None = None
         self._services: list[tuple[str, dagger.Service]] = []
@@ -149,7 +150,7 @@ class CommandCenterStack:
             self._preflight()
             conflicts = await asyncio.to_thread(ports.find_conflicts, cfg.host_ports())
             if conflicts:
-                raise StackError(" ".join(c.message() for c in conflicts), "port check before start", "ports")
+                raise StackError(" ".join(c.message() for c in conflicts), step="ports")   # the whole story
         async with self._step(StackPhase.ENGINE, "connecting to the Dagger engine"):
             await self._connect()
         client = self._require_client()
@@ -192,19 +193,22 @@ class CommandCenterStack:
             self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}, pinned to commit "
                           f"{source.commit[:7]}")
             return
-        from cchub_desktop.stack.source_pin import resolve_commit, verified_commit
+        from cchub_desktop.stack.source_pin import is_commit, resolve_commit, verification_note, verified_commit
 
         commit = verified_commit(source.git_url, source.git_ref) or ""   # the default source: no query
         if not commit:
             async with self._step(StackPhase.SOURCE, f"finding the commit of {source.git_ref} in {source.git_url}"):
-                commit = await resolve_commit(client, source.git_url, source.git_ref)
+                commit = (await resolve_commit(client, source.git_url, source.git_ref)).strip()
+            if not is_commit(commit):
+                raise StackError(f"The engine named no commit for {source.git_ref} of {source.git_url} (it answered "
+                                 f"{commit!r}). Check the branch, tag or commit in Settings → Source and start "
+                                 "again.", detail=f"GitRef.commit: {commit!r}", step=StackPhase.SOURCE.value)
         self.recipe = dataclasses.replace(self.recipe, source=dataclasses.replace(source, commit=commit))
-        from cchub_desktop.stack.source_pin import verification_note
-
-        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref}: this project is now "
-                      f"pinned to commit {commit[:7]}{verification_note(commit)} (Update CommandCenter moves it)")
         if self.on_source_pin is not None:
             await asyncio.to_thread(self.on_source_pin, commit)
+        pinned = "this project is now pinned to it" if self.on_source_pin is not None else "this start builds it"
+        self.log.note(f"[hub] CommandCenter source: {source.git_url} @ {source.git_ref} is at commit "
+                      f"{commit[:7]}{verification_note(commit)}; {pinned} (Update CommandCenter moves it)")
 
     def _preflight(self) -> None:
         cfg = self.config
@@ -234,7 +238,7 @@ class CommandCenterStack:
                       + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
         await asyncio.to_thread(check_runner, self.settings)  # a dead runner would make the CLI wait for ever
         conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))
-        cursor = self.log.lines()[0]
+        cursor = self._session_cursor = self.log.lines()[0]
         try:
             async with ENVIRONMENT_GATE.applied(session_environment(self.settings, choice)):
                 client = await conn.__aenter__()
@@ -256,6 +260,20 @@ class CommandCenterStack:
             if lines or loop.time() >= deadline:
                 return "\n".join(lines)
             await asyncio.sleep(0.02)
+
+    async def _engine_logged(self, line: str, wait: float = 1.0) -> bool:
+        """Whether the engine's output in this session has `line` (a failed command's last line). The SDK
+        forwards it from a thread of its own, so it may still be on its way: wait a little for it."""
+        if not line:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            if any(line in x.text for x in self.log.lines(self._session_cursor)[1] if x.service != "hub"):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     async def _build(self, graph: StackGraph) -> None:
         """Build backend and frontend concurrently (the slow part on a first start); phases in order."""
@@ -351,7 +369,8 @@ class CommandCenterStack:
             raise
         except Exception as exc:
             error = map_error(exc, phase.value, doing, secret_values=self._secrets, port_roles=port_roles)
-            self.log.note(f"[hub] failed while {doing}: {error.log_detail}")
+            in_log = await self._engine_logged(error.output_last_line)
+            self.log.note(f"[hub] failed while {doing}: {error.log_text(in_log)}")
             error.logged = True
             raise error from exc
         if self._stop_requested:

@@ -26,6 +26,7 @@ from cchub_desktop.store.validation import (
     clean_name,
     clean_path,
     clean_ports,
+    port_problems,
     slug_base,
     unique_slug,
 )
@@ -104,9 +105,10 @@ class ProjectStore:
 
     def problems(self, name: object, path: object, ports: Mapping[str, object], *, expose_db: bool = False,
                  allow_broad_path: bool = False, project_id: int | None = None,
-                 check_path: bool = True, check_ports: bool = True) -> dict[str, str]:
+                 check_path: bool = True, check_ports: bool = True, live_all: bool = False) -> dict[str, str]:
         """Every broken rule at once, field -> message (add and update stop at the first): for forms that
-        show each message next to its field. Writes nothing."""
+        show each message next to its field. The live check (another program holds the port) covers the
+        ports that change, or with `live_all` every port the project will bind. Writes nothing."""
         found: dict[str, str] = {}
 
         def attempt(check: Callable[[], object]) -> None:
@@ -115,17 +117,15 @@ class ProjectStore:
             except ValidationError as exc:
                 found.setdefault(exc.field, exc.message)
 
-        def ports_ok() -> None:
-            clean = clean_ports(ports, self._port_owners(project_id))
-            current = self.get(project_id).ports() if project_id is not None else {}
-            changed = {f: v for f, v in clean.items() if current.get(f.removesuffix("_port")) != v}
-            self._check_live(changed, expose_db)
-
         attempt(lambda: self._available_name(name, project_id))
         if check_path:
             attempt(lambda: clean_path(path, allow_broad=allow_broad_path))
         if check_ports:
-            attempt(ports_ok)
+            clean, bad = port_problems(ports, self._port_owners(project_id))
+            current = self.get(project_id).ports() if project_id is not None and not live_all else {}
+            changed = {f: v for f, v in clean.items() if current.get(f.removesuffix("_port")) != v}
+            for field, message in {**bad, **self.live_problems(changed, expose_db)}.items():
+                found.setdefault(field, message)
         return found
 
     # -- writing -----------------------------------------------------------------------------------
@@ -201,16 +201,22 @@ class ProjectStore:
 
     def _check_live(self, ports: dict[str, int], expose_db: bool) -> None:
         """Ports a person typed that another program holds now, for the ports this project will bind."""
+        for field, message in self.live_problems(ports, expose_db).items():
+            raise ValidationError(field, message)
+
+    def live_problems(self, ports: Mapping[str, int], expose_db: bool) -> dict[str, str]:
+        """field -> message for each of `ports` that another program holds now (of those this project binds)."""
+        found: dict[str, str] = {}
         if not self.live_port_check:
-            return
+            return found
         for field, port in ports.items():
             if field in ("postgres_port", "redis_port") and not expose_db:
                 continue
             if not port_blocks.is_port_free(port):
-                holder = port_blocks.port_holder(port)
-                who = holder or "another program"
-                raise ValidationError(field, f"{PORT_LABELS[field]} {port} is in use by {who} on this "
-                                             "machine; choose another port or stop that program.")
+                who = port_blocks.port_holder(port) or "another program"
+                found[field] = (f"{PORT_LABELS[field]} {port} is in use by {who} on this machine; choose "
+                                "another port or stop that program.")
+        return found
 
     def update(self, project_id: int, **changes: Any) -> Project:
         unknown = set(changes) - EDITABLE_FIELDS - {"allow_broad_path"}
@@ -292,12 +298,14 @@ class ProjectStore:
         project.source_commit, project.source_commit_date = commit, commit_date
         return self._commit(project)
 
-    def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None) -> Project:
+    def set_status(self, project_id: int, status: ProjectStatus, last_error: str | None = None, *,
+                   at: datetime | None = None) -> Project:
+        """Record a state; `at` (default now) is when it was reached: last_started_at for running."""
         project = self.get(project_id)
         project.status = ProjectStatus(status).value
         project.last_error = last_error
         if status == ProjectStatus.RUNNING:
-            project.last_started_at = utcnow()
+            project.last_started_at = at or utcnow()
         elif status == ProjectStatus.STOPPED:
             project.last_stopped_at = utcnow()
         return self._commit(project)

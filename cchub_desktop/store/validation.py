@@ -116,25 +116,37 @@ def clean_path(raw: object, *, allow_broad: bool = False) -> str:
 
 def clean_ports(ports: Mapping[str, object], used_by_others: Mapping[int, str]) -> dict[str, int]:
     """Ports as integers in range, distinct within the project and unused by other projects.
-    `used_by_others` maps a port to the name of the project that uses it."""
+    `used_by_others` maps a port to the name of the project that uses it. ValidationError: the first rule broken."""
+    clean, problems = port_problems(ports, used_by_others)
+    for field, message in problems.items():
+        raise ValidationError(field, message)
+    return clean
+
+
+def port_problems(ports: Mapping[str, object],
+                  used_by_others: Mapping[int, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """(the ports that are whole numbers in range, field -> message for every port that breaks a rule): a form
+    shows all of them after one Save."""
     clean: dict[str, int] = {}
+    problems: dict[str, str] = {}
     for field, value in ports.items():
         label = PORT_LABELS[field]
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value.strip())
             else:
-                raise ValidationError(field, f"{label} must be a whole number between {MIN_PORT} and {MAX_PORT}.")
+                problems[field] = f"{label} must be a whole number between {MIN_PORT} and {MAX_PORT}."
+                continue
         if not MIN_PORT <= value <= MAX_PORT:
-            raise ValidationError(field, f"{label} {value} is out of range; use {MIN_PORT}–{MAX_PORT}.")
+            problems[field] = f"{label} {value} is out of range; use {MIN_PORT}–{MAX_PORT}."
+            continue
         clean[field] = value
     seen: dict[int, str] = {}
     for field, value in clean.items():
         if value in seen:
-            raise ValidationError(
-                field, f"{PORT_LABELS[field]} {value} is already this project's {PORT_LABELS[seen[value]].lower()}.")
-        seen[value] = field
-        if value in used_by_others:
-            raise ValidationError(field, f"{PORT_LABELS[field]} {value} is used by project "
-                                         f"'{used_by_others[value]}'.")
-    return clean
+            other = PORT_LABELS[seen[value]].lower()
+            problems[field] = f"{PORT_LABELS[field]} {value} is already this project's {other}."
+        elif value in used_by_others:
+            problems[field] = f"{PORT_LABELS[field]} {value} is used by project '{used_by_others[value]}'."
+        seen.setdefault(value, field)
+    return {f: v for f, v in clean.items() if f not in problems}, problems

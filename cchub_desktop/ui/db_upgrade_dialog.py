@@ -74,7 +74,7 @@ def _done(window: MainWindow, name: str, task: asyncio.Task[UpgradeResult]) -> N
     error = task.exception()
     window.reload()
     if error is not None:
-        window.show_error(f"{name}: the database was not upgraded", str(error))
+        window.show_error(f"{name}: the database was not upgraded", str(error), in_log=getattr(error, "logged", False))
         return
     result = task.result()
     window.statusBar().showMessage(f"{name}: database upgraded to PostgreSQL {result.plan.new_major}", 20000)

@@ -3,7 +3,6 @@ button that helps, when it started, the source commit it builds from and its URL
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -29,13 +28,12 @@ def remedy_for(message: str) -> str:
     return SHOW_LOG
 
 
-def _when(ts: float | None, fallback: datetime | None) -> str:
-    if ts is not None:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-    if fallback is not None:
-        moment = fallback if fallback.tzinfo else fallback.replace(tzinfo=UTC)
-        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    return "never"
+def _when(moment: datetime | None) -> str:
+    """A stored time (naive ones are UTC) in local time, to the second; "never" for none."""
+    if moment is None:
+        return "never"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def commit_text(row: ProjectRow) -> str:
@@ -56,7 +54,7 @@ class DetailStrip(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName("Selected project details")
         self._project_id: int | None = None
-        self._started: dict[int, float] = {}
+        self._started: dict[int, datetime] = {}
         self.state = QLabel()
         self.state.setObjectName("detail_state")
         self.state.setTextFormat(Qt.TextFormat.RichText)
@@ -99,9 +97,11 @@ class DetailStrip(QFrame):
     def project_id(self) -> int | None:
         return self._project_id
 
-    def note_started(self, project_id: int) -> None:
-        """A start began now (the store's last_started_at is written later, by the orchestrator)."""
-        self._started[project_id] = time.time()
+    def note_started(self, project_id: int, at: datetime | None) -> None:
+        """The project became running `at` (the time the store records as last_started_at, written a moment
+        later): "Started" is the last start that got running, the same before and after a relaunch."""
+        if at is not None:
+            self._started[project_id] = at
 
     def show_row(self, row: ProjectRow | None) -> None:
         self._project_id = row.project_id if row else None
@@ -109,7 +109,7 @@ class DetailStrip(QFrame):
         if row is None:
             return
         colour = STATUS_COLOURS[row.status]
-        self.state.setText(f"<b>{row.project.name}</b> — <span style='color:{colour}'>{row.status_text()}</span>"
+        self.state.setText(f"<b>{row.project.name}</b> — <span style='color:{colour}'>{row.status_full_text()}</span>"
                            + (f" · {row.health}" if row.status == ProjectStatus.RUNNING and row.health
                               and row.health != "healthy" else ""))
         failed = row.status == ProjectStatus.ERROR and bool(row.message)
@@ -120,7 +120,7 @@ class DetailStrip(QFrame):
             self.failure.setStyleSheet(f"color: {STATUS_COLOURS[ProjectStatus.ERROR]}")
             self.remedy_button.setText(remedy_for(row.message))
             self.remedy_button.setAccessibleName(f"{remedy_for(row.message)} for {row.project.name}")
-        self.started.setText(_when(self._started.get(row.project_id), row.project.last_started_at))
+        self.started.setText(_when(self._started.get(row.project_id) or row.project.last_started_at))
         self.commit.setText(commit_text(row))
         p = row.project
         links = [f"<a href='http://localhost:{p.frontend_port}'>http://localhost:{p.frontend_port}</a>",

@@ -38,6 +38,8 @@ class FindBar(QWidget):
     """Hidden until Ctrl+F; Enter / F3 find the next match, Shift+Enter / Shift+F3 the previous one."""
 
     closed = Signal()
+    opened = Signal()
+    no_match = Signal()   # the view may go back to where it was before the search
 
     def __init__(self, text: QPlainTextEdit, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +92,7 @@ class FindBar(QWidget):
         return self.edit.text() if self.isVisible() else ""
 
     def open_bar(self) -> None:
+        self.opened.emit()
         self.show()
         selected = self.text.textCursor().selectedText()
         if selected and "\u2029" not in selected:
@@ -121,17 +124,23 @@ class FindBar(QWidget):
         return self._find(QTextDocument.FindFlag.FindBackward)
 
     def _find(self, flags: QTextDocument.FindFlag) -> bool:
+        """Select the next (or previous) match, wrapping around, and say which of how many it is. With no
+        match the view stays where it was (the log keeps following if it did)."""
         needle = self.edit.text()
         if not needle:
             return False
-        if self.text.find(needle, flags):
-            self.count.setText("")
-            return True
-        # wrap around
-        cursor = self.text.textCursor()
-        backward = bool(flags & QTextDocument.FindFlag.FindBackward)
-        cursor.movePosition(cursor.MoveOperation.End if backward else cursor.MoveOperation.Start)
-        self.text.setTextCursor(cursor)
-        found = self.text.find(needle, flags)
-        self.count.setText("" if found else "no match")
-        return found
+        haystack = self.text.toPlainText().lower()
+        total = haystack.count(needle.lower())
+        if total == 0:
+            self.count.setText("no match")
+            self.no_match.emit()
+            return False
+        if not self.text.find(needle, flags):   # wrap around
+            cursor = self.text.textCursor()
+            backward = bool(flags & QTextDocument.FindFlag.FindBackward)
+            cursor.movePosition(cursor.MoveOperation.End if backward else cursor.MoveOperation.Start)
+            self.text.setTextCursor(cursor)
+            self.text.find(needle, flags)
+        at = haystack[:self.text.textCursor().selectionStart()].count(needle.lower()) + 1
+        self.count.setText(f"{min(at, total)} of {total}")
+        return True

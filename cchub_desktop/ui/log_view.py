@@ -91,6 +91,10 @@ class LogView(QWidget):
         self.text.setFont(font)
         self.text.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.find_bar = FindBar(self.text, self)
+        self._follow_before_find: bool | None = None   # a search scrolls to its matches; closing it resumes
+        self.find_bar.opened.connect(self._find_opened)
+        self.find_bar.closed.connect(self._find_closed)
+        self.find_bar.no_match.connect(self._resume_follow)
 
         bar = QHBoxLayout()
         bar.addWidget(self.title, 1)
@@ -223,6 +227,20 @@ class LogView(QWidget):
             self.follow.blockSignals(True)
             self.follow.setChecked(at_bottom)
             self.follow.blockSignals(False)
+
+    def _find_opened(self) -> None:
+        if self._follow_before_find is None:
+            self._follow_before_find = self.follow.isChecked()
+
+    def _find_closed(self) -> None:
+        self._resume_follow()
+        self._follow_before_find = None
+
+    def _resume_follow(self) -> None:
+        """Back to following, if the log followed before the search began."""
+        if self._follow_before_find:
+            self.follow.setChecked(True)
+            self._to_end()
 
     def _follow_toggled(self, on: bool) -> None:
         if on:

@@ -31,12 +31,13 @@ from cchub_desktop.lifecycle_events import OrchestratorEvent
 from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
+from cchub_desktop.ui.folder_open import open_folder, unsure_hint
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
-from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
+from cchub_desktop.ui.project_table_model import WIDEST_STATUS, Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
-from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url, open_folder
+from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
 from cchub_desktop.ui.services_panel import ServicesPanel
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
@@ -127,12 +128,13 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.HEALTH, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, 170), (Column.PORTS, 190),
-                              (Column.CONTROLS, 250)):
+        status_width = max(170, self.table.fontMetrics().horizontalAdvance(WIDEST_STATUS) + 40)  # + dot, margins
+        for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, status_width),
+                              (Column.PORTS, 190), (Column.CONTROLS, 250)):
             self.table.setColumnWidth(column, width)
         self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
         self.filter_bar = FilterBar(self.proxy)
-        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self.toggle_project,
+        self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self._row_toggled,
                                                self.open_project, self.open_docs, self.open_project_folder,
                                                on_upgrade_db=lambda pid: upgrade_db_of(self, pid))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
@@ -150,6 +152,8 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
+        self.row_controls.mirror((self.edit_action, self.backup_action, self.update_source_action,
+                                  self.remove_action), self._row_menu_opening)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -277,8 +281,8 @@ class MainWindow(QMainWindow):
             return
         if event.notice:   # refused: another process owns the project (lease.py); it says where
             self.statusBar().showMessage(event.notice, 20000)
-        if event.status == ProjectStatus.STARTING and before.status != ProjectStatus.STARTING:
-            self.detail.note_started(event.project_id)
+        if event.status == ProjectStatus.RUNNING and before.status != ProjectStatus.RUNNING:
+            self.detail.note_started(event.project_id, self.orchestrator.started_at(event.project_id))
         self.model.apply_event(event)
         if event.status == ProjectStatus.ERROR and before.status == ProjectStatus.STARTING \
                 and remedy_for(event.message or "") == OPEN_SETTINGS:
@@ -292,7 +296,8 @@ class MainWindow(QMainWindow):
             what = {ProjectStatus.STARTING: "could not start", ProjectStatus.RUNNING: "stopped unexpectedly",
                     ProjectStatus.STOPPING: "did not stop cleanly"}.get(before.status, "failed")
             if selected:
-                self.show_error(f"{before.project.name} {what}", event.message)
+                self.show_error(f"{before.project.name} {what}", event.message,
+                                in_log=self.orchestrator.has_details(event.project_id))
             else:  # no box over what the user is looking at: the row turns red, the status bar says so
                 self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
 
@@ -328,6 +333,8 @@ class MainWindow(QMainWindow):
         elif what == CHANGE_PORTS:
             self.select_project(pid)
             self.edit_project()
+            if self.project_dialog is not None:
+                self.project_dialog.review_ports()
         elif what == SHOW_LOG:
             self.select_project(pid)
             self.log_view.show_end()
@@ -374,6 +381,15 @@ class MainWindow(QMainWindow):
         if pid is not None:
             self.toggle_project(pid)
 
+    def _row_toggled(self, pid: int) -> None:
+        """A row's own Start/Stop/Cancel: that row becomes the selected one (its log and details show)."""
+        self.select_project(pid)
+        self.toggle_project(pid)
+
+    def _row_menu_opening(self, pid: int) -> None:
+        self.select_project(pid)
+        self._update_actions()
+
     def toggle_project(self, pid: int) -> None:
         """Start or stop one project. A second click within the double-click interval is the
         same request (a double-click on Start starts once; it does not start and then stop)."""
@@ -406,8 +422,6 @@ class MainWindow(QMainWindow):
             return
         self._queued_starts[pid] = row
         self.model.apply_event(OrchestratorEvent(pid, ProjectStatus.STARTING, None, None))
-        if pid == self.selected_id():
-            self.detail.note_started(pid)
 
     def _unqueue_start(self, pid: int) -> None:
         """Stop on a start that was only queued: nothing was started, the row is as it was."""
@@ -440,9 +454,13 @@ class MainWindow(QMainWindow):
 
     def open_project_folder(self, pid: int) -> None:
         row = self.model.row_for(pid)
-        if row is not None and not open_folder(row):
-            self.show_error(f"The folder of {row.project.name} could not be opened",
-                            f"{row.project.path}: no file manager answered, or the folder is gone.")
+        if row is None:
+            return
+        problem = open_folder(row.project.path)
+        if problem is not None:
+            self.show_error(f"The folder of {row.project.name} could not be opened", problem)
+        elif (hint := unsure_hint(row.project.path)) is not None:
+            self.statusBar().showMessage(hint, 20000)
 
     def start_selected(self) -> None:
         if self.engine_status.problem:
@@ -527,12 +545,14 @@ class MainWindow(QMainWindow):
             return
         error = task.exception()
         if error is not None:
-            self.show_error(f"{name}: the database was not backed up", str(error))
+            self.show_error(f"{name}: the database was not backed up", str(error),
+                            in_log=getattr(error, "logged", False))
         else:
             self.statusBar().showMessage(f"{name}: database saved to {task.result()}", 20000)
 
-    def show_error(self, title: str, message: str) -> None:
-        """A non-blocking message box; the log has the technical detail."""
+    def show_error(self, title: str, message: str, *, in_log: bool = False) -> None:
+        """A non-blocking message box; `in_log`: the selected project's log has the technical detail (the box
+        says so only then)."""
         if self.error_box is not None:
             self.error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
@@ -540,7 +560,8 @@ class MainWindow(QMainWindow):
         if remedy_for(message) == OPEN_SETTINGS:
             settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
             settings.clicked.connect(self.settings_requested.emit)
-        box.setInformativeText("The log pane has the technical details.")
+        if in_log:
+            box.setInformativeText("The log pane has the technical details.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._error_closed(b))
         self.error_box = box

@@ -27,7 +27,7 @@ from cchub_desktop import ports
 from cchub_desktop.lease import Lease, LeaseHeld
 from cchub_desktop.store import PORT_FIELDS, Project, ProjectStore, StoreError, ValidationError
 from cchub_desktop.store.validation import broad_path_warning
-from cchub_desktop.ui.form_errors import error_label
+from cchub_desktop.ui.form_errors import clear_error, error_label, release_room, set_error
 
 PORT_TITLES = {"frontend_port": "Frontend port", "backend_port": "Backend port",
                "postgres_port": "PostgreSQL port", "redis_port": "Redis port"}
@@ -56,6 +56,7 @@ class ProjectDialog(QDialog):
         self._store = store
         self._hold = hold   # the project's lease for a change of folder or ports (lease.py); LeaseHeld if owned
         self._project = project
+        self._live_all = False   # check every port against other programs, not just the changed ones
         self.saved_project: Project | None = None
         self.setWindowTitle("Edit project" if project else "Add project")
         self.setObjectName("project_dialog")
@@ -73,6 +74,12 @@ class ProjectDialog(QDialog):
         self.broad_ok = QCheckBox("Use this folder anyway")
         self.broad_ok.setAccessibleName("Use this broad folder anyway")
         self.broad_ok.hide()
+        # the same folder for two projects is allowed (two stacks on one checkout) but seldom meant: say so
+        self.folder_note = QLabel()
+        self.folder_note.setObjectName("folder_note")
+        self.folder_note.setWordWrap(True)
+        self.folder_note.setStyleSheet("color: #92400e;")
+        self.folder_note.hide()
 
         self.port_spins: dict[str, QSpinBox] = {}
         for field in ("frontend_port", "backend_port", "postgres_port", "redis_port"):
@@ -138,6 +145,7 @@ class ProjectDialog(QDialog):
         folder_box.addLayout(folder_row)
         folder_box.addWidget(self.errors["path"])
         folder_box.addWidget(self.broad_ok)
+        folder_box.addWidget(self.folder_note)
         form.addRow("Folder", folder_box)
         for field, spin in self.port_spins.items():
             form.addRow(PORT_TITLES[field], self._with_error(spin, field))
@@ -208,13 +216,16 @@ class ProjectDialog(QDialog):
 
     def save(self) -> None:
         """Validate through the store and write; on a rule broken, show it next to its field."""
-        for field in self.errors:
-            self._clear_error(field)
-        self._clear_error("general")
+        for label in (*self.errors.values(), self.general_error):
+            label.clear()
+            release_room(label)
+        self._fit_soon()
         values = self.values()
         problems = self._precheck(values)
         if problems:
-            for field, message in problems.items():
+            order = ["name", "path", *self.port_spins]   # the focus goes to the first field in the form
+            for field, message in sorted(problems.items(), key=lambda p: order.index(p[0]) if p[0] in order
+                                         else len(order), reverse=True):
                 self._show_error(field, message)
             return
         try:
@@ -251,9 +262,35 @@ class ProjectDialog(QDialog):
             return self._store.problems(
                 values["name"], values["path"], {f: values[f] for f in PORT_FIELDS}, expose_db=values["expose_db"],
                 allow_broad_path=self._broad_allowed(), project_id=self._project.id if self._project else None,
-                check_path=editable, check_ports=editable)
+                check_path=editable, check_ports=editable, live_all=self._live_all)
         except StoreError as exc:
             return {"general": str(exc)}
+
+    def review_ports(self) -> None:
+        """"Change ports" (a start failed on a taken port): each port this project binds that another program
+        or project holds now is marked, with the next free port filled in, and the first port field has the
+        focus. A Save checks every port again, so a port still taken is refused."""
+        self._live_all = True
+        if not self.path_edit.isEnabled():
+            return   # running: the ports cannot change now (runtime_note says so)
+        values = self.values()
+        found = self._precheck(values)
+        taken = self._store.used_ports(exclude_id=self._project.id if self._project else None)
+        taken |= {int(values[f]) for f in PORT_FIELDS}
+        marked = [f for f in self.port_spins if f in found]
+        for field in marked:
+            spin = self.port_spins[field]
+            try:
+                free = ports.next_free_port(spin.value() + 1, taken)
+            except RuntimeError:
+                self._show_error(field, found[field])
+                continue
+            taken.add(free)
+            spin.setValue(free)   # clears the field's message: shown below, after the value
+            self._show_error(field, f"{found[field]} Filled in: {free}, the next free port.")
+        first = self.port_spins[marked[0] if marked else "frontend_port"]
+        first.setFocus(Qt.FocusReason.OtherFocusReason)
+        first.selectAll()
 
     def _changes(self, values: dict[str, Any]) -> dict[str, Any]:
         assert self._project is not None
@@ -275,11 +312,29 @@ class ProjectDialog(QDialog):
         self._clear_error("path")
         self.broad_ok.setChecked(False)
         self.broad_ok.hide()
+        self._note_shared_folder()
+
+    def _note_shared_folder(self) -> None:
+        """Name the other projects that use the folder typed or picked."""
+        text = typed_path(self.path_edit.text())
+        try:
+            path = Path(text).expanduser()
+            folder = str(path.resolve()) if text and path.is_absolute() else None
+            own = self._project.id if self._project else None
+            others = [p.name for p in self._store.list() if folder and p.path == folder and p.id != own]
+        except (OSError, StoreError):
+            others = []
+        if others:
+            names = ", ".join(f"'{n}'" for n in others)
+            self.folder_note.setText(f"Project {names} uses this folder too; each project gets a stack and data "
+                                     "of its own.")
+        if bool(others) == self.folder_note.isHidden():
+            self.folder_note.setVisible(bool(others))
+            self._fit_soon()
 
     def _show_error(self, field: str, message: str) -> None:
         label = self.errors.get(field, self.general_error)
-        label.setText(message.replace("/", "/\u200b"))  # a long path may wrap after any folder, not overflow
-        label.show()
+        set_error(label, message.replace("/", "/\u200b"))  # a long path may wrap after any folder, not overflow
         self._fit_soon()
         if field == "path" and self._is_broad(typed_path(self.path_edit.text())):
             self.broad_ok.show()
@@ -288,12 +343,8 @@ class ProjectDialog(QDialog):
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _clear_error(self, field: str) -> None:
-        label = self.errors.get(field, self.general_error)
-        if label.isHidden():
-            return
-        label.clear()
-        label.hide()
-        self._fit_soon()
+        """As the user edits a field its message goes; its room stays until the next Save (form_errors.py)."""
+        clear_error(self.errors.get(field, self.general_error))
 
     # ----- size -----------------------------------------------------------------------------------------------
 
@@ -355,4 +406,4 @@ class ProjectDialog(QDialog):
     def error_text(self, field: str) -> str:
         """The message shown for a field ('' when none); 'general' for errors not tied to a field."""
         label = self.errors.get(field, self.general_error)
-        return label.text().replace("\u200b", "") if not label.isHidden() else ""
+        return label.text().replace("\u200b", "")

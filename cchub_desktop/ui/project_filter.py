@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import ProjectTableModel
@@ -69,7 +69,28 @@ class FilterBar(QWidget):
         self.status.setAccessibleName("Show projects in state")
         self.status.addItems(list(STATUS_CHOICES))
         self.status.currentTextChanged.connect(lambda t: proxy.set_statuses(STATUS_CHOICES[t]))
+        # a filter that matches nothing says so beside the box, instead of an empty table with no word
+        self.no_match = QLabel()
+        self.no_match.setObjectName("filter_no_match")
+        self.no_match.setStyleSheet("color: #92400e;")
+        self.no_match.linkActivated.connect(lambda _l: self.clear())
+        self.no_match.hide()
+        for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
+            signal.connect(lambda *_a: self._update_hint())
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.no_match)
         layout.addWidget(self.status)
+
+    def clear(self) -> None:
+        """Show every project again."""
+        self.text.clear()
+        self.status.setCurrentText(ALL)
+
+    def _update_hint(self) -> None:
+        total = self.proxy.projects.rowCount()
+        empty = total > 0 and self.proxy.rowCount() == 0 and self.proxy.is_filtering()
+        if empty:
+            self.no_match.setText(f"None of {total} projects match. <a href='clear'>Show all</a>")
+        self.no_match.setVisible(empty)

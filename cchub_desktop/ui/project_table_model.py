@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 
 # light imports only: the window paints from these before SQLModel and the orchestrator are loaded
-from cchub_desktop.lifecycle_events import phase_text
+from cchub_desktop.lifecycle_events import phase_text, phase_words
 from cchub_desktop.store.rows import ProjectStatus
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ STATUS_LABELS: dict[ProjectStatus, str] = {
     ProjectStatus.RUNNING: "Running",
     ProjectStatus.STARTING: "Starting",
     ProjectStatus.STOPPING: "Stopping",
-    ProjectStatus.ERROR: "Error",
+    ProjectStatus.ERROR: "Failed",   # the tray's word too (tray_menu.STATUS_WORDS)
     ProjectStatus.STOPPED: "Stopped",
 }
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -72,18 +72,26 @@ class ProjectRow:
         return self.project.id
 
     def status_text(self) -> str:
+        """The Status cell: the state, and while starting the phase in a word or two (never cut at the
+        column's width); status_full_text has the rest."""
         label = STATUS_LABELS[self.status]
         if self.status == ProjectStatus.STARTING and self.phase:
-            return f"{label}: {phase_text(self.phase)}"
+            return f"{label}: {phase_words(self.phase)}"
         if self.status in (ProjectStatus.STARTING, ProjectStatus.STOPPING):
             return f"{label}…"
         return label
 
+    def status_full_text(self) -> str:
+        """The state with the whole phase: "Starting: building the backend (pip: downloading torch · 1:12)"."""
+        if self.status == ProjectStatus.STARTING and self.phase:
+            return f"{STATUS_LABELS[self.status]}: {phase_text(self.phase)}"
+        return self.status_text()
+
     def health_text(self) -> str:
         if self.status == ProjectStatus.RUNNING:
             return self.health or "healthy"
-        if self.status == ProjectStatus.ERROR:
-            return self.message or "failed"
+        if self.status == ProjectStatus.ERROR:   # the first line; the tooltip and the detail strip have all
+            return (self.message or "failed").strip().split("\n", 1)[0]
         return "—"
 
     def ports_text(self) -> str:
@@ -100,10 +108,8 @@ class ProjectRow:
                 f"PostgreSQL {p.postgres_port}, Redis {p.redis_port}: {scope}")
 
 
-def phase_label(row: ProjectRow) -> str:
-    """What a moving project is doing, short enough for a button: "Starting: database…", "Stopping…"."""
-    return row.status_text() if row.status != ProjectStatus.STARTING or not row.phase else \
-        f"{phase_text(row.phase)}…".capitalize()
+# the longest Status cell text (status_text): the column is made at least this wide
+WIDEST_STATUS = "Starting: frontend build"
 
 
 def status_icon(status: ProjectStatus, size: int = 12) -> QIcon:
@@ -215,6 +221,8 @@ class ProjectTableModel(QAbstractTableModel):
             return r.project.path
         if col == Column.PORTS:
             return r.ports_tooltip()
+        if col == Column.STATUS and r.status == ProjectStatus.STARTING:
+            return r.status_full_text()
         if col in (Column.STATUS, Column.HEALTH) and r.message:
             return r.message
         return None

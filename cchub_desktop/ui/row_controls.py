@@ -7,14 +7,14 @@ The widgets are index widgets in the table's Controls column, created only for t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
 
 from cchub_desktop.store import ProjectStatus
-from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel, phase_label
+from cchub_desktop.ui.project_table_model import Column, ProjectRow, ProjectTableModel
 
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
 TOGGLE_WIDTH = 150
@@ -35,18 +35,17 @@ def api_docs_url(row: ProjectRow) -> QUrl:
     return QUrl(f"http://localhost:{row.project.backend_port}/docs")
 
 
-def open_folder(row: ProjectRow) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(row.project.path))
-
-
 class RowControls(QWidget):
     """The controls of one row. It knows its project id; the window tells it the row's state."""
 
     def __init__(self, project_id: int, on_toggle: Callable[[int], None], on_open: Callable[[int], None],
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None],
-                 parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None) -> None:
+                 parent: QWidget | None = None, *, on_upgrade_db: Callable[[int], None] | None = None,
+                 on_menu: Callable[[int], None] | None = None, mirrored: Sequence[QAction] = ()) -> None:
         super().__init__(parent)
+        self._on_menu = on_menu
         self.project_id = project_id
+        self.startable = True
         self.toggle = QPushButton("Start")
         self.toggle.setObjectName("row_toggle")
         self.toggle.setCheckable(True)
@@ -70,6 +69,16 @@ class RowControls(QWidget):
         if on_upgrade_db is not None:
             self.upgrade_db_action = menu.addAction("Upgrade database…")
             self.upgrade_db_action.triggered.connect(lambda: on_upgrade_db(self.project_id))
+        # the window's own actions for this row (Edit…, Back up, Update…, Remove…), as in its context menu:
+        # opening the menu selects the row, so they act on it and are enabled as they are for it
+        if mirrored:
+            menu.addSeparator()
+        self._mirrors: list[tuple[QAction, QAction]] = []
+        for action in mirrored:
+            entry = menu.addAction(action.text())
+            entry.triggered.connect(action.trigger)
+            self._mirrors.append((entry, action))
+        menu.aboutToShow.connect(self._menu_opening)
         self.more.setMenu(menu)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -82,16 +91,23 @@ class RowControls(QWidget):
     def show_row(self, row: ProjectRow) -> None:
         name = row.project.name
         status = row.status
-        moving = status in (ProjectStatus.STARTING, ProjectStatus.STOPPING)
         on = status in ACTIVE
-        self.toggle.setChecked(on)
-        self.toggle.setEnabled(not moving)
-        if moving:
-            self.toggle.setText(phase_label(row))
+        self.startable = not on
+        self.toggle.setChecked(on and status != ProjectStatus.STARTING)   # Cancel: a plain button, not "on"
+        # while starting the toggle cancels the start (a first build takes minutes); while stopping it waits
+        self.toggle.setEnabled(status != ProjectStatus.STOPPING)
+        if status == ProjectStatus.STARTING:
+            self.toggle.setText("Cancel")
+            self.toggle.setAccessibleName(f"Cancel starting {name}")
+            self.toggle.setToolTip(f"{row.status_full_text()}. Click to cancel the start.")
+        elif status == ProjectStatus.STOPPING:
+            self.toggle.setText("Stopping…")
+            self.toggle.setAccessibleName(f"Stopping {name}")
+            self.toggle.setToolTip(f"{name} is stopping")
         else:
             self.toggle.setText("Stop" if on else "Start")
-        self.toggle.setAccessibleName(f"Stop {name}" if on else f"Start {name}")
-        self.toggle.setToolTip(phase_label(row) if moving else (f"Stop {name}" if on else f"Start {name}"))
+            self.toggle.setAccessibleName(f"Stop {name}" if on else f"Start {name}")
+            self.toggle.setToolTip(f"Stop {name}" if on else f"Start {name}")
         answers = frontend_answers(row)
         self.open.setEnabled(answers)
         self.open.setAccessibleName(f"Open {name} in browser")
@@ -101,9 +117,16 @@ class RowControls(QWidget):
         self.more.setAccessibleName(f"More actions for {name}")
         self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
 
+    def _menu_opening(self) -> None:
+        if self._on_menu is not None:
+            self._on_menu(self.project_id)
+        for entry, action in self._mirrors:
+            entry.setText(action.text())
+            entry.setEnabled(action.isEnabled())
+
     def set_start_blocked(self, reason: str | None) -> None:
         """While the engine is known bad, Start is disabled with the reason as its tooltip."""
-        if reason and not self.toggle.isChecked():
+        if reason and self.startable:
             self.toggle.setEnabled(False)
             self.toggle.setToolTip(reason)
 
@@ -117,6 +140,8 @@ class RowControlsManager(QObject):
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None], *,
                  on_upgrade_db: Callable[[int], None] | None = None) -> None:
         super().__init__(table)
+        self._on_menu: Callable[[int], None] | None = None
+        self._mirrored: tuple[QAction, ...] = ()
         self.table = table
         self.proxy = proxy
         self.model = model
@@ -131,6 +156,10 @@ class RowControlsManager(QObject):
         for signal in (proxy.modelReset, proxy.layoutChanged, proxy.rowsInserted, proxy.rowsRemoved):
             signal.connect(lambda *_a: self._pending.start())
         model.dataChanged.connect(self._data_changed)
+
+    def mirror(self, actions: Sequence[QAction], on_menu: Callable[[int], None]) -> None:
+        """The window's actions each row's ⋯ menu offers too; `on_menu(project_id)` as a menu opens."""
+        self._mirrored, self._on_menu = tuple(actions), on_menu
 
     def schedule(self) -> None:
         self._pending.start()
@@ -170,7 +199,8 @@ class RowControlsManager(QObject):
             return
         widget = self.table.indexWidget(index)
         if not isinstance(widget, RowControls) or widget.project_id != row.project_id:
-            widget = RowControls(row.project_id, *self._callbacks, on_upgrade_db=self._on_upgrade_db)
+            widget = RowControls(row.project_id, *self._callbacks, on_upgrade_db=self._on_upgrade_db,
+                                 on_menu=self._on_menu, mirrored=self._mirrored)
             self.table.setIndexWidget(index, widget)
         widget.show_row(row)
         widget.set_start_blocked(self.start_blocked)

@@ -38,8 +38,10 @@ from cchub_desktop.settings_rules import (
     check_image,
     check_local_source,
     check_runner_host,
+    cli_placeholder,
+    runner_placeholder,
 )
-from cchub_desktop.ui.form_errors import error_label
+from cchub_desktop.ui.form_errors import clear_error, error_label, release_room, set_error
 
 LABEL_WIDTH = 150
 IMAGE_FIELDS = {"postgres_image": "PostgreSQL image", "redis_image": "Redis image",
@@ -78,7 +80,7 @@ class SettingsDialog(QDialog):
         outer.addWidget(self._source_group())
         outer.addWidget(self._images_group())
         outer.addWidget(QLabel("Engine, source and images apply to stacks started after saving."))
-        self.general_error = error_label("general")
+        self.general_error = error_label("general", reserve=False)
         outer.addWidget(self.general_error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
@@ -112,7 +114,7 @@ class SettingsDialog(QDialog):
         for widget in widgets:
             row.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
         layout.addLayout(row)
-        self.errors[field] = error_label(field)
+        self.errors[field] = error_label(field, reserve=False)
         layout.addWidget(self.errors[field])
         return box
 
@@ -139,12 +141,12 @@ class SettingsDialog(QDialog):
     def _engine_group(self) -> QGroupBox:
         group = QGroupBox("Engine")
         form = QFormLayout(group)
-        cli = self._edit("dagger_cli_path", "Empty: download the Dagger CLI on first use")
+        cli = self._edit("dagger_cli_path", cli_placeholder())
         browse = QPushButton("Browse…")
         browse.setObjectName("browse_cli")
         browse.clicked.connect(self.choose_cli)
         _row(form, "Dagger CLI", self._with_error("dagger_cli_path", cli, browse))
-        runner = self._edit("runner_host", "Empty: Docker or Podman here. Remote: tcp://host:1234")
+        runner = self._edit("runner_host", runner_placeholder())
         _row(form, "Remote engine", self._with_error("runner_host", runner))
         interval = self._edit("host_copy_interval_min", "minutes, 1 to 1440")
         interval.setToolTip("While a project runs, its data is copied to this computer this often (and at every "
@@ -250,13 +252,13 @@ class SettingsDialog(QDialog):
         rules.update({f: check_image(getattr(v, f)) for f in IMAGE_FIELDS})
         errors = {field: message for field, message in rules.items() if message}
         for field in self.errors:
-            self._clear(field)
+            self._clear(field, keep_room=False)
         for field, message in errors.items():
             self._show(field, message)
         return errors
 
     def save(self) -> None:
-        self._clear("general")
+        self._clear("general", keep_room=False)
         if self.validate():
             return
         new = self.values()
@@ -280,8 +282,7 @@ class SettingsDialog(QDialog):
 
     def _show(self, field: str, message: str) -> None:
         label = self.general_error if field == "general" else self.errors[field]
-        label.setText(message)
-        label.show()
+        set_error(label, message)
         self._fit()
 
     def _fit(self) -> None:
@@ -290,9 +291,13 @@ class SettingsDialog(QDialog):
         self.resize(self.width(), self.heightForWidth(self.width()) if self.hasHeightForWidth()
                     else self.sizeHint().height())
 
-    def _clear(self, field: str) -> None:
+    def _clear(self, field: str, *, keep_room: bool = True) -> None:
+        """Clear a field's message: as the user edits, its room stays (nothing moves under the pointer);
+        before a Save shows the messages anew, the room goes too."""
         label = self.general_error if field == "general" else self.errors.get(field)
-        if label is not None and not label.isHidden():
-            label.clear()
-            label.hide()
+        if label is None:
+            return
+        clear_error(label)
+        if not keep_room:
+            release_room(label)
             self._fit()

@@ -29,7 +29,7 @@ def _updated(window: MainWindow, name: str, pid: int, task: asyncio.Task[UpdateR
         return
     error = task.exception()
     if error is not None:
-        window.show_error(f"{name}: CommandCenter was not updated", str(error))
+        window.show_error(f"{name}: CommandCenter was not updated", str(error), in_log=getattr(error, "logged", False))
         return
     window.reload(select_id=pid)
     window.statusBar().showMessage(task.result().message(), 20000)

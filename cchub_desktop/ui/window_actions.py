@@ -121,10 +121,13 @@ def update_actions(window: MainWindow) -> None:
     blocked = window.engine_status.problem if not stop else None
     if blocked:
         window.toggle_action.setEnabled(False)
-    window.toggle_action.setToolTip(blocked or "Start or stop the selected project (Enter)")
-    window.toggle_action.setText("Stop" if stop else "Start")
+    window.toggle_action.setToolTip(blocked or ("Cancel the start of the selected project (Enter)"
+                                                if status == ProjectStatus.STARTING
+                                                else "Start or stop the selected project (Enter)"))
+    words = "Cancel" if status == ProjectStatus.STARTING else "Stop" if stop else "Start"
+    window.toggle_action.setText(words)
     toggle_button = window.toolbar.widgetForAction(window.toggle_action)
-    toggle_button.setAccessibleName("Stop" if stop else "Start")
+    toggle_button.setAccessibleName(words)
     window.open_action.setEnabled(row is not None and frontend_answers(row))
     window.docs_action.setEnabled(status == ProjectStatus.RUNNING)
     window.restart_action.setEnabled(window.attached and status == ProjectStatus.RUNNING)

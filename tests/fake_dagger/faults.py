@@ -58,6 +58,7 @@ class Faults:
     log_interval: float = 0.5
     log_lines: int = 1
     exec_hook: str | None = None
+    quiet_execs: bool = False
     raw: dict[str, str] = field(default_factory=dict)
 
     def exec_failure(self, command: list[str]) -> ExecFailRule | None:
@@ -144,5 +145,6 @@ def faults_from_env(env: Mapping[str, str]) -> Faults:
         log_interval=_float(env, "FAKE_DAGGER_LOG_INTERVAL", 0.5),
         log_lines=int(lines),
         exec_hook=env.get("FAKE_DAGGER_EXEC_HOOK", "").strip() or None,
+        quiet_execs=env.get("FAKE_DAGGER_QUIET_EXECS", "").strip() == "1",
         raw=raw,
     )

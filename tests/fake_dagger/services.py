@@ -115,7 +115,8 @@ class ServiceRuntime:
             from .session import exec_error
 
             error = exec_error(spec.command, ExecResult(rule.exit_code, "", rule.stderr))
-            s.progress.log(span, rule.stderr)
+            if not s.faults.quiet_execs:
+                s.progress.log(span, rule.stderr)
             s.progress.close(span, error.message)
             s.journal.write("service", event="start-failed", error=error.message, **record)
             raise error

@@ -138,8 +138,9 @@ class Session:
         rule = self.faults.exec_failure(command)
         if rule is not None:
             result = ExecResult(rule.exit_code, "", rule.stderr)
-        self.progress.log(span, result.stdout)
-        self.progress.log(span, result.stderr)
+        if not self.faults.quiet_execs:
+            self.progress.log(span, result.stdout)
+            self.progress.log(span, result.stderr)
         if self.faults.exec_tail_delay:   # a long build: its output streams while it still runs
             try:
                 self.wait(self.faults.exec_tail_delay, cancelled)
