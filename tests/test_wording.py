@@ -64,6 +64,8 @@ def test_the_log_never_claims_a_pin_to_an_empty_commit(
         return ""
 
     monkeypatch.setattr("cchub_desktop.stack.source_pin.resolve_commit", no_commit)
+    # a source other than the verified default: its commit is asked of the engine
+    monkeypatch.setattr("cchub_desktop.stack.source_pin.verified_commit", lambda *_a: None)
     pinned: list[str] = []
     log = StackLog()
     stack = CommandCenterStack(make_config(project_dir, port_block), AppSettings(), log)
