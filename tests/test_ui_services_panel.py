@@ -37,7 +37,7 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
     pid = hub.add_project("served", project_dir)
     panel = hub.window.services
     project = hub.store.get(pid)
-    assert panel.isVisible() and panel.services() == SEVEN
+    assert panel.services() == SEVEN
     assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
     item = panel.tree.findItems("frontend", Qt.MatchFlag.MatchExactly)[0]
     assert item.text(2) == f"localhost:{project.frontend_port} → 3000"
@@ -49,12 +49,16 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
     qtbot.waitUntil(lambda: {panel.state_of(s) for s in SEVEN} == {"running"}, timeout=10_000)
     worker = panel.tree.findItems("worker", Qt.MatchFlag.MatchExactly)[0]
     assert worker.text(4), "the worker's last log line"
+    last = worker.text(4)
     # a double-click shows that service's log, and only it
+    hub.window.bottom_tabs.setCurrentWidget(panel)   # the tab refreshes its rows
+    worker = panel.tree.findItems("worker", Qt.MatchFlag.MatchExactly)[0]
+    last = worker.text(4)
     panel.tree.itemDoubleClicked.emit(worker, 0)
+    assert hub.window.bottom_tabs.currentWidget() is hub.window.log_view   # back on the log tab, filtered
     assert hub.window.log_view.filter.currentText() == "worker"
-    shown = hub.window.log_view.shown_text()
-    assert worker.text(4) in shown
-    assert "uvicorn" not in shown   # the backend's lines are not the worker's
+    qtbot.waitUntil(lambda: last in hub.window.log_view.shown_text(), timeout=10_000)   # the pane polls
+    assert "uvicorn" not in hub.window.log_view.shown_text()   # the backend's lines are not the worker's
 
     hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)

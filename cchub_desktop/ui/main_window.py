@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QTableView,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         self.detail = DetailStrip()
         self.detail.remedy.connect(self._remedy)
         self.services = ServicesPanel()
-        self.services.show_service.connect(self.log_view.show_service)
+        self.services.show_service.connect(self.show_service_log)
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
@@ -162,10 +163,16 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.detail)
-        top_layout.addWidget(self.services)
+        # the log and the services share the lower pane, so the project table keeps its height
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.setObjectName("bottom_tabs")
+        self.bottom_tabs.setDocumentMode(True)
+        self.bottom_tabs.addTab(self.log_view, "Log")
+        self.bottom_tabs.addTab(self.services, "Services")
+        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.log_view)
+        splitter.addWidget(self.bottom_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         central = QWidget()
@@ -435,6 +442,11 @@ class MainWindow(QMainWindow):
         pid = self.selected_id()
         if pid is not None:
             act(pid)
+
+    def show_service_log(self, service: str) -> None:
+        """The log tab, filtered to one service (the services tab's double-click and Show its log)."""
+        self.bottom_tabs.setCurrentWidget(self.log_view)
+        self.log_view.show_service(service)
 
     def restart_project(self, pid: int) -> None:
         """Stop the project and start it again (the context menu, the tray)."""

@@ -69,6 +69,14 @@ def connection_string(project: Project, secrets_dir: Path) -> str | None:
     return f"postgresql://{DB_USER}:{password}@localhost:{project.postgres_port}/{DB_NAME}"
 
 
+def _is_stored(project: object) -> bool:
+    """A project the store read (not the stdlib row of the first paint). Called only once settings are there,
+    i.e. after the orchestrator attached, so importing the store here costs the first paint nothing."""
+    from cchub_desktop.store import Project
+
+    return isinstance(project, Project)
+
+
 class ServicesPanel(QWidget):
     """`show_service` is emitted with a service's name when the user asks for its log."""
 
@@ -107,10 +115,9 @@ class ServicesPanel(QWidget):
         head.addWidget(self.show_log)
         head.addWidget(self.copy_db)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(head)
         layout.addWidget(self.tree)
-        self.setVisible(False)
 
     def _items(self) -> list[QTreeWidgetItem]:
         items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
@@ -128,20 +135,19 @@ class ServicesPanel(QWidget):
     def show_row(self, row: ProjectRow | None, settings: AppSettings | None, secrets_dir: Path | None,
                  last_lines: Mapping[str, str]) -> None:
         """Show the services of `row`'s project (hidden without a stored project or settings)."""
-        if row is None or settings is None:
+        project = row.project if row is not None else None
+        if row is None or settings is None or not _is_stored(project):
             self._project = None
-            self.setVisible(False)
+            self.tree.clear()
+            self.title.setText("<b>Services</b> — select a project" if row is None else
+                               "<b>Services</b> — loading the projects…")
+            self.copy_db.setEnabled(False)
             return
         from cchub_desktop.store import Project
 
-        project = row.project
-        if not isinstance(project, Project):
-            self._project = None
-            self.setVisible(False)
-            return
+        assert isinstance(project, Project)
         self._project, self._secrets_dir = project, secrets_dir
         plan = self._plan_for(project, settings)
-        self.setVisible(True)
         self.title.setText(f"<b>Services</b> — {len(plan.services)} in {project.name}'s stack")
         selected = self.tree.currentItem()
         current = selected.text(0) if selected is not None else None
@@ -154,10 +160,6 @@ class ServicesPanel(QWidget):
             self.tree.addTopLevelItem(item)
             if service.name == current:
                 self.tree.setCurrentItem(item)
-        rows = max(1, len(plan.services))   # tall enough for every service, no more
-        row_height = self.tree.sizeHintForRow(0) if self.tree.topLevelItemCount() else self.fontMetrics().height() + 4
-        self.tree.setMaximumHeight(self.tree.header().sizeHint().height() + rows * row_height
-                                   + 2 * self.tree.frameWidth() + 4)
         exposed = bool(project.expose_db)
         self.copy_db.setEnabled(exposed)
         self.copy_db.setToolTip("Copies postgresql://… for a database client" if exposed else NOT_EXPOSED)
