@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,14 @@ class _Up:
         return code
 
 
+def _poll(done: Callable[[], bool], failure: str, bound: float = 120.0) -> None:
+    deadline = time.monotonic() + bound
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(failure)
+        time.sleep(1)
+
+
 def _get(url: str, method: str = "GET") -> str:
     request = urllib.request.Request(url, method=method)
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -138,6 +146,10 @@ def test_a_real_stack_gets_healthy_answers_on_its_ports_frees_them_and_keeps_its
     first.wait_healthy(FIRST_BUILD_BOUND)
     assert json.loads(_get(f"{backend}/health")) == {"status": "healthy"}
     assert "CommandCenter frontend" in _get(f"http://127.0.0.1:{real_project['frontend']}/")
+    assert json.loads(_get(f"{backend}/nats"))["jetstream"] == "True"   # NATS runs, with JetStream (-js)
+    # the Celery worker takes a task from the Redis broker, and beat's schedule reaches the worker
+    assert json.loads(_get(f"{backend}/tasks/echo?text=hello", method="POST")) == {"result": "worker says hello"}
+    _poll(lambda: json.loads(_get(f"{backend}/tasks/ticks"))["ticks"] > 0, "no beat tick reached the worker")
     _get(f"{backend}/notes?body=written-by-the-first-start", method="POST")
     assert first.stop() == 0
     assert all(is_port_free(port) for port in real_project.values()), "a stopped stack still holds a port"
