@@ -12,7 +12,7 @@ from pathlib import Path
 from graphql import GraphQLError
 
 from . import dirs
-from .execs import ExecContext, ExecHook, ExecResult, default_exec
+from .execs import ExecContext, ExecHook, ExecResult, default_exec, untrusted_proxy_ca
 from .faults import Faults
 from .journal import JournalWriter
 from .objects import Obj, Registry
@@ -135,6 +135,8 @@ class Session:
                           comment=self.volumes.comment(server.volume) if server else None,
                           folders=spec.folders())
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
+        if self.faults.engine_ca:
+            result = untrusted_proxy_ca(ctx) or result
         rule = self.faults.exec_failure(command)
         if rule is not None:
             result = ExecResult(rule.exit_code, "", rule.stderr)
