@@ -17,8 +17,8 @@ from .faults import Faults
 from .journal import JournalWriter
 from .objects import Obj, Registry
 from .progress import PlainProgress
-from .state import ContainerSpec, container_spec, exec_command
-from .volumes import PgVolumes, Server
+from .state import ContainerSpec, Mount, container_spec, exec_command
+from .volumes import PgVolumes, Server, mount_options
 
 Cancelled = Callable[[], bool]
 
@@ -178,10 +178,10 @@ class Session:
         if svc.container is None:
             return None
         ctr = container_spec(self.registry, svc.container)
-        volume = pg_volume(ctr)
-        if service_kind(ctr.image, svc.command) != "postgres" or volume is None:
+        mount = pg_mount(ctr)
+        if service_kind(ctr.image, svc.command) != "postgres" or mount is None:
             return None
-        return Server(ctr.image, volume)
+        return Server(ctr.image, self.volumes.identity(mount.source, mount_options(mount.sharing, mount.owner)))
 
     def _volume_effects(self, spec: ContainerSpec, command: list[str], server: Server | None,
                         result: ExecResult) -> None:
@@ -196,7 +196,8 @@ class Session:
             if words[:1] == ["find"] and "-delete" in words and len(words) > 1:
                 for mount in spec.mounts:
                     if mount.kind == "cache" and mount.path.rstrip("/") == words[1].rstrip("/"):
-                        self.volumes.wipe(mount.source)
+                        self.volumes.wipe(self.volumes.identity(mount.source,
+                                                                mount_options(mount.sharing, mount.owner)))
 
     def container_file(self, ctr: Obj, path: str, cancelled: Cancelled) -> bytes:
         """A file in a container: written by withNewFile/withFile, an exec's redirect, or a mount."""
@@ -245,13 +246,13 @@ class Session:
         return str(target)
 
 
-def pg_volume(ctr: ContainerSpec) -> str | None:
-    """The cache volume holding a PostgreSQL container's data: the one mounted where PGDATA is (or its
+def pg_mount(ctr: ContainerSpec) -> Mount | None:
+    """The cache mount holding a PostgreSQL container's data: the one mounted where PGDATA is (or its
     default folder)."""
     data = ctr.env.get("PGDATA", "/var/lib/postgresql/data")
     for mount in ctr.mounts:
         if mount.kind == "cache" and (data == mount.path or data.startswith(mount.path.rstrip("/") + "/")):
-            return mount.source
+            return mount
     return None
 
 
