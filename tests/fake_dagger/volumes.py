@@ -15,8 +15,8 @@ counts. Then, as with the real server:
 - `sh -c "find M -mindepth 1 -delete"` with a cache volume mounted at M empties that volume (as the
   engine's prune does; a test can also call `PgVolumes.wipe(volume)`);
 - as on the real engine (Dagger v0.21.8), a volume is one per name, sharing mode and owner: the mount
-  options PostgreSQL first ran it with are kept (`<volume>.mount`), and a mount of the same name with other options (e.g. no
-  owner) reaches another, empty volume (named `<name>@<sharing>/<owner>` here);
+  options PostgreSQL first ran it with are kept (`<volume>.mount`), and a mount of the same name with other
+  options (e.g. no owner) reaches another, empty volume (named `<name>@<sharing>/<owner>` here);
 - `psql --host=ALIAS -c "COMMENT ON DATABASE d IS '...'"` sets the database's comment (kept with the volume,
   gone with it), and a `psql -c` query using shobj_description answers `<comment>|<number of tables>`.
 
