@@ -1,5 +1,7 @@
-"""End-to-end on a real Dagger engine (docs/real-engine.md): a small stack to healthy, its tunnels answering
-from the host, stop freeing the ports, a second start seeing the first start's rows.
+"""End-to-end on a real Dagger engine (docs/real-engine.md): the seven-service stack to healthy, its tunnels
+answering from the host, NATS, the Celery worker and beat at work, stop freeing the ports, a second start seeing
+the first start's rows; a row outliving a full local-cache prune (restored from the host copy); backup, restore,
+and remove --delete-data emptying the project's volumes.
 
 Runs only when CCHUB_REAL_ENGINE names a reachable engine (e.g. unix:///run/dagger/engine.sock) and a v0.21
 CLI is known (CCHUB_REAL_ENGINE_CLI, _EXPERIMENTAL_DAGGER_CLI_BIN or `dagger` on PATH); skips saying why
@@ -205,6 +207,75 @@ def test_a_row_outlives_a_full_prune_of_the_engine_cache_and_the_start_says_it_r
     said = [line for line in log.splitlines() if "copy" in line]
     print("\n".join(said))
     assert any(RESTORED in line for line in said), log[-4000:]
+
+
+def _volume_entries(volumes: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """How many files and folders each cache volume (name -> the stack's sharing mode and owner: the engine
+    keeps one volume per name, sharing and owner) holds on the engine, seen from a fresh session."""
+    import asyncio
+
+    import dagger
+
+    async def count() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async with dagger.Connection(dagger.Config(retry=None)) as client:
+            for name, (sharing, owner) in volumes.items():
+                out = await (client.container().from_("pgvector/pgvector:pg16")
+                             .with_env_variable("CCHUB_LANE_AT", str(time.time_ns()))
+                             .with_mounted_cache("/volume", client.cache_volume(name),
+                                                 sharing=dagger.CacheSharingMode[sharing], owner=owner)
+                             .with_exec(["sh", "-c", "find /volume -mindepth 1 | wc -l"]).stdout())
+                counts[name] = int(out.strip())
+        return counts
+
+    return asyncio.run(count())
+
+
+def test_backup_restore_and_remove_with_data_on_the_seven_service_stack(
+        real_engine: str, real_project: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = f"http://127.0.0.1:{real_project['backend']}"
+    first = _Up("real")
+    first.wait_healthy(FIRST_BUILD_BOUND)
+    _get(f"{backend}/notes?body=in-the-backup", method="POST")
+    assert first.stop() == 0
+    began = time.monotonic()
+    backed = cchub("backup", "real", timeout=STOP_BOUND)
+    print(f"backup: {time.monotonic() - began:.1f} s")   # measured, not asserted
+    assert backed.returncode == 0, backed.stderr
+    dump = backed.stdout.strip().rpartition(" to ")[2]
+    assert Path(dump).is_file(), backed.stdout
+
+    second = _Up("real")
+    second.wait_healthy(FIRST_BUILD_BOUND)
+    _get(f"{backend}/notes?body=after-the-backup", method="POST")
+    assert second.stop() == 0
+    began = time.monotonic()
+    restored = cchub("restore", "real", dump, timeout=STOP_BOUND)
+    print(f"restore: {time.monotonic() - began:.1f} s")
+    assert restored.returncode == 0, restored.stderr
+
+    third = _Up("real")
+    third.wait_healthy(FIRST_BUILD_BOUND)
+    assert json.loads(_get(f"{backend}/notes")) == ["in-the-backup"]
+    assert third.stop() == 0
+    print("\n".join(line for line in cchub("logs", "real", "--service", "hub").stdout.splitlines()
+                    if "copy" in line or "marker" in line))
+
+    (row,) = json.loads(cchub("list", "--json").stdout)
+    key = Path(row["host_copy"]["folder"]).name
+    volumes = {f"cchub-{key}-pgdata": ("LOCKED", "postgres"), f"cchub-{key}-redis": ("LOCKED", ""),
+               f"cchub-{key}-rag-storage": ("SHARED", "")}
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", real_engine)
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(_cli()))
+    before = _volume_entries(volumes)
+    print(f"entries before the removal: {before}")
+    assert before[f"cchub-{key}-pgdata"] > 0   # the database is there before the removal
+    began = time.monotonic()
+    removed = cchub("remove", "real", "--delete-data", "--yes", timeout=STOP_BOUND)
+    print(f"remove --delete-data: {time.monotonic() - began:.1f} s")
+    assert removed.returncode == 0, removed.stderr
+    assert _volume_entries(volumes) == dict.fromkeys(volumes, 0)
+    assert not Path(row["host_copy"]["folder"]).exists()   # the host copies went with the data
 
 
 def test_the_lane_says_why_it_skips(tmp_path: Path) -> None:
