@@ -20,7 +20,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
 from cchub_desktop.stack.backup import engine_session
 from cchub_desktop.stack.errors import map_error
-from cchub_desktop.stack.recipe import build_recipe
+from cchub_desktop.stack.recipe import CacheMount, build_recipe
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store import Project
 
@@ -57,14 +57,26 @@ async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: 
     return names
 
 
+def stack_mount(config: CommandCenterConfig, name: str) -> CacheMount:
+    """How the stack mounts volume `name`. The engine keeps one volume per name, sharing mode and owner (seen
+    on Dagger v0.21.8): a mount with other options reaches another, empty volume, so a volume is emptied through
+    the stack's own mount. A database volume the recipe does not mount (an upgrade's old one) is mounted as the
+    database's."""
+    caches = [cache for spec in build_recipe(config).services for cache in spec.caches]
+    return next((cache for cache in caches if cache.volume == name),
+                next(cache for cache in caches if cache.volume == config.pgdata_volume))
+
+
 async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name: str, log: StackLog) -> None:
     """Delete everything in one cache volume, in an open session. Raises StackError."""
     import dagger
 
     log.note(f"[hub] deleting the data in volume {name}")
+    mount = stack_mount(config, name)
     wipe = (client.container().from_(config.images.postgres)
             .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
-            .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name), sharing=dagger.CacheSharingMode.LOCKED)
+            .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name),
+                                sharing=dagger.CacheSharingMode[mount.sharing], owner=mount.owner)
             .with_exec(list(WIPE_COMMAND)))
     try:
         await wipe.sync()

@@ -63,6 +63,10 @@ BACKEND_SYSTEM_STEP = ("sh", "-c", "apt-get update && apt-get install -y --no-in
 # a stack secret ("db_password", "redis_password", "secret_key", "encryption_salt", "database_url",
 # "redis_url"), or "env:KEY" for a secret variable the user set (env_vars.py)
 SecretKey = str
+# The engine installs its custom CA certificates (e.g. a company proxy's) into each container's system bundle;
+# the node binary of the official images trusts only its own built-in roots, so `npm ci` behind such a proxy
+# fails with SELF_SIGNED_CERT_IN_CHAIN unless told to add the system bundle (a missing file is only warned about).
+NODE_SYSTEM_CA = ("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
 USER_ENV_SERVICES = ("backend", "worker", "beat")   # the services that get the user's variables
 Sharing = Literal["LOCKED", "SHARED", "PRIVATE"]
 
@@ -299,7 +303,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         name="frontend", title="frontend", phase=StackPhase.FRONTEND, build_phase=StackPhase.FRONTEND_BUILD,
         image=images.node, system_steps=(), sources=(SourceCopy(FRONTEND_DIR, "frontend"),), workdir=FRONTEND_DIR,
         caches=(CacheMount("/root/.npm", "cchub-npm-cache", "SHARED"),),
-        build_env=(("NPM_CONFIG_UPDATE_NOTIFIER", "false"),),
+        build_env=(("NPM_CONFIG_UPDATE_NOTIFIER", "false"), NODE_SYSTEM_CA),
         build_steps=(BuildStep("npm ci", ("npm", "ci")),),
         # the URL the browser uses to reach the backend: the host tunnel, not the container hostname. The
         # upstream frontend reads VITE_API_BASE_URL and VITE_API_URL (frontend/src, docker-compose.yml) and

@@ -101,6 +101,23 @@ def default_exec(ctx: ExecContext) -> ExecResult:
     return ExecResult(0, "", "")
 
 
+NODE_CA_ENV = "NODE_EXTRA_CA_CERTS"
+
+
+def untrusted_proxy_ca(ctx: ExecContext) -> ExecResult | None:
+    """An engine with a custom CA (a TLS-inspecting proxy's: the real engine installs it into each container's
+    system bundle) as an official node image sees it: its node binary trusts only its built-in roots, so npm's
+    registry requests fail unless NODE_EXTRA_CA_CERTS adds the system bundle. None when the command is not
+    affected."""
+    text = _joined(ctx.command)
+    if not any(word in text for word in ("npm ci", "npm install")) or ctx.env.get(NODE_CA_ENV):
+        return None
+    return ExecResult(1, "", (
+        "npm error code SELF_SIGNED_CERT_IN_CHAIN\nnpm error errno SELF_SIGNED_CERT_IN_CHAIN\n"
+        "npm error request to https://registry.npmjs.org/vite failed, reason: self-signed certificate in "
+        "certificate chain\n"))
+
+
 def _option(command: list[str], short: str, long: str) -> str | None:
     """The value of `-f X`, `-fX`, `--file X` or `--file=X` in a command line."""
     for i, arg in enumerate(command):

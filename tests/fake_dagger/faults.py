@@ -54,6 +54,7 @@ class Faults:
     exec_tail_delay: float = 0.0
     session_delay: float = 0.0
     connect_hang: bool = False
+    engine_ca: bool = False
     health_status: int = 200
     log_interval: float = 0.5
     log_lines: int = 1
@@ -141,6 +142,7 @@ def faults_from_env(env: Mapping[str, str]) -> Faults:
         exec_tail_delay=_float(env, "FAKE_DAGGER_EXEC_TAIL_DELAY", 0.0),
         session_delay=_float(env, "FAKE_DAGGER_SESSION_DELAY", 0.0),
         connect_hang=env.get("FAKE_DAGGER_CONNECT_HANG", "").strip() == "1",
+        engine_ca=env.get("FAKE_DAGGER_ENGINE_CA", "").strip() == "1",
         health_status=int(health),
         log_interval=_float(env, "FAKE_DAGGER_LOG_INTERVAL", 0.5),
         log_lines=int(lines),

@@ -127,10 +127,15 @@ class ServiceRuntime:
 
     def _pg_refusal(self, ctr: ContainerSpec) -> str | None:
         """PostgreSQL on a persisted volume (volumes.py): initialise it, or its error for another major's."""
-        from .session import pg_volume
+        from .session import pg_mount
+        from .volumes import mount_options
 
-        volume = pg_volume(ctr)
-        return None if volume is None else self.session.volumes.open_server(ctr.image, volume)
+        mount = pg_mount(ctr)
+        if mount is None:
+            return None
+        options = mount_options(mount.sharing, mount.owner)
+        volumes = self.session.volumes
+        return volumes.open_server(ctr.image, volumes.identity(mount.source, options), options)
 
     def _forwards(self, spec: ServiceSpec, upstream: ServiceSpec) -> list[tuple[int, int]]:
         exposed = [p["port"] for p in self.exposed_ports(upstream)]

@@ -12,13 +12,13 @@ from pathlib import Path
 from graphql import GraphQLError
 
 from . import dirs
-from .execs import ExecContext, ExecHook, ExecResult, default_exec
+from .execs import ExecContext, ExecHook, ExecResult, default_exec, untrusted_proxy_ca
 from .faults import Faults
 from .journal import JournalWriter
 from .objects import Obj, Registry
 from .progress import PlainProgress
-from .state import ContainerSpec, container_spec, exec_command
-from .volumes import PgVolumes, Server
+from .state import ContainerSpec, Mount, container_spec, exec_command
+from .volumes import PgVolumes, Server, mount_options
 
 Cancelled = Callable[[], bool]
 
@@ -135,6 +135,8 @@ class Session:
                           comment=self.volumes.comment(server.volume) if server else None,
                           folders=spec.folders())
         result = (self.hook(ctx) if self.hook else None) or default_exec(ctx)
+        if self.faults.engine_ca:
+            result = untrusted_proxy_ca(ctx) or result
         rule = self.faults.exec_failure(command)
         if rule is not None:
             result = ExecResult(rule.exit_code, "", rule.stderr)
@@ -177,10 +179,10 @@ class Session:
         if svc.container is None:
             return None
         ctr = container_spec(self.registry, svc.container)
-        volume = pg_volume(ctr)
-        if service_kind(ctr.image, svc.command) != "postgres" or volume is None:
+        mount = pg_mount(ctr)
+        if service_kind(ctr.image, svc.command) != "postgres" or mount is None:
             return None
-        return Server(ctr.image, volume)
+        return Server(ctr.image, self.volumes.identity(mount.source, mount_options(mount.sharing, mount.owner)))
 
     def _volume_effects(self, spec: ContainerSpec, command: list[str], server: Server | None,
                         result: ExecResult) -> None:
@@ -195,7 +197,8 @@ class Session:
             if words[:1] == ["find"] and "-delete" in words and len(words) > 1:
                 for mount in spec.mounts:
                     if mount.kind == "cache" and mount.path.rstrip("/") == words[1].rstrip("/"):
-                        self.volumes.wipe(mount.source)
+                        self.volumes.wipe(self.volumes.identity(mount.source,
+                                                                mount_options(mount.sharing, mount.owner)))
 
     def container_file(self, ctr: Obj, path: str, cancelled: Cancelled) -> bytes:
         """A file in a container: written by withNewFile/withFile, an exec's redirect, or a mount."""
@@ -244,13 +247,13 @@ class Session:
         return str(target)
 
 
-def pg_volume(ctr: ContainerSpec) -> str | None:
-    """The cache volume holding a PostgreSQL container's data: the one mounted where PGDATA is (or its
+def pg_mount(ctr: ContainerSpec) -> Mount | None:
+    """The cache mount holding a PostgreSQL container's data: the one mounted where PGDATA is (or its
     default folder)."""
     data = ctr.env.get("PGDATA", "/var/lib/postgresql/data")
     for mount in ctr.mounts:
         if mount.kind == "cache" and (data == mount.path or data.startswith(mount.path.rstrip("/") + "/")):
-            return mount.source
+            return mount
     return None
 
 

@@ -14,6 +14,9 @@ counts. Then, as with the real server:
   FAKE_DAGGER_EXEC_FAIL counts as a failure);
 - `sh -c "find M -mindepth 1 -delete"` with a cache volume mounted at M empties that volume (as the
   engine's prune does; a test can also call `PgVolumes.wipe(volume)`);
+- as on the real engine (Dagger v0.21.8), a volume is one per name, sharing mode and owner: the mount
+  options PostgreSQL first ran it with are kept (`<volume>.mount`), and a mount of the same name with other
+  options (e.g. no owner) reaches another, empty volume (named `<name>@<sharing>/<owner>` here);
 - `psql --host=ALIAS -c "COMMENT ON DATABASE d IS '...'"` sets the database's comment (kept with the volume,
   gone with it), and a `psql -c` query using shobj_description answers `<comment>|<number of tables>`.
 
@@ -51,6 +54,11 @@ class Server:
 
     def as_record(self) -> dict[str, Any]:
         return {"image": self.image, "volume": self.volume}
+
+
+def mount_options(sharing: str | None, owner: str) -> str:
+    """A cache mount's options as the engine tells volumes apart by them (no sharing given: SHARED)."""
+    return f"{sharing or 'SHARED'}/{owner}"
 
 
 class PgVolumes:
@@ -97,16 +105,38 @@ class PgVolumes:
     def wipe(self, volume: str) -> None:
         if self.root is not None:
             self._file(volume).unlink(missing_ok=True)
+            self._options_file(volume).unlink(missing_ok=True)
 
-    def open_server(self, image: str | None, volume: str) -> str | None:
-        """PostgreSQL starting on `volume`: initialise an empty one; the server's error text when another
-        major initialised it, else None."""
+    def _options_file(self, volume: str) -> Path:
+        return self._file(volume).with_suffix(".mount")
+
+    def identity(self, name: str, options: str) -> str:
+        """The volume a mount of `name` with `options` (mount_options) reaches: `name` itself unless PostgreSQL
+        made it with other options."""
+        if self.root is None or not self.exists(name):
+            return name
+        try:
+            made_with = self._options_file(name).read_text()
+        except FileNotFoundError:
+            return name
+        return name if made_with == options else f"{name}@{options}"
+
+    def _keep_options(self, volume: str, options: str | None) -> None:
+        if options and not self._options_file(volume).exists():
+            self._options_file(volume).write_text(options)
+
+    def open_server(self, image: str | None, volume: str, options: str | None = None) -> str | None:
+        """PostgreSQL starting on `volume` (mounted with `options`): initialise an empty one; the server's error
+        text when another major initialised it, else None."""
         if self.root is None:
             return None
         major = image_major(image)
         data = self.read(volume)
         if data is None:
+            self._options_file(volume).unlink(missing_ok=True)
             self.write(volume, {"pg_major": major, "initialised_by": image, "tables": {}})
+        self._keep_options(volume, options)   # the options that made it (a seeded one: its first server's)
+        if data is None:
             return None
         had = data.get("pg_major")
         if had is not None and major is not None and had != major:

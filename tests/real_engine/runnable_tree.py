@@ -1,6 +1,8 @@
 """A small CommandCenter-shaped tree that really runs under the recipe's own commands (written by the tests):
 a FastAPI backend with /health and a notes table (alembic migration that enables `vector`, as upstream's), a
-`-e ../libs/<lib>` requirement, and a frontend whose `npm ci` + `npx vite` serve one static page. The real-engine
+`-e ../libs/<lib>` requirement, a Celery app (`app.tasks`: a task the backend sends to the worker, and a beat
+schedule that counts its ticks in Redis) on the broker URL the recipe passes, an endpoint that reads the NATS
+server's greeting, and a frontend whose `npm ci` + `npx vite` serve one static page. The real-engine
 lane starts it; `write_runnable_tree` is also how the procedure in docs/real-engine.md makes its test project."""
 
 from __future__ import annotations
@@ -49,10 +51,35 @@ def downgrade() -> None:
     op.execute("DROP TABLE notes")
 '''
 
-MAIN_PY = '''\
+TASKS_PY = '''\
 import os
 
+import redis
+from celery import Celery
+
+app = Celery("commandcenter", broker=os.environ["CELERY_BROKER_URL"], backend=os.environ["CELERY_RESULT_BACKEND"])
+app.conf.beat_schedule = {"tick": {"task": "app.tasks.tick", "schedule": 2.0}}
+TICKS = "cchub-lane:beat-ticks"
+
+
+@app.task(name="app.tasks.echo")
+def echo(text: str) -> str:
+    return f"worker says {text}"
+
+
+@app.task(name="app.tasks.tick")
+def tick() -> int:
+    return int(redis.Redis.from_url(os.environ["REDIS_URL"]).incr(TICKS))
+'''
+
+MAIN_PY = '''\
+import asyncio
+import json
+import os
+from urllib.parse import urlparse
+
 import asyncpg
+import redis
 from fastapi import FastAPI
 from knowledgebeast import NAME
 
@@ -86,6 +113,32 @@ async def list_notes() -> list[str]:
     finally:
         await conn.close()
     return [str(r["body"]) for r in rows]
+
+
+@app.get("/nats")
+async def nats_greeting() -> dict[str, str]:
+    url = urlparse(os.environ["NATS_URL"])
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        line = await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        writer.close()
+    info = json.loads(line.decode().removeprefix("INFO ").strip())
+    return {"version": str(info["version"]), "jetstream": str(bool(info.get("jetstream")))}
+
+
+@app.post("/tasks/echo")
+def send_echo(text: str) -> dict[str, str]:
+    from app.tasks import echo
+
+    return {"result": str(echo.delay(text).get(timeout=60))}
+
+
+@app.get("/tasks/ticks")
+def beat_ticks() -> dict[str, int]:
+    from app.tasks import TICKS
+
+    return {"ticks": int(redis.Redis.from_url(os.environ["REDIS_URL"]).get(TICKS) or 0)}
 '''
 
 PACKAGE_JSON = {"name": "frontend", "private": True, "version": "0.0.0", "type": "module",
@@ -93,12 +146,14 @@ PACKAGE_JSON = {"name": "frontend", "private": True, "version": "0.0.0", "type":
 
 FILES: dict[str, str] = {
     "backend/requirements.txt": ("fastapi==0.115.6\nuvicorn==0.32.1\nalembic==1.14.0\nasyncpg==0.30.0\n"
-                                 f"psycopg2-binary==2.9.10\nsqlalchemy==2.0.36\n-e ../libs/{LIB}\n"),
+                                 "psycopg2-binary==2.9.10\nsqlalchemy==2.0.36\ncelery==5.4.0\nredis==5.2.1\n"
+                                 f"-e ../libs/{LIB}\n"),
     "backend/alembic.ini": "[alembic]\nscript_location = alembic\n",
     "backend/alembic/env.py": ENV_PY,
     "backend/alembic/versions/0001_enable_vector.py": MIGRATION,
     "backend/app/__init__.py": "",
     "backend/app/main.py": MAIN_PY,
+    "backend/app/tasks.py": TASKS_PY,
     f"libs/{LIB}/pyproject.toml": (f'[project]\nname = "{LIB}"\nversion = "0.1.0"\n\n'
                                     '[build-system]\nrequires = ["setuptools>=61"]\n'
                                     'build-backend = "setuptools.build_meta"\n'),

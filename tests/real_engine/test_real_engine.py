@@ -1,5 +1,7 @@
-"""End-to-end on a real Dagger engine (docs/real-engine.md): a small stack to healthy, its tunnels answering
-from the host, stop freeing the ports, a second start seeing the first start's rows.
+"""End-to-end on a real Dagger engine (docs/real-engine.md): the seven-service stack to healthy, its tunnels
+answering from the host, NATS, the Celery worker and beat at work, stop freeing the ports, a second start seeing
+the first start's rows; a row outliving a full local-cache prune (restored from the host copy); backup, restore,
+and remove --delete-data emptying the project's volumes.
 
 Runs only when CCHUB_REAL_ENGINE names a reachable engine (e.g. unix:///run/dagger/engine.sock) and a v0.21
 CLI is known (CCHUB_REAL_ENGINE_CLI, _EXPERIMENTAL_DAGGER_CLI_BIN or `dagger` on PATH); skips saying why
@@ -11,11 +13,13 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,7 +30,9 @@ from tests.real_engine.runnable_tree import write_runnable_tree
 ENGINE_ENV = "CCHUB_REAL_ENGINE"
 HERE = Path(__file__).parent
 FIRST_BUILD_BOUND = 1200.0  # a first build installs the backend's and frontend's packages
-STOP_BOUND = 120.0
+STOP_BOUND = 180.0          # a stop waits for the host copy (up to 120 s) before it ends the session
+PRUNE_BOUND = 600.0
+RESTORED = "the engine had discarded this project's database; restored the copy of "
 
 
 def _engine_problem(address: str) -> str | None:
@@ -71,19 +77,23 @@ def real_engine() -> str:
 
 
 class _Up:
-    """A `cchub up` in its own process; its output lines collected by a thread."""
+    """A `cchub up` in its own process; its output and error lines collected by threads."""
 
     def __init__(self, project: str) -> None:
         self.project = project
         self.proc = start_cchub("up", project)
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.errors: list[str] = []
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [threading.Thread(target=self._read, args=(stream, into), daemon=True)
+                         for stream, into in ((self.proc.stdout, self.lines), (self.proc.stderr, self.errors))]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+    @staticmethod
+    def _read(stream: IO[str], into: list[str]) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
 
     def wait_healthy(self, bound: float) -> None:
         deadline = time.monotonic() + bound
@@ -94,16 +104,23 @@ class _Up:
                 break
             time.sleep(0.5)
         self.stop()
-        pytest.fail("the stack did not become healthy:\n" + "\n".join(self.lines[-40:]))
+        pytest.fail("the stack did not become healthy:\n" + "\n".join(self.lines[-40:] + self.errors[-40:]))
 
     def stop(self) -> int:
         if self.proc.poll() is None:
             cchub("stop", self.project, timeout=STOP_BOUND)
         code = self.proc.wait(timeout=STOP_BOUND)
-        self._reader.join(timeout=STOP_BOUND)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+        for reader in self._readers:
+            reader.join(timeout=STOP_BOUND)
         return code
+
+
+def _poll(done: Callable[[], bool], failure: str, bound: float = 120.0) -> None:
+    deadline = time.monotonic() + bound
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(failure)
+        time.sleep(1)
 
 
 def _get(url: str, method: str = "GET") -> str:
@@ -138,6 +155,10 @@ def test_a_real_stack_gets_healthy_answers_on_its_ports_frees_them_and_keeps_its
     first.wait_healthy(FIRST_BUILD_BOUND)
     assert json.loads(_get(f"{backend}/health")) == {"status": "healthy"}
     assert "CommandCenter frontend" in _get(f"http://127.0.0.1:{real_project['frontend']}/")
+    assert json.loads(_get(f"{backend}/nats"))["jetstream"] == "True"   # NATS runs, with JetStream (-js)
+    # the Celery worker takes a task from the Redis broker, and beat's schedule reaches the worker
+    assert json.loads(_get(f"{backend}/tasks/echo?text=hello", method="POST")) == {"result": "worker says hello"}
+    _poll(lambda: json.loads(_get(f"{backend}/tasks/ticks"))["ticks"] > 0, "no beat tick reached the worker")
     _get(f"{backend}/notes?body=written-by-the-first-start", method="POST")
     assert first.stop() == 0
     assert all(is_port_free(port) for port in real_project.values()), "a stopped stack still holds a port"
@@ -146,6 +167,115 @@ def test_a_real_stack_gets_healthy_answers_on_its_ports_frees_them_and_keeps_its
     second.wait_healthy(FIRST_BUILD_BOUND)
     assert json.loads(_get(f"{backend}/notes")) == ["written-by-the-first-start"]
     assert second.stop() == 0
+
+
+def _prune_the_engine_cache(engine: str) -> str:
+    """`dagger core engine local-cache prune` without --use-default-policy: every releasable cache entry,
+    stopped projects' volumes included, as a user freeing disk space would run it."""
+    cli = _cli()
+    assert cli is not None
+    env = {**os.environ, "_EXPERIMENTAL_DAGGER_RUNNER_HOST": engine, "DO_NOT_TRACK": "1", "DAGGER_NO_NAG": "1"}
+    pruned = subprocess.run([cli, "--progress=plain", "core", "engine", "local-cache", "prune"], env=env,
+                            capture_output=True, text=True, timeout=PRUNE_BOUND, check=False)
+    assert pruned.returncode == 0, pruned.stderr[-2000:]
+    return pruned.stdout
+
+
+def test_a_row_outlives_a_full_prune_of_the_engine_cache_and_the_start_says_it_restored_it(
+        real_engine: str, real_project: dict[str, int]) -> None:
+    backend = f"http://127.0.0.1:{real_project['backend']}"
+    first = _Up("real")
+    first.wait_healthy(FIRST_BUILD_BOUND)
+    _get(f"{backend}/notes?body=written-before-the-prune", method="POST")
+    stopping = time.monotonic()
+    assert first.stop() == 0
+    print(f"stop with the host copy: {time.monotonic() - stopping:.1f} s")   # measured, not asserted
+    (row,) = json.loads(cchub("list", "--json").stdout)
+    assert row["host_copy"]["state"] == "ok" and row["host_copy"]["copies"] >= 1, row["host_copy"]
+
+    pruning = time.monotonic()
+    _prune_the_engine_cache(real_engine)
+    print(f"local-cache prune: {time.monotonic() - pruning:.1f} s")
+
+    starting = time.monotonic()
+    second = _Up("real")
+    second.wait_healthy(FIRST_BUILD_BOUND)
+    print(f"start after the prune, to healthy: {time.monotonic() - starting:.1f} s")
+    assert json.loads(_get(f"{backend}/notes")) == ["written-before-the-prune"]
+    assert second.stop() == 0
+    log = cchub("logs", "real", "--service", "hub").stdout
+    said = [line for line in log.splitlines() if "copy" in line]
+    print("\n".join(said))
+    assert any(RESTORED in line for line in said), log[-4000:]
+
+
+def _volume_entries(volumes: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """How many files and folders each cache volume (name -> the stack's sharing mode and owner: the engine
+    keeps one volume per name, sharing and owner) holds on the engine, seen from a fresh session."""
+    import asyncio
+
+    import dagger
+
+    async def count() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async with dagger.Connection(dagger.Config(retry=None)) as client:
+            for name, (sharing, owner) in volumes.items():
+                out = await (client.container().from_("pgvector/pgvector:pg16")
+                             .with_env_variable("CCHUB_LANE_AT", str(time.time_ns()))
+                             .with_mounted_cache("/volume", client.cache_volume(name),
+                                                 sharing=dagger.CacheSharingMode[sharing], owner=owner)
+                             .with_exec(["sh", "-c", "find /volume -mindepth 1 | wc -l"]).stdout())
+                counts[name] = int(out.strip())
+        return counts
+
+    return asyncio.run(count())
+
+
+def test_backup_restore_and_remove_with_data_on_the_seven_service_stack(
+        real_engine: str, real_project: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = f"http://127.0.0.1:{real_project['backend']}"
+    first = _Up("real")
+    first.wait_healthy(FIRST_BUILD_BOUND)
+    _get(f"{backend}/notes?body=in-the-backup", method="POST")
+    assert first.stop() == 0
+    began = time.monotonic()
+    backed = cchub("backup", "real", timeout=STOP_BOUND)
+    print(f"backup: {time.monotonic() - began:.1f} s")   # measured, not asserted
+    assert backed.returncode == 0, backed.stderr
+    dump = backed.stdout.strip().rpartition(" to ")[2]
+    assert Path(dump).is_file(), backed.stdout
+
+    second = _Up("real")
+    second.wait_healthy(FIRST_BUILD_BOUND)
+    _get(f"{backend}/notes?body=after-the-backup", method="POST")
+    assert second.stop() == 0
+    began = time.monotonic()
+    restored = cchub("restore", "real", dump, timeout=STOP_BOUND)
+    print(f"restore: {time.monotonic() - began:.1f} s")
+    assert restored.returncode == 0, restored.stderr
+
+    third = _Up("real")
+    third.wait_healthy(FIRST_BUILD_BOUND)
+    assert json.loads(_get(f"{backend}/notes")) == ["in-the-backup"]
+    assert third.stop() == 0
+    print("\n".join(line for line in cchub("logs", "real", "--service", "hub").stdout.splitlines()
+                    if "copy" in line or "marker" in line))
+
+    (row,) = json.loads(cchub("list", "--json").stdout)
+    key = Path(row["host_copy"]["folder"]).name
+    volumes = {f"cchub-{key}-pgdata": ("LOCKED", "postgres"), f"cchub-{key}-redis": ("LOCKED", ""),
+               f"cchub-{key}-rag-storage": ("SHARED", "")}
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", real_engine)
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(_cli()))
+    before = _volume_entries(volumes)
+    print(f"entries before the removal: {before}")
+    assert before[f"cchub-{key}-pgdata"] > 0   # the database is there before the removal
+    began = time.monotonic()
+    removed = cchub("remove", "real", "--delete-data", "--yes", timeout=STOP_BOUND)
+    print(f"remove --delete-data: {time.monotonic() - began:.1f} s")
+    assert removed.returncode == 0, removed.stderr
+    assert _volume_entries(volumes) == dict.fromkeys(volumes, 0)
+    assert not Path(row["host_copy"]["folder"]).exists()   # the host copies went with the data
 
 
 def test_the_lane_says_why_it_skips(tmp_path: Path) -> None:
