@@ -35,6 +35,7 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
         gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
     hub = gui_hub
     pid = hub.add_project("served", project_dir)
+    hub.window.bottom_tabs.setCurrentWidget(hub.window.services)   # the tab is filled while shown
     panel = hub.window.services
     project = hub.store.get(pid)
     assert panel.services() == SEVEN
@@ -62,6 +63,7 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
 
     hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    hub.window.bottom_tabs.setCurrentWidget(panel)   # back to the services: refreshed when shown
     assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
     fake_dagger_env.sessions_exited(timeout=10)
 
@@ -70,6 +72,7 @@ def test_copy_connection_string_needs_an_exposed_database_that_has_started(
         gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
     hub = gui_hub
     pid = hub.add_project("exposed", project_dir, expose_db=True)
+    hub.window.bottom_tabs.setCurrentWidget(hub.window.services)   # the tab is filled while shown
     panel = hub.window.services
     assert panel.copy_db.isEnabled()
     assert panel.copy_connection_string() is None          # never started: no password yet

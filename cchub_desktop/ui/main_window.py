@@ -150,9 +150,16 @@ class MainWindow(QMainWindow):
         self.detail.remedy.connect(self._remedy)
         self.services = ServicesPanel()
         self.services.show_service.connect(self.show_service_log)
+        # the log and the services share the lower pane, so the project table keeps its height
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.setObjectName("bottom_tabs")
+        self.bottom_tabs.setDocumentMode(True)
+        self.bottom_tabs.addTab(self.log_view, "Log")
+        self.bottom_tabs.addTab(self.services, "Services")
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
+        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
         self.row_controls.mirror((self.edit_action, self.backup_action, self.update_source_action,
                                   self.remove_action), self._row_menu_opening)
 
@@ -163,13 +170,6 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.detail)
-        # the log and the services share the lower pane, so the project table keeps its height
-        self.bottom_tabs = QTabWidget()
-        self.bottom_tabs.setObjectName("bottom_tabs")
-        self.bottom_tabs.setDocumentMode(True)
-        self.bottom_tabs.addTab(self.log_view, "Log")
-        self.bottom_tabs.addTab(self.services, "Services")
-        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.bottom_tabs)

@@ -99,7 +99,10 @@ def build_actions(window: MainWindow) -> None:
 
 
 def show_services(window: MainWindow, row: ProjectRow | None) -> None:
-    """The services panel follows the selection (once the orchestrator is there: it knows the settings)."""
+    """The services tab follows the selection (once the orchestrator is there: it knows the settings). Only
+    while the tab is shown: its rows read the whole log, and showing the tab refreshes them."""
+    if window.bottom_tabs.currentWidget() is not window.services:
+        return
     if not window.attached or row is None:
         window.services.show_row(None, None, None, {})
         return
