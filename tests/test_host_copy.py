@@ -5,7 +5,9 @@ copy before the migrations, and says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from fake_dagger.fixtures import FakeDagger
 from fake_dagger.volumes import PgVolumes
@@ -31,6 +33,15 @@ def log_text(hub: Hub, pid: int) -> str:
     return "\n".join(line.text for line in hub.orch.log(pid).lines()[1])
 
 
+def run_and_read(hub: Hub, pid: int, scenario: Callable[[], Coroutine[Any, Any, None]]) -> str:
+    """Run the scenario and return the project's log; the store is closed either way."""
+    try:
+        run(scenario())
+        return log_text(hub, pid)
+    finally:
+        hub.store.close()
+
+
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
@@ -51,11 +62,7 @@ def test_a_volume_the_engine_discarded_is_restored_from_the_copy_before_the_migr
         assert hub.orch.state(pid) == S.RUNNING, hub.orch.message(pid)
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert volumes.tables(volume) == ROWS                              # the rows are back
     (copy,) = [c for c in host_copies.list_copies(folder) if c.number == 1]   # the one restored
     assert "the engine had discarded this project's database; restored the copy of " \
@@ -90,11 +97,7 @@ def test_a_brand_new_project_starts_empty_and_a_marked_database_is_never_overwri
         assert hub.orch.state(pid) == S.RUNNING, hub.orch.message(pid)
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert volumes.tables(volume) == ROWS
     assert "restored the copy" not in text
     assert [c.number for c in host_copies.list_copies(folder)] == [2, 1]
@@ -116,11 +119,7 @@ def test_a_failed_copy_keeps_the_older_ones_leaves_no_partial_file_and_is_report
         assert hub.orch.state(pid) == S.STOPPED   # the stop still stops
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert files_in(folder) == ["copy-000001.json", "copy-000001.rag.tar.gz", "copy-000001.sql", "status.json"]
     assert "the stop copy of the data failed" in text and "The 1 older copie(s) are kept" in text
     status = host_copies.read_status(folder)
@@ -149,11 +148,7 @@ def test_the_periodic_copy_runs_while_the_stack_runs_and_the_last_few_are_kept(
             await until(lambda n=n: bool(numbers()) and numbers()[0] == n, 30)  # type: ignore[misc]
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert numbers() == [5, 4, 3]                               # 4 periodic + the stop's; 3 kept
     assert "saved copy 1 of the data (periodic, rag_storage included)" in text
     assert "saved copy 5 of the data (stop, rag_storage included)" in text
@@ -169,11 +164,7 @@ def test_a_stop_of_a_stack_that_never_became_healthy_writes_no_copy_and_says_so(
         assert hub.orch.state(pid) == S.ERROR
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert "no copy of the data at this stop: the stack never became healthy" in text
     assert host_copies.list_copies(folder) == []
 
@@ -322,11 +313,7 @@ def test_a_stop_whose_copy_cannot_finish_in_its_bound_still_stops_and_says_so(
         assert hub.orch.state(pid) == S.STOPPED
         await hub.orch.aclose()
 
-    try:
-        run(scenario())
-        text = log_text(hub, pid)
-    finally:
-        hub.store.close()
+    text = run_and_read(hub, pid, scenario)
     assert "the copy at stop did not finish within 0 s; stopping without it (the older copies are kept" in text
     # nothing partial
     assert files_in(folder) == ["copy-000001.json", "copy-000001.rag.tar.gz", "copy-000001.sql", "status.json"]
