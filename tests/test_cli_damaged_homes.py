@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.cli_process import cchub_module
 
 IN_THE_WAY = ["logs", "run", "run/leases", "data/backups", "data/secrets"]
 NAMES = st.sampled_from(["A", "B", "../x", "", "-x", "a\nb", "Ünï", "A" * 300])
@@ -32,8 +33,7 @@ COMMANDS = st.one_of(
 
 
 def cchub(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cchub_desktop.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "CCHUB_HOME": str(home)}, stdin=subprocess.DEVNULL)
+    return cchub_module(*args, env={"CCHUB_HOME": str(home)})
 
 
 def kept_bytes(home: Path) -> dict[str, bytes]:

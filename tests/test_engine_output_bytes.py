@@ -3,7 +3,6 @@ grows the log without bound: the log hands the CLI a real pipe and decodes lenie
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 from cchub_desktop.log_limits import CUT, MAX_LINE
 from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.logs import StackLog
+from tests.cli_process import cchub_module
 from tests.helpers import key_of, wait_for
 from tests.test_cli_up import Up, add_project
 
@@ -64,9 +64,7 @@ def test_cchub_up_with_engine_output_that_is_not_utf8_starts_and_logs_it(
         assert up.proc.poll() is None, up.finish(10)
         log_file = app_paths().log_file(key_of("A"))
         assert "engine says\ufffd\ufffd!" in log_file.read_text(encoding="utf-8")
-        env = {**os.environ, **fake_dagger_env.env()}
-        stopped = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "stop", "A"], env=env,
-                                 capture_output=True, text=True, timeout=120)
+        stopped = cchub_module("stop", "A", env=fake_dagger_env.env())
         assert stopped.returncode == 0, stopped.stderr
         code, _, err = up.finish(60)
     finally:

@@ -19,11 +19,11 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 from cchub_desktop.atomic_files import clean_stale_parts, write_private
 from cchub_desktop.stack.backup import secrets_copy_of, write_secrets_copy
 from cchub_desktop.stack.secrets_store import ProjectSecrets
+from tests.cli_process import cchub_module
 
 
 def cchub(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cchub_desktop.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "CCHUB_HOME": str(home)}, stdin=subprocess.DEVNULL)
+    return cchub_module(*args, env={"CCHUB_HOME": str(home)})
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:

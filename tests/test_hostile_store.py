@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,11 @@ from cchub_desktop.safe_names import UnsafeName, checked_key
 from cchub_desktop.stack.backup import new_backup_path
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.store.models import new_data_key
+from tests.cli_process import cchub_module
 
 
 def cchub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cchub_desktop.cli", *args], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ), stdin=subprocess.DEVNULL)
+    return cchub_module(*args)
 
 
 def test_a_hostile_data_key_is_refused_before_anything_is_deleted(project_dir: Path, tmp_path: Path) -> None:
@@ -97,9 +96,7 @@ def test_a_hostile_slug_never_names_a_backup_outside_the_backups_folder(
     outside.mkdir()
     with sqlite3.connect(paths.db_file) as db:
         db.execute("UPDATE project SET slug = ?", (os.path.relpath(outside / "x", paths.backups_dir),))
-    env = {**os.environ, **fake_dagger_env.env()}
-    done = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "backup", "A"], capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    done = cchub_module("backup", "A", env=fake_dagger_env.env())
     assert list(outside.iterdir()) == []
     assert done.returncode == 1, done
     lines = [line for line in done.stderr.splitlines() if line.strip()]

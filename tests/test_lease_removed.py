@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 from cchub_desktop.lease import Lease, LeaseHeld, lease_path, owner_of
 from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.secrets_store import secrets_file
+from tests.cli_process import cchub_module
 from tests.helpers import key_of, wait_for
 from tests.lease_holder import LeaseHolder
 from tests.test_cli_up import Up, add_project
@@ -90,15 +90,12 @@ def test_cchub_remove_delete_data_cannot_wipe_a_running_cchub_up_whose_lock_was_
         kept = secrets.read_bytes()
         for lock in (app_paths().runtime_dir / "leases").glob("*.lock"):
             lock.unlink()
-        env = {**os.environ, **fake_dagger_env.env()}
-        removed = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "remove", "A", "--delete-data", "--yes"],
-                                 env=env, capture_output=True, text=True, timeout=120)
+        removed = cchub_module("remove", "A", "--delete-data", "--yes", env=fake_dagger_env.env())
         assert removed.returncode == 1 and f"(pid {up.proc.pid})" in removed.stderr, removed.stderr
         assert "Traceback" not in removed.stderr
         assert [e for e in fake_dagger_env.journal.execs() if "-delete" in " ".join(e["command"])] == []
         assert secrets.read_bytes() == kept
-        stopped = subprocess.run([sys.executable, "-m", "cchub_desktop.cli", "stop", "A"], env=env,
-                                 capture_output=True, text=True, timeout=120)
+        stopped = cchub_module("stop", "A", env=fake_dagger_env.env())
         assert stopped.returncode == 0, stopped.stderr
         code, _, err = up.finish(60)
     finally:
