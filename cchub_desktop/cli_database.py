@@ -16,7 +16,7 @@ def cmd_db_url(args: argparse.Namespace) -> int:
     from cchub_desktop.cli_lifecycle import _row
     from cchub_desktop.paths import app_paths
     from cchub_desktop.stack.errors import StackError
-    from cchub_desktop.stack.recipe import DB_NAME, DB_USER
+    from cchub_desktop.stack.recipe import host_database_url
     from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 
     row = _row(args.project)
@@ -30,7 +30,7 @@ def cmd_db_url(args: argparse.Namespace) -> int:
         password = load_or_create(paths.secrets_dir, row.data_key).db_password
     except StackError as exc:
         raise CliError(exc.user_message) from None
-    print(f"postgresql://{DB_USER}:{password}@localhost:{row.postgres_port}/{DB_NAME}")
+    print(host_database_url(row.postgres_port, password))
     return 0
 
 

@@ -71,6 +71,11 @@ USER_ENV_SERVICES = ("backend", "worker", "beat")   # the services that get the 
 Sharing = Literal["LOCKED", "SHARED", "PRIVATE"]
 
 
+def host_database_url(port: int, password: str) -> str:
+    """The connection string of a project's exposed PostgreSQL, from this computer (holds the password)."""
+    return f"postgresql://{DB_USER}:{password}@localhost:{port}/{DB_NAME}"
+
+
 @dataclass(frozen=True)
 class SecretEnv:
     env: str          # variable name in the container

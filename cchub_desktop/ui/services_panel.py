@@ -60,13 +60,12 @@ def listens_on(service: ServicePlan) -> str:
 def connection_string(project: Project, secrets_dir: Path) -> str | None:
     """postgres://… for the exposed database, or None when it is not exposed or was never started (no
     password yet). Reads the project's secrets file; never creates one."""
-    from cchub_desktop.stack.recipe import DB_NAME, DB_USER
+    from cchub_desktop.stack.recipe import host_database_url
     from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 
     if not project.expose_db or not secrets_file(secrets_dir, project.data_key).exists():
         return None
-    password = load_or_create(secrets_dir, project.data_key).db_password
-    return f"postgresql://{DB_USER}:{password}@localhost:{project.postgres_port}/{DB_NAME}"
+    return host_database_url(project.postgres_port, load_or_create(secrets_dir, project.data_key).db_password)
 
 
 def _is_stored(project: object) -> bool:
