@@ -44,8 +44,10 @@ class OrchestratorBridge(QObject):
         """Request a stop: the project is `stopping` when this returns (None: nothing to stop)."""
         return self.orchestrator.request_stop(project_id)
 
-    def restart(self, project_id: int) -> asyncio.Task[Any]:
-        """Stop the project, then start it again."""
+    def restart(self, project_id: int) -> asyncio.Task[Any] | None:
+        """Stop a running project, then start it again (None: it was not running)."""
+        if self.orchestrator.state(project_id) != ProjectStatus.RUNNING:
+            return None
         return self.run(self.orchestrator.restart(project_id))
 
     def toggle(self, project_id: int) -> asyncio.Task[Any] | None:

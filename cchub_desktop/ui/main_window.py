@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
 
     def restart_project(self, pid: int) -> None:
         """Stop the project and start it again (the context menu, the tray)."""
-        if self.attached and self.orchestrator.state(pid) == ProjectStatus.RUNNING:
+        if self.attached:
             self.bridge.restart(pid)
 
     def open_project(self, pid: int) -> None:

@@ -153,8 +153,7 @@ class TrayIcon(QObject):
         self.bridge.stop(project_id)
 
     def restart(self, project_id: int) -> None:
-        if self.orchestrator.state(project_id) == S.RUNNING:
-            self.bridge.restart(project_id)
+        self.bridge.restart(project_id)
 
     def start_all(self) -> None:
         for entry in self.entries():
