@@ -112,15 +112,16 @@ class ThreadedStack:
 
 
 def install() -> None:
-    """Make app.py's AppController build its Orchestrator with ThreadedStack as the stack factory."""
-    import cchub_desktop.app as app_module
+    """Make the AppController build its Orchestrator with ThreadedStack as the stack factory (app.py imports
+    the Orchestrator from its module when the window attaches it, so the module's name is the one to patch)."""
+    import cchub_desktop.orchestrator as orchestrator_module
 
     sessions = SessionThread()
-    base = getattr(app_module, "Orchestrator")  # noqa: B009
+    base = orchestrator_module.Orchestrator
 
     class OffLoopOrchestrator(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["stack_factory"] = lambda *a, **k: ThreadedStack(sessions, *a, **k)
             super().__init__(*args, **kwargs)
 
-    setattr(app_module, "Orchestrator", OffLoopOrchestrator)  # noqa: B010
+    setattr(orchestrator_module, "Orchestrator", OffLoopOrchestrator)  # noqa: B010
