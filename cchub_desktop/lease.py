@@ -39,9 +39,11 @@ from cchub_desktop.safe_names import checked_key
 
 APP = "app"
 UP = "cchub up"
+RUNNER = "runner"   # a stack's runner process the window started (`cchub up --runner`, runner.py)
 STACK_STATES = ("starting", "running", "stopping")
 LOCK_OFFSET = 1 << 20  # Windows: the locked byte, past any text the file holds (so readers can read it)
 _MAX_INFO = 4096
+_MAX_PHASE = 400   # a phase with its build progress line; the whole record stays well under _MAX_INFO
 _RETRIES, _RETRY_S = 50, 0.002
 
 
@@ -53,18 +55,22 @@ class Owner:
     kind: str
     started_at: str | None = None
     state: str | None = None
+    phase: str | None = None    # while starting: the stack's phase (stack/phases.py), with build progress
+    health: str | None = None   # while running: 'healthy' or what does not answer (health_monitor.py)
 
     def where(self) -> str:
         """Where the project runs, as a user reads it: "the CommandCenter Hub app (pid 41)"."""
         pid = f" (pid {self.pid})" if self.pid else ""
         if self.kind == APP:
             return f"the CommandCenter Hub app{pid}"
+        if self.kind == RUNNER:
+            return f"the CommandCenter Hub's runner{pid}"
         return f"`{self.kind}`{pid}"
 
     @property
     def runs_stack(self) -> bool:
         """A stack runs there (not a short job such as a backup or a removal)."""
-        return self.kind in (APP, UP) and (self.state is None or self.state in STACK_STATES)
+        return self.kind in (APP, UP, RUNNER) and (self.state is None or self.state in STACK_STATES)
 
     @property
     def is_me(self) -> bool:
@@ -221,7 +227,8 @@ def _parse_owner(raw: bytes) -> Owner:
         info = {}
     pid = info.get("pid")
     return Owner(pid=pid if isinstance(pid, int) else None, kind=str(info.get("kind") or "another process"),
-                 started_at=_str_or_none(info.get("started_at")), state=_str_or_none(info.get("state")))
+                 started_at=_str_or_none(info.get("started_at")), state=_str_or_none(info.get("state")),
+                 phase=_str_or_none(info.get("phase")), health=_str_or_none(info.get("health")))
 
 
 def _str_or_none(value: object) -> str | None:
@@ -271,6 +278,8 @@ class Lease:
         self.kind = kind
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.state: str | None = None
+        self.phase: str | None = None
+        self.health: str | None = None
         if guard is not None:
             threading.Thread(target=_answer_probes, args=(guard, self._info), name="lease-guard",
                              daemon=True).start()
@@ -308,9 +317,10 @@ class Lease:
     def held(self) -> bool:
         return self._fd is not None
 
-    def set_state(self, state: str | None) -> None:
-        """Record the stack's state (starting, running, stopping) for other processes to read."""
-        self.state = state
+    def set_state(self, state: str | None, *, phase: str | None = None, health: str | None = None) -> None:
+        """Record the stack's state (starting, running, stopping), with its phase while starting and its
+        health while running, for other processes to read."""
+        self.state, self.phase, self.health = state, (phase or None) and phase[:_MAX_PHASE], health
         if self._fd is None:
             return
         self._relink()
@@ -324,7 +334,8 @@ class Lease:
     def _info(self) -> bytes:
         """What this holder says about itself (in its lock file, and to a probe of its guard)."""
         return json.dumps({"pid": os.getpid(), "kind": self.kind, "name": self.name,
-                           "started_at": self.started_at, "state": self.state}).encode("utf-8")
+                           "started_at": self.started_at, "state": self.state, "phase": self.phase,
+                           "health": self.health}).encode("utf-8")
 
     def _relink(self) -> None:
         """Put a lock file back at the path when ours was removed (the guard keeps takers out meanwhile)."""

@@ -19,12 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cchub_desktop import ports
+from cchub_desktop import ports, runner_control
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
-from cchub_desktop.lease import APP, UP, Lease, LeaseHeld, Owner, live_status, owner_of
+from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
+from cchub_desktop.runner_runs import FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
 from cchub_desktop.stack.db_image import pin_db_image
@@ -47,7 +48,13 @@ class Orchestrator:
     """Owns the running stacks. All methods run on the asyncio loop's thread."""
 
     def __init__(self, store: ProjectStore, settings: AppSettings, paths: AppPaths,
-                 stack_factory: StackFactory = CommandCenterStack) -> None:
+                 stack_factory: StackFactory = CommandCenterStack, *, runners: bool = False) -> None:
+        """`runners`: every stack runs in a runner process of its own (runner_control.py), which this
+        process starts, follows and stops, and never a Dagger session here (the app). Without it, stacks run
+        in this process through `stack_factory` (tests of the stack's lifecycle)."""
+        self.runners = runners
+        self._runs: dict[int, RunnerRun] = {}
+        self.runner_stop_bound = RUNNER_STOP_BOUND
         self._store = store
         self.settings = settings
         self._paths = paths
@@ -87,6 +94,8 @@ class Orchestrator:
             self._subscribers.remove(cb)
 
     def state(self, project_id: int) -> ProjectStatus:
+        if project_id in self._runs:
+            return self._states.get(project_id, ProjectStatus.STARTING)
         owner = self._external.get(project_id)
         if owner is not None and project_id not in self._leases and owner.runs_stack:
             return _status_named(live_status(ProjectStatus.STOPPED.value, owner))
@@ -103,7 +112,8 @@ class Orchestrator:
     def health(self, project_id: int) -> str | None:
         """While running: 'healthy' or what does not answer; else None. A stack another process runs: where."""
         owner = self._external.get(project_id)
-        if owner is not None and project_id not in self._leases and owner.runs_stack:
+        if owner is not None and project_id not in self._leases and project_id not in self._runs \
+                and owner.runs_stack:
             return f"in {owner.where()}"
         return self._health.get(project_id) if self.state(project_id) == ProjectStatus.RUNNING else None
 
@@ -135,14 +145,22 @@ class Orchestrator:
         return self._store.db_file
 
     def owner(self, project_id: int) -> Owner | None:
-        """The other process that runs (or works on) the project, or None."""
-        return None if project_id in self._leases else self._external.get(project_id)
+        """The other process that runs (or works on) the project, or None (also for a runner this process
+        follows: its stack is shown and controlled here as this process's own)."""
+        if project_id in self._leases or project_id in self._runs:
+            return None
+        return self._external.get(project_id)
 
     def stack(self, project_id: int) -> CommandCenterStack | None:
         return self._stacks.get(project_id)
 
     def active_projects(self) -> list[int]:
         return [pid for pid, st in self._states.items() if st in ACTIVE]
+
+    def own_active_projects(self) -> list[int]:
+        """The active projects whose stack this process runs, or whose runner it follows: not a `cchub up`
+        in a terminal, which is its user's to stop."""
+        return [pid for pid in self.active_projects() if pid in self._leases or pid in self._runs]
 
     def is_busy(self) -> bool:
         return bool(self.active_projects())
@@ -155,6 +173,9 @@ class Orchestrator:
         for project in self._store.list():
             assert project.id is not None
             owner = owner_of(self._paths.runtime_dir, project.data_key)
+            if owner is not None and not owner.is_me and self._adopt(project.id, project.name, project.data_key,
+                                                                     owner):
+                continue
             if owner is not None and not owner.is_me:
                 self._external[project.id] = owner
                 self._states[project.id] = _status_of(project)
@@ -176,11 +197,14 @@ class Orchestrator:
         rows = projects if projects is not None else [
             (pid, key, self.state(pid).value, self.message(pid)) for pid, key in self._known_keys()]
         for pid, key, recorded, last_error in rows:
-            if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks:
+            if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks \
+                    or pid in self._runs:
                 continue
             owner = owner_of(self._paths.runtime_dir, key)
             if owner is not None and owner.is_me:
                 owner = None
+            if owner is not None and self._adopt(pid, self._name(pid), key, owner):
+                continue
             before = (self.state(pid), self._external.get(pid), self.message(pid))
             if owner is not None:
                 self._external[pid] = owner
@@ -213,6 +237,8 @@ class Orchestrator:
             return None
         if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
             return None
+        if self.runners:
+            return self._start_runner(project_id)
         try:
             self._take_lease(project_id, "starting")
         except LeaseHeld as exc:
@@ -231,6 +257,9 @@ class Orchestrator:
         existing = self._stop_tasks.get(project_id)
         if existing is not None and not existing.done():
             return existing
+        run = self._runs.get(project_id)
+        if run is not None:
+            return self._stop_runner(run)
         owner = self.owner(project_id)
         if owner is not None and owner.runs_stack:
             self._stop_elsewhere(project_id, owner)
@@ -305,7 +334,10 @@ class Orchestrator:
         """Start the project's stack and return when it runs or has failed (then the state is error).
         A no-op while the project is starting, running or stopping."""
         task = self.request_start(project_id)
-        if task is not None:
+        run = self._runs.get(project_id)
+        if run is not None:   # a runner: until it runs, or has ended
+            await asyncio.wait({run.settled})
+        elif task is not None:
             await asyncio.wait({task})  # the caller being cancelled does not cancel the start
             await self.flush()
 
@@ -324,8 +356,9 @@ class Orchestrator:
             await self.start(project_id)
 
     async def stop_all(self) -> None:
-        """Stop every stack (starting ones too) concurrently; returns when none runs."""
-        ids = [pid for pid, st in self._states.items() if st in ACTIVE]
+        """Stop every stack this process runs or follows (starting ones too) concurrently; returns when none
+        runs. A `cchub up` in a terminal is left to its user."""
+        ids = self.own_active_projects()
         if ids:
             await asyncio.gather(*(self.stop(pid) for pid in ids), return_exceptions=True)
 
@@ -423,8 +456,12 @@ class Orchestrator:
         task.add_done_callback(self._task_done)
         return task
 
-    async def aclose(self) -> None:
-        """Stop every stack and wait for every background task (for quitting)."""
+    async def aclose(self, *, stop_runners: bool = True, runner_wait: float = 2.5) -> None:
+        """Stop every stack and wait for every background task (for quitting). Runners: with `stop_runners`
+        each is asked to stop and waited for at most `runner_wait` seconds (it ends its stack on its own
+        after that); without, they keep running for the next window to show."""
+        if self._runs:
+            await self._leave_runners(stop_runners, runner_wait)
         await self.stop_all()
         await self.flush()
         for task in list(self._tasks):
@@ -574,11 +611,13 @@ class Orchestrator:
         self._emit(OrchestratorEvent(project_id, ProjectStatus.STARTING, value, None))
 
     def _set_state(self, project_id: int, status: ProjectStatus, *, phase: str | None,
-                   message: str | None) -> None:
+                   message: str | None, record: bool = True) -> None:
+        """`record`: write it to the store (a runner records its own states)."""
         self._states[project_id] = status
         self._phases[project_id] = phase
         self._messages[project_id] = message
-        self._status_writer.record(project_id, status, message)
+        if record:
+            self._status_writer.record(project_id, status, message)
         if status in ACTIVE and project_id in self._leases:
             self._leases[project_id].set_state(status.value)
         elif status not in ACTIVE:
@@ -603,6 +642,157 @@ class Orchestrator:
                 cb(event)
             except Exception:
                 logger.exception("an orchestrator event subscriber failed")
+
+    # ----- runners (runner_control.py) -------------------------------------------------------------------
+
+    def _start_runner(self, project_id: int) -> asyncio.Task[None] | None:
+        try:
+            project = self._store.get(project_id)
+        except (KeyError, StoreError):
+            return None
+        owner = owner_of(self._paths.runtime_dir, project.data_key)
+        if owner is not None and not owner.is_me:
+            if not self._adopt(project_id, project.name, project.data_key, owner):
+                self._refused(project_id, LeaseHeld(project.name, owner))
+            return None
+        run = RunnerRun(project_id, project.name, project.data_key, asyncio.get_running_loop())
+        self._runs[project_id] = run
+        self._external.pop(project_id, None)
+        self._health.pop(project_id, None)
+        self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None, record=False)
+        try:
+            run.proc = runner_control.launch(self._paths, project.name, project.data_key)
+        except OSError as exc:
+            del self._runs[project_id]
+            self._fail(project_id, f"The project's runner could not be started: {exc}. Reinstall the app if "
+                                   "this repeats.", None)
+            return None
+        run.pid = run.proc.pid
+        run.follow = self.spawn(self._follow_runner(run))
+        return run.follow
+
+    def _adopt(self, project_id: int, name: str, key: str, owner: Owner) -> bool:
+        """A runner (started by an earlier window, or by this one's predecessor) runs the project: follow it
+        as this process's own. False for any other owner."""
+        if not self.runners or owner.kind != RUNNER or owner.pid is None or not owner.runs_stack:
+            return False
+        if project_id in self._runs:
+            return True
+        run = RunnerRun(project_id, name, key, asyncio.get_running_loop(), pid=owner.pid)
+        self._runs[project_id] = run
+        self._external.pop(project_id, None)
+        self._apply_owner(run, owner)
+        run.follow = self.spawn(self._follow_runner(run))
+        return True
+
+    def _apply_owner(self, run: RunnerRun, owner: Owner) -> None:
+        """Show what the runner published in its lease; an event when that changed."""
+        status = _status_named(owner.state or ProjectStatus.STARTING.value)
+        phase = owner.phase if status == ProjectStatus.STARTING else None
+        if status == ProjectStatus.RUNNING:
+            phase = StackPhase.HEALTHY.value
+            if not run.settled.done():
+                run.settled.set_result(None)
+        health = owner.health if status == ProjectStatus.RUNNING else None
+        if run.stopping and status != ProjectStatus.STOPPING:
+            status, phase = ProjectStatus.STOPPING, None   # asked to stop: it is stopping, whatever it said last
+        if (status, phase, health) == (self._states.get(run.project_id), self._phases.get(run.project_id),
+                                       self._health.get(run.project_id) if health is not None else None):
+            return
+        if health is not None:
+            self._health[run.project_id] = health
+        else:
+            self._health.pop(run.project_id, None)
+        self._set_state(run.project_id, status, phase=phase, message=None, record=False)
+
+    async def _follow_runner(self, run: RunnerRun) -> None:
+        """Until the runner ends: show its state, phase and health from its lease; then what it recorded,
+        or that it stopped unexpectedly."""
+        try:
+            while True:
+                owner = owner_of(self._paths.runtime_dir, run.data_key)
+                if owner is not None and owner.pid == run.pid:
+                    self._apply_owner(run, owner)
+                elif not run.alive(owner):
+                    break
+                await asyncio.sleep(FOLLOW_S)
+            await self._runner_ended(run)
+        finally:
+            if self._runs.get(run.project_id) is run:
+                del self._runs[run.project_id]
+            if not run.settled.done():
+                run.settled.set_result(None)
+            if not run.ended.done():
+                run.ended.set_result(None)
+
+    async def _runner_ended(self, run: RunnerRun) -> None:
+        code = run.proc.wait() if run.proc is not None else None   # it has exited: no wait
+        pid = run.project_id
+        try:
+            project = await asyncio.to_thread(self._store.get, pid)
+        except (KeyError, StoreError):
+            return
+        self._health.pop(pid, None)
+        if project.status == ProjectStatus.ERROR.value:
+            self._detailed[pid] = True   # the runner wrote the detail to the log
+            self._set_state(pid, ProjectStatus.ERROR, phase=None, message=project.last_error, record=False)
+        elif run.stopping or code == 0 or (code is None and project.status == ProjectStatus.STOPPED.value):
+            # a runner ended past the stop's bound could not record it: the store says so now
+            self._set_state(pid, ProjectStatus.STOPPED, phase=None, message=None,
+                            record=project.status != ProjectStatus.STOPPED.value)
+        else:
+            lines = runner_control.last_lines([runner_control.early_output_file(self._paths, run.data_key),
+                                               self._log_file(pid)])
+            how = runner_control.exit_words(code) if code is not None else "its process ended"
+            message = (f"'{run.name}' stopped unexpectedly ({how}). Start it again; the log has what it did last"
+                       + (f": {lines[-1].removeprefix('cchub: ')}" if lines else "."))
+            self.log(pid).note(f"[hub] error: {message}")
+            self._detailed[pid] = bool(lines)
+            self._set_state(pid, ProjectStatus.ERROR, phase=None, message=message)
+
+    def _stop_runner(self, run: RunnerRun) -> asyncio.Task[None]:
+        existing = self._stop_tasks.get(run.project_id)
+        if existing is not None and not existing.done():
+            return existing
+        run.stopping = True
+        self._set_state(run.project_id, ProjectStatus.STOPPING, phase=None, message=None, record=False)
+        task = self.spawn(self._run_stop_runner(run))
+        self._stop_tasks[run.project_id] = task
+        return task
+
+    async def _run_stop_runner(self, run: RunnerRun) -> None:
+        """Ask the runner to stop; past the bound, end it and everything it started, and say so."""
+        try:
+            if run.pid is not None:
+                runner_control.ask_to_stop(run.pid)
+            done, _ = await asyncio.wait({run.ended}, timeout=self.runner_stop_bound)
+            if not done and run.pid is not None:
+                ended = runner_control.end(run.pid)
+                if ended:
+                    text = (f"'{run.name}' did not stop within {self.runner_stop_bound:.0f} s; its runner and its "
+                            f"Dagger session were ended (pid {run.pid}).")
+                    self.log(run.project_id).note(f"[hub] {text}")
+                    self._emit(OrchestratorEvent(run.project_id, self.state(run.project_id), None, None,
+                                                 None, notice=text))
+                await asyncio.wait({run.ended})
+        finally:
+            self._stop_tasks.pop(run.project_id, None)
+
+    async def _leave_runners(self, stop: bool, wait: float) -> None:
+        runs = list(self._runs.values())
+        if stop:
+            for run in runs:
+                if run.pid is not None:
+                    run.stopping = True
+                    runner_control.ask_to_stop(run.pid)
+            pending = {run.ended for run in runs}
+            if pending:
+                await asyncio.wait(pending, timeout=wait)
+        for run in runs:
+            if run.follow is not None:
+                run.follow.cancel()
+            self._runs.pop(run.project_id, None)
+            self._states.pop(run.project_id, None)   # what it becomes is the runner's to record
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import traceback
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from cchub_desktop.store import Project, ProjectStore
 
 CONNECT_GRACE = 15.0   # seconds a stop waits for a connecting CLI session before ending it
+# seconds a runner's stop may take (a host copy of a large database included) before it ends itself and
+# everything it started: a client that asked it to stop may be gone (a window that quit)
+RUNNER_STOP_BOUND = 300.0
 
 PHASE_TEXT = {
     StackPhase.ENGINE: "connecting to the Dagger engine",
@@ -70,6 +74,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("up", help="run a project's stack in the foreground until Ctrl-C")
     p.add_argument("project")
     p.add_argument("-v", "--verbose", action="store_true", help="also print the engine's log lines")
+    # the window's Start: the same run in a process of its own, detached (runner_control.py)
+    p.add_argument("--runner", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_up)
 
     p = sub.add_parser("update", help="move a project to the newest commit of Settings → Source's ref")
@@ -175,7 +181,8 @@ def cmd_check_source(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from cchub_desktop.cli import CliError, find_project, open_store
-    from cchub_desktop.lease import UP, Lease, LeaseHeld
+    from cchub_desktop.health_monitor import HEALTHY
+    from cchub_desktop.lease import RUNNER, UP, Lease, LeaseHeld
     from cchub_desktop.store import ProjectStatus
 
     paths, settings = _paths_and_settings()
@@ -186,7 +193,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     # request to stop (before the loop runs: end here; in the loop: _on_signals), never a kill mid-way
     previous = signal.signal(signal.SIGTERM, _stop_before_loop)
     try:   # one owner per project (lease.py): held until this process ends, even on kill -9
-        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, UP, state="starting")
+        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, RUNNER if args.runner else UP,
+                              state="starting")
     except LeaseHeld as exc:
         signal.signal(signal.SIGTERM, previous)
         raise CliError(str(exc)) from None
@@ -204,15 +212,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         source = config.source
 
         def running() -> None:
-            lease.set_state(ProjectStatus.RUNNING.value)
+            lease.set_state(ProjectStatus.RUNNING.value, health=HEALTHY)
             _record(store, project_id, ProjectStatus.RUNNING)
+
+        def health(verdict: str) -> None:   # clients read it in the lease (the window's Health column)
+            lease.set_state(ProjectStatus.RUNNING.value, health=verdict)
+            log.note(f"[hub] health: {verdict}")
 
         def record_pin(commit: str) -> None:
             store.record_source_pin(project_id, source.git_url, source.git_ref, commit, None)
 
         code, error = asyncio.run(_up(config, settings, log, verbose=args.verbose, on_running=running,
                                       on_stopping=lambda: lease.set_state(ProjectStatus.STOPPING.value),
-                                      on_source_pin=record_pin))
+                                      on_source_pin=record_pin,
+                                      on_phase=lambda value: lease.set_state(ProjectStatus.STARTING.value,
+                                                                             phase=value),
+                                      on_health=health, stop_bound=RUNNER_STOP_BOUND if args.runner else None))
     except StackError as exc:
         code, error = 1, exc
     except (KeyError, _StopRequested):
@@ -237,6 +252,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         lease.release()
         signal.signal(signal.SIGTERM, previous)
+    if args.runner:   # nobody waits on this process: end it now, whatever SDK thread still blocks
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 
@@ -257,7 +276,11 @@ def _record(store: Any, project_id: int, status: Any, last_error: str | None = N
 async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog, verbose: bool,
               on_running: Callable[[], object] | None = None,
               on_stopping: Callable[[], object] | None = None,
-              on_source_pin: Callable[[str], object] | None = None) -> tuple[int, StackError | None]:
+              on_source_pin: Callable[[str], object] | None = None,
+              on_phase: Callable[[str], object] | None = None,
+              on_health: Callable[[str], None] | None = None,
+              stop_bound: float | None = None) -> tuple[int, StackError | None]:
+    from cchub_desktop.health_monitor import watch_health
     from cchub_desktop.stack.stack import CommandCenterStack
 
     def say(text: str) -> None:
@@ -271,8 +294,18 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         log.subscribe(echo)
     stop_requested = asyncio.Event()
     restore = _on_signals(stop_requested.set)
-    stack = CommandCenterStack(config, settings, log,
-                               on_phase=lambda phase: say(f"[{config.name}] {_phase_words(phase)}"))
+    def phase_changed(phase: StackPhase | str) -> None:
+        say(f"[{config.name}] {_phase_words(phase)}")
+        if on_phase is not None:
+            on_phase(phase.value if isinstance(phase, StackPhase) else str(phase))
+
+    def stopping_now() -> None:
+        if on_stopping is not None:
+            on_stopping()
+        if stop_bound is not None:
+            _end_after(stop_bound, log)
+
+    stack = CommandCenterStack(config, settings, log, on_phase=phase_changed)
     stack.on_source_pin = on_source_pin
     if config.source_note:
         say(config.source_note.removeprefix("[hub] "))
@@ -281,8 +314,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         stopping = asyncio.ensure_future(stop_requested.wait())
         await asyncio.wait({start, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not start.done():
-            if on_stopping is not None:
-                on_stopping()
+            stopping_now()
             say(f"[{config.name}] stopping before it was ready…")
             start.cancel()
             with contextlib.suppress(asyncio.CancelledError, StackError):
@@ -301,13 +333,16 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         say(f"Backend:  {stack.backend_url}")
         say("Press Ctrl-C to stop.")
         closed = asyncio.ensure_future(stack.wait_closed())
+        watching = (asyncio.ensure_future(watch_health(config.backend_port, config.frontend_port, on_health))
+                    if on_health is not None else None)
         await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if watching is not None:
+            watching.cancel()
         if not stopping.done():
             stopping.cancel()
             reason = stack.closed_reason or "The Dagger session ended unexpectedly."
             return 1, StackError(reason, step="session")
-        if on_stopping is not None:
-            on_stopping()
+        stopping_now()
         say(f"[{config.name}] stopping…")
         await stack.stop()
         say(f"[{config.name}] stopped.")
@@ -336,6 +371,25 @@ async def _end_unconnected_session(stack: CommandCenterStack, log: StackLog) -> 
     if killed:
         log.note(f"[hub] the Dagger CLI session did not end after the stop; ended it (pid "
                  f"{', '.join(map(str, killed))})")
+
+
+def _end_after(bound: float, log: StackLog) -> None:
+    """A runner's last resort: if this process has not ended `bound` seconds after its stop began (an engine
+    that never closes the session), end the Dagger CLI session it started and this process."""
+    import threading
+
+    from cchub_desktop.stack.session_children import kill_session_children
+
+    def end() -> None:
+        killed = kill_session_children()
+        log.note(f"[hub] the stack had not stopped {bound:.0f} s after the stop; ended it"
+                 + (f" (Dagger CLI session pid {', '.join(map(str, killed))})" if killed else ""))
+        log.close()
+        os._exit(1)
+
+    timer = threading.Timer(bound, end)
+    timer.daemon = True
+    timer.start()
 
 
 def _phase_words(phase: StackPhase | str) -> str:
