@@ -53,8 +53,10 @@ class AppController:
     instance) attach here and hook `quit()` through `before_quit` callbacks."""
 
     def __init__(self, app: QApplication, paths: AppPaths, store: ProjectStore, settings: AppSettings,
-                 *, reconcile: bool = True, window: MainWindow | None = None) -> None:
-        """`window`: one already shown from the stdlib read (paint_first); it is attached here."""
+                 *, reconcile: bool = True, window: MainWindow | None = None, runners: bool = True) -> None:
+        """`window`: one already shown from the stdlib read (paint_first); it is attached here. `runners`:
+        each stack runs in a runner process of its own (the app); False runs them in this process (tests of
+        the window against in-process stacks)."""
         from cchub_desktop.orchestrator import Orchestrator
         from cchub_desktop.ui.bridge import OrchestratorBridge
         from cchub_desktop.ui.store_follow import StoreFollower
@@ -63,7 +65,7 @@ class AppController:
         self.paths = paths
         self.store = store
         self.settings = settings
-        self.orchestrator: Orchestrator = Orchestrator(store, settings, paths)
+        self.orchestrator: Orchestrator = Orchestrator(store, settings, paths, runners=runners)
         if reconcile:
             self.orchestrator.reconcile_on_launch()
         self.bridge: OrchestratorBridge = OrchestratorBridge(self.orchestrator)
@@ -118,7 +120,8 @@ class AppController:
     # ----- quitting ------------------------------------------------------------------------------------
 
     def running_count(self) -> int:
-        return len(self.orchestrator.active_projects())
+        """The stacks Quit acts on: this app's (a `cchub up` in a terminal is its user's)."""
+        return len(self.orchestrator.own_active_projects())
 
     def close_window(self) -> None:
         """The window's close button: hide to the tray when one shows, else quit (asking as Quit does)."""
@@ -131,27 +134,41 @@ class AppController:
         if self._quitting is not None:
             return
         count = self.running_count()
-        if not confirm or count == 0:
+        runners = self.orchestrator.runners
+        if not confirm or count == 0 or (runners and self.settings.on_quit in ("stop", "leave")):
             self.begin_quit()
             return
         if self._confirm_box is not None:
             self._confirm_box.raise_()
             return
         plural = "project" if count == 1 else "projects"
-        box = QMessageBox(QMessageBox.Icon.Question, f"Quit {APP_NAME}",
-                          f"Stop {count} running {plural} and quit?",
+        text = (f"{count} {plural} running. Stop {'it' if count == 1 else 'them'}, or leave "
+                f"{'it' if count == 1 else 'them'} running? The next {APP_NAME} window shows what runs; your "
+                "answer is kept (Settings → Desktop)." if runners else f"Stop {count} running {plural} and quit?")
+        box = QMessageBox(QMessageBox.Icon.Question, f"Quit {APP_NAME}", text,
                           QMessageBox.StandardButton.Cancel, self.window)
         box.setObjectName("quit_confirm")
         quit_button = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        leave_button = (box.addButton("Leave running and quit", QMessageBox.ButtonRole.AcceptRole)
+                        if runners else None)
         box.setDefaultButton(quit_button)
-        box.finished.connect(lambda _r: self._confirm_finished(box.clickedButton() is quit_button))
+        box.finished.connect(lambda _r: self._confirm_finished(
+            "stop" if box.clickedButton() is quit_button
+            else "leave" if leave_button is not None and box.clickedButton() is leave_button else None))
         self._confirm_box = box
         box.open()
 
-    def _confirm_finished(self, accepted: bool) -> None:
+    def _confirm_finished(self, choice: str | None) -> None:
         self._confirm_box = None
-        if accepted:
-            self.begin_quit()
+        if choice is None:
+            return
+        if self.orchestrator.runners:
+            self.settings.on_quit = choice   # asked once: kept, and changed in Settings → Desktop
+            try:
+                self.settings.save(self.paths.settings_file)
+            except OSError as exc:
+                logger.warning("could not keep the quit choice: %s", exc)
+        self.begin_quit()
 
     def begin_quit(self, exit_code: int = 0) -> asyncio.Task[None]:
         """Start quitting without asking (signals, the self-test); returns the quit task."""
@@ -161,9 +178,11 @@ class AppController:
         return self._quitting
 
     async def quit(self) -> None:
-        """Stop every stack, close the window, then let `run_app` return the exit code."""
+        """Stop this app's stacks (or leave their runners running: Settings → Desktop), close the window,
+        then let `run_app` return the exit code."""
+        leave = self.orchestrator.runners and self.settings.on_quit == "leave"
         self.window.setEnabled(False)
-        self.window.statusBar().showMessage("Stopping every project…")
+        self.window.statusBar().showMessage("Quitting…" if leave else "Stopping every project…")
         for hook in list(self.before_quit):
             with contextlib.suppress(Exception):
                 result = hook() if callable(hook) else None
@@ -172,7 +191,7 @@ class AppController:
         if self.follower is not None:
             self.follower.stop()
         try:
-            await self.orchestrator.aclose()
+            await self.orchestrator.aclose(stop_runners=not leave)
         except Exception:
             logger.exception("stopping the stacks failed")
         self.window.engine_status.cancel()

@@ -63,6 +63,9 @@ class AppSettings:
     close_to_tray_hint_shown: bool = False
     # minutes between the host copies of a running project's data (host_copies.py)
     host_copy_interval_min: int = DEFAULT_HOST_COPY_INTERVAL_MIN
+    # Quit with stacks running: "ask" (the first time; the answer is kept here), "stop" them, or "leave" them
+    # running in their runners for the next window (settings_rules.QUIT_CHOICES)
+    on_quit: str = "ask"
 
     @classmethod
     def load(cls, path: Path) -> AppSettings:

@@ -157,6 +157,13 @@ def check_stored_folder(value: str) -> str | None:
     return None
 
 
+QUIT_CHOICES = ("ask", "stop", "leave")   # what Quit does with running stacks (AppSettings.on_quit)
+
+
+def check_quit_choice(value: str) -> str | None:
+    return None if value in QUIT_CHOICES else f"one of {', '.join(QUIT_CHOICES)}"
+
+
 # what every load checks (no look at the disk: a folder not mounted yet is no reason to forget it)
 STORED_RULES: Mapping[str, Callable[[str], str | None]] = {
     "dagger_cli_path": check_stored_path,
@@ -168,6 +175,7 @@ STORED_RULES: Mapping[str, Callable[[str], str | None]] = {
     "redis_image": check_image,
     "python_image": check_image,
     "node_image": check_image,
+    "on_quit": check_quit_choice,
 }
 
 

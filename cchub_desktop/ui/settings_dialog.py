@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -49,6 +50,8 @@ IMAGE_FIELDS = {"postgres_image": "PostgreSQL image", "redis_image": "Redis imag
 NOTIFY_FIELDS = {"notify_running": "When a project is running (with its address)",
                  "notify_stopped": "When a project stops",
                  "notify_failed": "When a project fails (with the reason)"}
+
+QUIT_TEXT = {"ask": "Ask me", "stop": "Stop them", "leave": "Leave them running"}
 
 
 def _row(form: QFormLayout, title: str, field: QWidget) -> None:
@@ -136,6 +139,17 @@ class SettingsDialog(QDialog):
             login.setToolTip(f"Writes {autostart.autostart_file()}")
         layout.addWidget(self._check("start_minimized", "Start minimized to the tray",
                                      self.settings.start_minimized))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("When I quit with projects running:"))
+        self.on_quit = QComboBox()
+        self.on_quit.setObjectName("on_quit")
+        self.on_quit.setAccessibleName("When I quit with projects running")
+        for value, text in QUIT_TEXT.items():
+            self.on_quit.addItem(text, value)
+        self.on_quit.setCurrentIndex(max(0, self.on_quit.findData(self.settings.on_quit)))
+        row.addWidget(self.on_quit)
+        row.addStretch(1)
+        layout.addLayout(row)
         return group
 
     def _engine_group(self) -> QGroupBox:
@@ -235,6 +249,7 @@ class SettingsDialog(QDialog):
         changes["host_copy_interval_min"] = (int(interval) if check_copy_interval(interval) is None
                                              else self.settings.host_copy_interval_min)
         changes.update({f: c.isChecked() for f, c in self.checks.items()})
+        changes["on_quit"] = str(self.on_quit.currentData())
         if self.use_git.isChecked():
             changes["source_local_dir"] = ""
         return dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
