@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # imported after the first paint (_import_core), or on the pa
 
 logger = logging.getLogger("cchub_desktop")
 GC_SETTLE_DELAY = 2.0  # seconds after the window is shown
+QUIT_RUNNER_WAIT = 20.0   # seconds Quit waits for the runners it asked to stop, showing it
+SIGNAL_RUNNER_WAIT = 2.0   # on SIGTERM/SIGINT: the window is gone within 3 s
 
 
 class AppController:
@@ -170,14 +172,15 @@ class AppController:
                 logger.warning("could not keep the quit choice: %s", exc)
         self.begin_quit()
 
-    def begin_quit(self, exit_code: int = 0) -> asyncio.Task[None]:
-        """Start quitting without asking (signals, the self-test); returns the quit task."""
+    def begin_quit(self, exit_code: int = 0, *, runner_wait: float = QUIT_RUNNER_WAIT) -> asyncio.Task[None]:
+        """Start quitting without asking (signals, the self-test); returns the quit task. `runner_wait`: how
+        long to wait for runners asked to stop (each ends its stack on its own after that)."""
         if self._quitting is None:
             self.exit_code = exit_code
-            self._quitting = asyncio.get_running_loop().create_task(self.quit())
+            self._quitting = asyncio.get_running_loop().create_task(self.quit(runner_wait))
         return self._quitting
 
-    async def quit(self) -> None:
+    async def quit(self, runner_wait: float = QUIT_RUNNER_WAIT) -> None:
         """Stop this app's stacks (or leave their runners running: Settings → Desktop), close the window,
         then let `run_app` return the exit code."""
         leave = self.orchestrator.runners and self.settings.on_quit == "leave"
@@ -191,7 +194,7 @@ class AppController:
         if self.follower is not None:
             self.follower.stop()
         try:
-            await self.orchestrator.aclose(stop_runners=not leave)
+            await self.orchestrator.aclose(stop_runners=not leave, runner_wait=runner_wait)
         except Exception:
             logger.exception("stopping the stacks failed")
         self.window.engine_status.cancel()
@@ -221,7 +224,7 @@ class AppController:
 
     def _on_signal(self, sig: signal.Signals) -> None:
         logger.info("%s received: stopping every project and quitting", sig.name)
-        self.begin_quit(0)
+        self.begin_quit(0, runner_wait=SIGNAL_RUNNER_WAIT)   # a session ending waits for no one
 
     def remove_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

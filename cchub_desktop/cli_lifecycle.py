@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cchub_desktop.lease import APP, STACK_STATES, Lease, LeaseHeld, Owner, busy_message, live_status, owner_of
+from cchub_desktop.lease import APP, RUNNER, STACK_STATES, Lease, LeaseHeld, Owner, busy_message, live_status, owner_of
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.store.rows import ProjectRow, ProjectStatus
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cchub_desktop.store import Project
 
 STOP_TIMEOUT_S = 300.0
+KILL_WAIT_S = 10.0   # after SIGKILL, the lease goes free as soon as the kernel has ended the process
 START_TIMEOUT_S = 3600.0   # a first build downloads gigabytes (README)
 POLL_S = 0.1
 
@@ -87,14 +88,37 @@ def cmd_stop(args: argparse.Namespace) -> int:
     _ask_owner_to_stop(paths, row, owner)
     print(f"Stopping '{row.name}' in {owner.where()}…", flush=True)
     if not _wait(lambda: _stack_gone(paths, row, owner), args.timeout):
-        raise CliError(f"'{row.name}' did not stop within {args.timeout:.0f} s; it is still owned by "
-                       f"{owner.where()}. Look there, or run 'cchub stop {row.name}' again.")
+        if owner.kind != RUNNER or owner.pid is None:
+            raise CliError(f"'{row.name}' did not stop within {args.timeout:.0f} s; it is still owned by "
+                           f"{owner.where()}. Look there, or run 'cchub stop {row.name}' again.")
+        # a runner is the app's: end it and everything it started (its engine session), and say so
+        from cchub_desktop.runner_control import end
+
+        end(owner.pid)
+        if not _wait(lambda: _stack_gone(paths, row, owner), KILL_WAIT_S):
+            raise CliError(f"'{row.name}' did not stop within {args.timeout:.0f} s, and its runner (pid "
+                           f"{owner.pid}) could not be ended. End that process, then try again.")
+        print(f"'{row.name}' did not stop within {args.timeout:.0f} s: its runner and its Dagger session were "
+              f"ended (pid {owner.pid}).")
+        _record_stopped(row)
+        return 0
     now = owner_of(paths.runtime_dir, row.data_key)
     if now is not None and now.runs_stack:   # another process took it as soon as it was free
         print(f"Stopped '{row.name}' in {owner.where()}, but {now.where()} started it again meanwhile.")
         return 0
     print(f"Stopped '{row.name}'.")
     return 0
+
+
+def _record_stopped(row: ProjectRow) -> bool:
+    """A runner ended by force could not record its end: record it stopped (False: removed meanwhile)."""
+    from cchub_desktop.cli import open_store
+
+    try:
+        open_store().set_status(row.id, ProjectStatus.STOPPED)
+    except KeyError:
+        return False
+    return True
 
 
 def _stack_gone(paths: AppPaths, row: ProjectRow, stopped: Owner) -> bool:

@@ -688,6 +688,8 @@ class Orchestrator:
     def _apply_owner(self, run: RunnerRun, owner: Owner) -> None:
         """Show what the runner published in its lease; an event when that changed."""
         status = _status_named(owner.state or ProjectStatus.STARTING.value)
+        if status == ProjectStatus.STOPPING:
+            run.stopping = True   # asked by another client (`cchub stop`): its end is a stop, even a forced one
         phase = owner.phase if status == ProjectStatus.STARTING else None
         if status == ProjectStatus.RUNNING:
             phase = StackPhase.HEALTHY.value

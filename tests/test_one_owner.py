@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from cchub_desktop.app import AppController
-from cchub_desktop.lease import owner_of
+from cchub_desktop.lease import RUNNER, owner_of
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.secrets_store import secrets_file
@@ -270,9 +270,11 @@ def test_cchub_start_and_stop_hand_the_project_to_the_running_app(
             assert started.returncode == 0, started.stderr
             assert "The CommandCenter Hub app is starting 'F'" in started.stdout
             assert f"'F' is running: frontend http://localhost:{port_block.frontend}" in started.stdout
-            assert lease_pid("F") == app.pid                     # the app owns it, not the cchub process
+            # the app's runner owns it: a process of its own, neither the app nor the cchub process
+            runner = owner_of(app_paths().runtime_dir, key_of("F"))
+            assert runner is not None and runner.kind == RUNNER and runner.pid not in (None, app.pid)
             status = cchub(fake_dagger_env, "status", "F").stdout
-            assert status.startswith(f"F: running  in the CommandCenter Hub app (pid {app.pid})")
+            assert status.startswith(f"F: running  in the CommandCenter Hub's runner (pid {runner.pid})"), status
             stopped = cchub(fake_dagger_env, "stop", "F")
             assert stopped.returncode == 0 and "Stopped 'F'." in stopped.stdout, stopped.stderr
             assert lease_pid("F") is None

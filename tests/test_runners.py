@@ -220,3 +220,26 @@ def test_the_window_side_never_imports_the_dagger_sdk(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["running None", "stopped", "[]"]
     fake_dagger_env.sessions_exited()
+
+
+def test_cchub_stop_ends_a_runner_that_does_not_stop_within_its_timeout(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    fake_dagger_env.set(connect_hang=1)   # an engine that never answers: the stop cannot end the session
+    pid = add_project(project_dir, port_block)
+
+    async def scenario() -> None:
+        window = Window()
+        window.orch.request_start(pid)
+        await until(lambda: len(fake_dagger_env.journal.sessions()) == 1, "the session is connecting")
+        runner = window.orch._runs[pid].proc
+        assert runner is not None
+        result = await asyncio.to_thread(cchub_module, "stop", "demo", "--timeout", "2")
+        assert result.returncode == 0, result.stderr
+        assert "did not stop within 2 s: its runner and its Dagger session were ended" in result.stdout
+        await until(lambda: window.orch.state(pid) == S.STOPPED, "the window shows it stopped")
+        assert runner.wait(BOUND) == -signal.SIGKILL
+        await window.close()
+
+    run(scenario())
+    assert recorded(pid) == (S.STOPPED.value, None)
+    fake_dagger_env.sessions_exited(30)

@@ -74,7 +74,7 @@ def test_without_a_tray_closing_quits_after_the_same_question(desktop: Desktop) 
     ids = start(desktop, "alpha", "beta")
     desktop.window.close()
     box = wait_box(desktop, "quit_confirm")
-    assert box.text() == "Stop 2 running projects and quit?"
+    assert box.text().startswith("2 projects running. Stop them, or leave them running?")
     press(box, "Cancel")
     assert desktop.window.isVisible()
     assert all(desktop.status(pid) == S.RUNNING for pid in ids)
@@ -103,7 +103,7 @@ def test_quit_asks_once_then_stops_everything_and_exits_0(desktop: Desktop) -> N
     desktop.click("Quit")
     desktop.click("Quit")  # a second Quit while asking: still one question
     box = wait_box(desktop, "quit_confirm")
-    assert box.text() == "Stop 2 running projects and quit?"
+    assert box.text().startswith("2 projects running. Stop them, or leave them running?")
     assert len([w for w in QApplication.topLevelWidgets()
                 if w.objectName() == "quit_confirm" and w.isVisible()]) == 1
     press(box, "Stop and quit")
@@ -130,7 +130,7 @@ def test_quit_cancels_a_start_in_flight_cleanly(desktop: Desktop) -> None:
                             timeout=30000)
     desktop.click("Quit")
     box = wait_box(desktop, "quit_confirm")
-    assert box.text() == "Stop 1 running project and quit?"
+    assert box.text().startswith("1 project running. Stop it, or leave it running?")
     press(box, "Stop and quit")
     assert desktop.aio.run(desktop.controller.wait_done(), timeout=60) == 0
     assert desktop.status(pid) == S.STOPPED
