@@ -23,6 +23,7 @@ from cchub_desktop import ports, runner_control
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
+from cchub_desktop.log_tail import FileTail
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.runner_runs import FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
@@ -656,6 +657,7 @@ class Orchestrator:
                 self._refused(project_id, LeaseHeld(project.name, owner))
             return None
         run = RunnerRun(project_id, project.name, project.data_key, asyncio.get_running_loop())
+        run.tail = FileTail(self._log_file(project_id))   # from before the runner writes its first line
         self._runs[project_id] = run
         self._external.pop(project_id, None)
         self._health.pop(project_id, None)
@@ -710,14 +712,18 @@ class Orchestrator:
     async def _follow_runner(self, run: RunnerRun) -> None:
         """Until the runner ends: show its state, phase and health from its lease; then what it recorded,
         or that it stopped unexpectedly."""
+        log = self.log(run.project_id)
+        tail = run.tail or FileTail(self._log_file(run.project_id))
         try:
             while True:
+                log.take(tail.read())   # what the runner writes to the log file, into the window's log
                 owner = owner_of(self._paths.runtime_dir, run.data_key)
                 if owner is not None and owner.pid == run.pid:
                     self._apply_owner(run, owner)
                 elif not run.alive(owner):
                     break
                 await asyncio.sleep(FOLLOW_S)
+            log.take(tail.read())
             await self._runner_ended(run)
         finally:
             if self._runs.get(run.project_id) is run:
@@ -770,13 +776,13 @@ class Orchestrator:
             done, _ = await asyncio.wait({run.ended}, timeout=self.runner_stop_bound)
             if not done and run.pid is not None:
                 ended = runner_control.end(run.pid)
-                if ended:
+                await asyncio.wait({run.ended})
+                if ended:   # said once the log is no longer followed: the line is not read back
                     text = (f"'{run.name}' did not stop within {self.runner_stop_bound:.0f} s; its runner and its "
                             f"Dagger session were ended (pid {run.pid}).")
                     self.log(run.project_id).note(f"[hub] {text}")
                     self._emit(OrchestratorEvent(run.project_id, self.state(run.project_id), None, None,
                                                  None, notice=text))
-                await asyncio.wait({run.ended})
         finally:
             self._stop_tasks.pop(run.project_id, None)
 

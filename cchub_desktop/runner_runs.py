@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from cchub_desktop.lease import Owner
+from cchub_desktop.log_tail import FileTail
 
 FOLLOW_S = 0.2   # how often a client reads a runner's lease: a state shows within this
 # seconds the window waits after asking a runner to stop before it ends the runner and its engine session
@@ -24,6 +25,7 @@ class RunnerRun:
     pid: int | None = None
     proc: subprocess.Popen[bytes] | None = None   # when this process started it (its exit code is ours)
     stopping: bool = False
+    tail: FileTail | None = None   # the project's log file, from where this client began following it
     follow: asyncio.Task[None] | None = None
     settled: asyncio.Future[None] = field(init=False)   # it runs, or it has ended
     ended: asyncio.Future[None] = field(init=False)

@@ -101,6 +101,9 @@ def test_the_window_starts_a_runner_and_cchub_stop_stops_it(
         assert ports.find_conflicts(port_block.as_dict()) != []   # the stack's ports are taken: it serves
         runner = window.orch._runs[pid].proc
         assert runner is not None
+        # what the runner writes to the project's log file comes into the window's log, by service
+        await until(lambda: {"backend", "frontend"} <= {line.service for line in window.orch.log(pid).lines()[1]},
+                    "the services' lines in the window's log")
 
         result = await asyncio.to_thread(cchub_module, "stop", "demo")
         assert result.returncode == 0, result.stderr

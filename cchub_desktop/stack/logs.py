@@ -214,6 +214,17 @@ class StackLog:
             stored = [self._store(line, service) for line in text.rstrip("\n").split("\n")]
         self._notify(stored)
 
+    def take(self, lines: list[LogLine]) -> None:
+        """Lines another process wrote to this log's file (the project's runner): held and passed to the
+        subscribers like its own, and not written to the file again."""
+        if not lines:
+            return
+        with self._lock:
+            for line in lines:
+                self._buffer.append((line.service, line.text, line.ts))
+            self._written += len(lines)
+        self._notify(lines)
+
     # ----- reading -----------------------------------------------------------------------------------
 
     def lines(self, since: int = 0) -> tuple[int, list[LogLine]]:
