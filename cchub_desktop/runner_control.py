@@ -24,11 +24,11 @@ LAST_LINES = 3
 
 def runner_command(name: str) -> list[str]:
     """The command that runs project `name`'s stack as a runner: the frozen app's `cchub` beside it, else
-    this interpreter's `cchub_desktop.cli`."""
+    this interpreter's `cchub_desktop.runner` (both lower their priority first)."""
     if getattr(sys, "frozen", False):
         exe = Path(sys.executable).with_name("cchub.exe" if os.name == "nt" else "cchub")
         return [str(exe), "up", "--runner", name]
-    return [sys.executable, "-m", "cchub_desktop.cli", "up", "--runner", name]
+    return [sys.executable, "-m", "cchub_desktop.runner", name]
 
 
 def launch(paths: AppPaths, name: str, data_key: str) -> subprocess.Popen[bytes]:

@@ -113,6 +113,11 @@ class LogView(QWidget):
 
     # ----- source ---------------------------------------------------------------------------------------
 
+    @property
+    def source(self) -> StackLog | None:
+        """The log shown (None: none)."""
+        return self._source
+
     def set_source(self, source: StackLog | None, title: str = "Log") -> None:
         """Show another project's log (None: empty): its history from the log file, then what the log holds
         in memory, in one batch."""

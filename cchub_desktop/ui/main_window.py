@@ -315,7 +315,12 @@ class MainWindow(QMainWindow):
         elif not self.attached:
             self.log_view.set_source(None, f"Log — {row.project.name}")
         else:
-            self.log_view.set_source(self.orchestrator.log(row.project_id), f"Log — {row.project.name}")
+            log = self.orchestrator.log(row.project_id)
+            title = f"Log — {row.project.name}"
+            if log is not self.log_view.source:   # the same project again (a reload): keep what the pane shows
+                self.log_view.set_source(log, title)
+            elif self.log_view.title.text() != title:
+                self.log_view.title.setText(title)   # renamed
         self._update_actions()
 
     def _update_actions(self) -> None:
