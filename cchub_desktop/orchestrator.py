@@ -79,7 +79,7 @@ class Orchestrator:
         # one owner per project (lease.py): the leases this process holds, and who holds the others
         self._leases: dict[int, Lease] = {}
         self._external: dict[int, Owner] = {}
-        self._key_cache: list[tuple[int, str]] | None = None
+        self._key_cache: list[tuple[int, str, str]] | None = None   # (id, data key, name)
 
     @property
     def paths(self) -> AppPaths:
@@ -196,7 +196,7 @@ class Orchestrator:
         if not self._status_writer.idle:
             return   # our own writes are not in the store yet: what it says now is older than what we know
         rows = projects if projects is not None else [
-            (pid, key, self.state(pid).value, self.message(pid)) for pid, key in self._known_keys()]
+            (pid, key, self.state(pid).value, self.message(pid)) for pid, key, _name in self._known_keys()]
         for pid, key, recorded, last_error in rows:
             if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks \
                     or pid in self._runs:
@@ -218,9 +218,10 @@ class Orchestrator:
             if after != before:
                 self._emit(OrchestratorEvent(pid, after[0], None, after[2], self.health(pid)))
 
-    def _known_keys(self) -> list[tuple[int, str]]:
+    def _known_keys(self) -> list[tuple[int, str, str]]:
+        """(id, data key, name) of every project, read once until the list changes (forget_keys)."""
         if self._key_cache is None:
-            self._key_cache = [(p.id, p.data_key) for p in self._store.list() if p.id is not None]
+            self._key_cache = [(p.id, p.data_key, p.name) for p in self._store.list() if p.id is not None]
         return self._key_cache
 
     def forget_keys(self) -> None:
@@ -647,31 +648,49 @@ class Orchestrator:
     # ----- runners (runner_control.py) -------------------------------------------------------------------
 
     def _start_runner(self, project_id: int) -> asyncio.Task[None] | None:
+        """Starting at once; the runner's process is started off the loop (a fork and exec can take tens of
+        milliseconds on a busy machine), then followed."""
         try:
-            project = self._store.get(project_id)
-        except (KeyError, StoreError):
+            known = {pid: (key, name) for pid, key, name in self._known_keys()}
+        except StoreError:
             return None
-        owner = owner_of(self._paths.runtime_dir, project.data_key)
+        if project_id not in known:
+            self.forget_keys()   # added since the list was read: read it again once
+            known = {pid: (key, name) for pid, key, name in self._known_keys()}
+            if project_id not in known:
+                return None
+        key, name = known[project_id]
+        owner = owner_of(self._paths.runtime_dir, key)
         if owner is not None and not owner.is_me:
-            if not self._adopt(project_id, project.name, project.data_key, owner):
-                self._refused(project_id, LeaseHeld(project.name, owner))
+            if not self._adopt(project_id, name, key, owner):
+                self._refused(project_id, LeaseHeld(name, owner))
             return None
-        run = RunnerRun(project_id, project.name, project.data_key, asyncio.get_running_loop())
+        run = RunnerRun(project_id, name, key, asyncio.get_running_loop())
         run.tail = FileTail(self._log_file(project_id))   # from before the runner writes its first line
         self._runs[project_id] = run
         self._external.pop(project_id, None)
         self._health.pop(project_id, None)
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None, record=False)
-        try:
-            run.proc = runner_control.launch(self._paths, project.name, project.data_key)
-        except OSError as exc:
-            del self._runs[project_id]
-            self._fail(project_id, f"The project's runner could not be started: {exc}. Reinstall the app if "
-                                   "this repeats.", None)
-            return None
-        run.pid = run.proc.pid
-        run.follow = self.spawn(self._follow_runner(run))
+        run.follow = self.spawn(self._launch_and_follow(run))
         return run.follow
+
+    async def _launch_and_follow(self, run: RunnerRun) -> None:
+        run.launching = asyncio.ensure_future(
+            asyncio.to_thread(runner_control.launch, self._paths, run.name, run.data_key))
+        try:
+            run.proc = await asyncio.shield(run.launching)   # a quit meanwhile still learns its pid
+        except OSError as exc:
+            self._runs.pop(run.project_id, None)
+            for future in (run.settled, run.ended):
+                if not future.done():
+                    future.set_result(None)
+            self._fail(run.project_id, f"The project's runner could not be started: {exc}. Reinstall the app "
+                                       "if this repeats.", None)
+            return
+        run.pid = run.proc.pid
+        if run.stopping:   # Stop was pressed while it was being started
+            runner_control.ask_to_stop(run.pid)
+        await self._follow_runner(run)
 
     def _adopt(self, project_id: int, name: str, key: str, owner: Owner) -> bool:
         """A runner (started by an earlier window, or by this one's predecessor) runs the project: follow it
@@ -771,7 +790,7 @@ class Orchestrator:
     async def _run_stop_runner(self, run: RunnerRun) -> None:
         """Ask the runner to stop; past the bound, end it and everything it started, and say so."""
         try:
-            if run.pid is not None:
+            if run.pid is not None:   # else it is being started: asked as soon as it is (_launch_and_follow)
                 runner_control.ask_to_stop(run.pid)
             done, _ = await asyncio.wait({run.ended}, timeout=self.runner_stop_bound)
             if not done and run.pid is not None:
@@ -790,6 +809,9 @@ class Orchestrator:
         runs = list(self._runs.values())
         if stop:
             for run in runs:
+                if run.pid is None and run.launching is not None:   # being started: it is, then stopped
+                    with contextlib.suppress(OSError, asyncio.TimeoutError):
+                        run.pid = (await asyncio.wait_for(asyncio.shield(run.launching), wait)).pid
                 if run.pid is not None:
                     run.stopping = True
                     runner_control.ask_to_stop(run.pid)

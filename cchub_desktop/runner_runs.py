@@ -27,6 +27,7 @@ class RunnerRun:
     stopping: bool = False
     tail: FileTail | None = None   # the project's log file, from where this client began following it
     follow: asyncio.Task[None] | None = None
+    launching: asyncio.Future[subprocess.Popen[bytes]] | None = None   # the runner's process being started
     settled: asyncio.Future[None] = field(init=False)   # it runs, or it has ended
     ended: asyncio.Future[None] = field(init=False)
 
