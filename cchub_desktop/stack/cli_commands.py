@@ -349,7 +349,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     """Move the project's pin to the newest commit of the ref; while it runs, the new commit applies at its
     next start (a running stack keeps the code it was built from)."""
     from cchub_desktop.cli import find_project, open_store
-    from cchub_desktop.stack.source_pin import update_project
+    from cchub_desktop.stack.pin_update import update_project
     from cchub_desktop.store import ProjectStatus
 
     _, settings = _paths_and_settings()
