@@ -15,21 +15,18 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from cchub_desktop import __version__
+from cchub_desktop.cli_project import CliError, confirm, find_project, hold, open_store, read_rows
 from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.paths import app_paths
 from cchub_desktop.safe_names import UnsafeName
-from cchub_desktop.store.rows import PORT_FIELDS, ProjectRow, StoreError, read_projects
+from cchub_desktop.store.rows import PORT_FIELDS, StoreError
 from cchub_desktop.store.validation import ValidationError
 
 if TYPE_CHECKING:  # SQLModel/SQLAlchemy load only for the commands that write (`cchub list` reads without)
-    from cchub_desktop.store import Project, ProjectStore
+    from cchub_desktop.store import Project
     from cchub_desktop.store.models import RetiredData
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class CliError(Exception):
-    """A failure to report as one line on stderr with exit code 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,35 +34,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-def open_store() -> ProjectStore:
-    from cchub_desktop.store import ProjectStore
-
-    paths = app_paths()
-    paths.ensure()
-    return ProjectStore(paths.db_file)
-
-
-def find_project(store: ProjectStore, name: str) -> Project:
-    try:
-        return store.get_by_name(name)
-    except KeyError:
-        raise CliError(f"no project named '{name}' (see 'cchub list')") from None
-
-
 def _port_options(parser: argparse.ArgumentParser) -> None:
     for field in PORT_FIELDS:
         flag = "--" + field.replace("_", "-")
         # parsed as text on purpose: the store's rules give the message for bad values
         parser.add_argument(flag, dest=field, metavar="N", help=f"host {field.replace('_', ' ')}")
-
-
-def read_rows() -> list[ProjectRow] | list[Project]:
-    """The projects, by name: the quick stdlib read, or ProjectStore when the database is missing or has an
-    older schema (it creates or migrates it; the quick read then works the next time)."""
-    paths = app_paths()
-    paths.ensure()   # creates the folders, or makes them private again if they were opened to others
-    rows = read_projects(paths.db_file)
-    return rows if rows is not None else open_store().list()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -165,8 +138,6 @@ def cmd_edit(args: argparse.Namespace) -> int:
             changes["allow_broad_path"] = True
     assert project.id is not None
     if set(changes) - {"name"}:   # folder, ports, exposure: never under a stack that runs somewhere
-        from cchub_desktop.cli_lifecycle import hold
-
         with hold(app_paths(), project, "cchub edit", "being edited"):
             updated = store.update(project.id, **changes)
     else:
@@ -179,12 +150,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
     store = open_store()
     project = find_project(store, args.project)
     assert project.id is not None
-    from cchub_desktop.cli_lifecycle import hold
-
     with hold(app_paths(), project, "cchub remove", "being removed"):
         if args.delete_data:
-            _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
-                     "This cannot be undone. [y/N] ", args.yes)
+            confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
+                    "This cannot be undone. [y/N] ", args.yes)
             _delete_data(project)
         store.remove(project.id, data_kept=not args.delete_data)
     kept = "" if args.delete_data else (f" Its database and passwords are kept: add it again with "
@@ -192,15 +161,6 @@ def cmd_remove(args: argparse.Namespace) -> int:
                                         "(--delete-data deletes them).")
     print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
     return 0
-
-
-def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise CliError("deleting a project's data needs --yes when not run from a terminal; nothing was removed")
-    if input(question).strip().lower() not in ("y", "yes"):
-        raise CliError("not confirmed; nothing was removed")
 
 
 def _delete_data(project: Project) -> None:
@@ -342,7 +302,7 @@ def _output_closed() -> int:
 
 
 if __name__ == "__main__":
-    # run as `python -m cchub_desktop.cli`: use the module's own copy, whose CliError the commands raise
+    # run as `python -m cchub_desktop.cli`: run the imported module, as the installed `cchub` does (one copy)
     from cchub_desktop.cli import main as installed_main
 
     sys.exit(installed_main())

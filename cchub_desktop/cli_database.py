@@ -10,16 +10,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cchub_desktop.cli_project import CliError, find_row
+
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError
-    from cchub_desktop.cli_lifecycle import _row
     from cchub_desktop.paths import app_paths
     from cchub_desktop.stack.errors import StackError
     from cchub_desktop.stack.recipe import host_database_url
     from cchub_desktop.stack.secrets_store import load_or_create, secrets_file
 
-    row = _row(args.project)
+    row = find_row(args.project)
     if not row.expose_db:
         raise CliError(f"'{row.name}' does not expose its database to this machine; turn it on with "
                        f"'cchub edit \"{row.name}\" --expose-db' (it applies at the next start)")

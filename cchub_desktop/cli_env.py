@@ -16,13 +16,12 @@ import argparse
 import sys
 from typing import Any
 
+from cchub_desktop.cli_project import CliError, find_row
 from cchub_desktop.env_vars import ALL, EnvError, EnvironmentStore, check_key, check_value
 from cchub_desktop.paths import app_paths
 
 
 def _read_secret(key: str) -> str:
-    from cchub_desktop.cli import CliError
-
     if sys.stdin.isatty():
         import getpass
 
@@ -35,17 +34,13 @@ def _read_secret(key: str) -> str:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError
-
     items: list[str] = list(args.items)
     if args.all_projects:
         scope, label, row = ALL, "all projects", None
     else:
         if not items:
             raise CliError("name a project, or give --all-projects")
-        from cchub_desktop.cli_lifecycle import _row
-
-        row = _row(items.pop(0))
+        row = find_row(items.pop(0))
         scope, label = row.data_key, f"'{row.name}'"
     paths = app_paths()
     paths.ensure()

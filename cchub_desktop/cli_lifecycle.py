@@ -15,40 +15,17 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cchub_desktop.lease import APP, RUNNER, STACK_STATES, Lease, LeaseHeld, Owner, busy_message, live_status, owner_of
+from cchub_desktop.cli_project import CliError, find_row, open_store, read_rows
+from cchub_desktop.lease import APP, RUNNER, STACK_STATES, Owner, busy_message, live_status, owner_of
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.store.rows import ProjectRow, ProjectStatus
-
-if TYPE_CHECKING:
-    from cchub_desktop.store import Project
 
 STOP_TIMEOUT_S = 300.0
 KILL_WAIT_S = 10.0   # after SIGKILL, the lease goes free as soon as the kernel has ended the process
 START_TIMEOUT_S = 3600.0   # a first build downloads gigabytes (README)
 POLL_S = 0.1
-
-
-def _row(name: str) -> ProjectRow:
-    from cchub_desktop.cli import CliError, read_rows
-
-    wanted = name.casefold()
-    for row in read_rows():
-        if row.name.casefold() == wanted:
-            return row  # type: ignore[return-value]
-    raise CliError(f"no project named '{name}' (see 'cchub list')")
-
-
-def hold(paths: AppPaths, project: Project | ProjectRow, command: str, doing: str) -> Lease:
-    """The project's lease for a short job of this command ("cchub remove", "removing it"); CliError naming
-    the owner when another process holds it."""
-    from cchub_desktop.cli import CliError
-
-    try:
-        return Lease.acquire(paths.runtime_dir, project.data_key, project.name, command, state=doing)
-    except LeaseHeld as exc:
-        raise CliError(str(exc)) from None
 
 
 def _wait(until: Callable[[], bool], timeout_s: float) -> bool:
@@ -68,15 +45,11 @@ def app_is_running(paths: AppPaths) -> bool:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError
-
     paths = app_paths()
-    row = _row(args.project)
+    row = find_row(args.project)
     owner = owner_of(paths.runtime_dir, row.data_key)
     if owner is None:
         if row.status in STACK_STATES:
-            from cchub_desktop.cli import open_store
-
             open_store().set_status(row.id, ProjectStatus.STOPPED)
             print(f"'{row.name}' was recorded as {row.status}, but no process runs it (the one that did has "
                   "ended): it is now marked stopped.")
@@ -112,8 +85,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def _record_stopped(row: ProjectRow) -> bool:
     """A runner ended by force could not record its end: record it stopped (False: removed meanwhile)."""
-    from cchub_desktop.cli import open_store
-
     try:
         open_store().set_status(row.id, ProjectStatus.STOPPED)
     except KeyError:
@@ -132,7 +103,6 @@ def _stack_gone(paths: AppPaths, row: ProjectRow, stopped: Owner) -> bool:
 
 
 def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:
-    from cchub_desktop.cli import CliError
     from cchub_desktop.instance_handover import encode_request, send_request
 
     if owner.kind == APP:
@@ -153,13 +123,12 @@ def _ask_owner_to_stop(paths: AppPaths, row: ProjectRow, owner: Owner) -> None:
 def cmd_start(args: argparse.Namespace) -> int:
     """The app's window when it runs (the stack shows and streams there), else the foreground like `up`."""
     paths = app_paths()
-    row = _row(args.project)
+    row = find_row(args.project)
     owner = owner_of(paths.runtime_dir, row.data_key)
     if owner is not None:
         if owner.runs_stack:
             print(f"'{row.name}' is already {owner.state or 'running'} in {owner.where()}.")
             return 0
-        from cchub_desktop.cli import CliError
         raise CliError(busy_message(row.name, owner))
     from cchub_desktop.instance_handover import encode_request, send_request
 
@@ -174,8 +143,6 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def _follow_start(paths: AppPaths, row: ProjectRow, timeout_s: float) -> int:
-    from cchub_desktop.cli import CliError
-
     # the app takes the lease as it begins; then wait for running, or for the lease to go (failed/stopped)
     if not _wait(lambda: owner_of(paths.runtime_dir, row.data_key) is not None, 15.0):
         return _ended(row)
@@ -201,21 +168,17 @@ def _follow_start(paths: AppPaths, row: ProjectRow, timeout_s: float) -> int:
 
 def _ended(row: ProjectRow) -> int:
     """The app no longer holds the project: say what it recorded."""
-    from cchub_desktop.cli import CliError
-
-    fresh = _row(row.name)
+    fresh = find_row(row.name)
     if fresh.status == ProjectStatus.ERROR.value:
         raise CliError(f"'{row.name}' did not start: {fresh.last_error or 'see the app'}")
     raise CliError(f"'{row.name}' was stopped before it was running.")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import read_rows
-
     paths = app_paths()
     rows = read_rows()
     if args.project:
-        rows = [_row(args.project)]
+        rows = [find_row(args.project)]
     owners = [(r, owner_of(paths.runtime_dir, r.data_key)) for r in rows]
     report = [{"name": r.name, "status": live_status(r.status, owner),
                "owner": None if owner is None else {"kind": owner.kind, "pid": owner.pid,

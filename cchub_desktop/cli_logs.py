@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cchub_desktop.cli_project import CliError, find_row
 from cchub_desktop.paths import app_paths
 
 # logging's default asctime, then the service padded to 8, then the text (stack/logs.py writes it)
@@ -81,8 +82,6 @@ def since_stamp(text: str) -> str:
     the log file's stamp to compare with."""
     from datetime import datetime, timedelta
 
-    from cchub_desktop.cli import CliError
-
     span = SINCE_SPAN.match(text.strip())
     if span:
         amount, unit = int(span.group(1)), span.group(2)
@@ -99,8 +98,6 @@ def since_stamp(text: str) -> str:
 
 
 def _check_service(service: str | None, name: str, seen: set[str]) -> None:
-    from cchub_desktop.cli import CliError
-
     if service is None or service in KNOWN_SERVICES or service in seen:
         return
     known = ", ".join(dict.fromkeys([*KNOWN_SERVICES, *sorted(seen)]))
@@ -108,13 +105,10 @@ def _check_service(service: str | None, name: str, seen: set[str]) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError
-    from cchub_desktop.cli_lifecycle import _row
-
     if args.lines is not None and args.lines < 0:
         raise CliError(f"-n takes a number of lines, 0 or more (got {args.lines})")
     since = since_stamp(args.since) if args.since else None
-    row = _row(args.project)
+    row = find_row(args.project)
     log_file = log_file_of(row.data_key)
     seen: set[str] = set()
     tail: deque[FileLine] = deque(maxlen=args.lines)   # maxlen None: every line
@@ -178,11 +172,9 @@ def _size(path: Path) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from cchub_desktop.cli import CliError
-    from cchub_desktop.cli_lifecycle import _row
     from cchub_desktop.lease import live_status, owner_of
 
-    row = _row(args.project)
+    row = find_row(args.project)
     port = row.backend_port if args.api else row.frontend_port
     url = f"http://localhost:{port}" + ("/docs" if args.api else "")
     status = live_status(row.status, owner_of(app_paths().runtime_dir, row.data_key))

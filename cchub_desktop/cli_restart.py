@@ -10,11 +10,11 @@ from cchub_desktop.cli_lifecycle import (
     START_TIMEOUT_S,
     STOP_TIMEOUT_S,
     _ask_owner_to_stop,
-    _row,
     _stack_gone,
     _wait,
     cmd_start,
 )
+from cchub_desktop.cli_project import CliError, find_row
 from cchub_desktop.lease import busy_message, owner_of
 from cchub_desktop.paths import app_paths
 
@@ -22,10 +22,8 @@ SERVICES = ("postgres", "redis", "nats", "backend", "worker", "beat", "frontend"
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError
-
     paths = app_paths()
-    row = _row(args.project)
+    row = find_row(args.project)
     if args.service is not None:
         if args.service not in SERVICES:
             raise CliError(f"no service named '{args.service}'; the stack's services are: {', '.join(SERVICES)}")

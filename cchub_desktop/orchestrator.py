@@ -443,7 +443,7 @@ class Orchestrator:
     async def update_source(self, project_id: int) -> UpdateResult:
         """"Update CommandCenter": move the project's pin to the newest commit of Settings → Source's ref (a
         running project keeps its code; the new commit applies at its next start). Raises StackError."""
-        from cchub_desktop.stack.source_pin import update_project
+        from cchub_desktop.stack.pin_update import update_project
 
         project = await asyncio.to_thread(self._store.get, project_id)
         result = await update_project(self._store, project, self.settings,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cchub_desktop.file_modes import private_file
-from cchub_desktop.settings_rules import stored_problem
+from cchub_desktop.settings_rules import HOST_COPY_INTERVAL_RANGE, stored_problem
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
 DEFAULT_NODE_IMAGE = "node:20-alpine"   # as upstream's frontend/Dockerfile
 
 DEFAULT_HOST_COPY_INTERVAL_MIN = 15
-HOST_COPY_INTERVAL_RANGE = (1, 24 * 60)
 
 # The environment variables the Dagger CLI (and the SDK that starts it) read.
 CLI_BIN_ENV = "_EXPERIMENTAL_DAGGER_CLI_BIN"

@@ -23,6 +23,7 @@ _IMAGE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+HOST_COPY_INTERVAL_RANGE = (1, 24 * 60)   # minutes between host copies: the dialog's and every load's range
 
 
 def check_no_control(value: str) -> str | None:
@@ -133,8 +134,6 @@ def check_image(value: str) -> str | None:
 
 def check_copy_interval(value: str) -> str | None:
     """Minutes between the host copies of a running project's data (host_copies.py)."""
-    from cchub_desktop.settings import HOST_COPY_INTERVAL_RANGE
-
     low, high = HOST_COPY_INTERVAL_RANGE
     text = value.strip()
     if not text.isdigit() or not low <= int(text) <= high:

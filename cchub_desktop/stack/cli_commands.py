@@ -115,7 +115,7 @@ def _paths_and_settings() -> tuple[AppPaths, AppSettings]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import find_project, open_store
+    from cchub_desktop.cli_project import find_project, open_store
 
     _, settings = _paths_and_settings()
     project = find_project(open_store(), args.project)
@@ -149,7 +149,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def _host_copy_notes(paths: AppPaths, settings: AppSettings) -> list[str]:
     """The host copies' part of the doctor (host_copies.py): how the data is protected, which project has none."""
-    from cchub_desktop.cli import read_rows
+    from cchub_desktop.cli_project import read_rows
     from cchub_desktop.host_copies import doctor_notes
 
     try:
@@ -165,7 +165,7 @@ def cmd_check_source(args: argparse.Namespace) -> int:
     _, settings = _paths_and_settings()
     db_image = settings.postgres_image
     if args.project:
-        from cchub_desktop.cli import find_project, open_store
+        from cchub_desktop.cli_project import find_project, open_store
 
         project = find_project(open_store(), args.project)
         db_image = project.db_image or db_image
@@ -180,7 +180,7 @@ def cmd_check_source(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.cli_project import CliError, find_project, open_store
     from cchub_desktop.health_monitor import HEALTHY
     from cchub_desktop.lease import RUNNER, UP, Lease, LeaseHeld
     from cchub_desktop.store import ProjectStatus
@@ -402,8 +402,8 @@ def _phase_words(phase: StackPhase | str) -> str:
 def cmd_update(args: argparse.Namespace) -> int:
     """Move the project's pin to the newest commit of the ref; while it runs, the new commit applies at its
     next start (a running stack keeps the code it was built from)."""
-    from cchub_desktop.cli import find_project, open_store
-    from cchub_desktop.stack.source_pin import update_project
+    from cchub_desktop.cli_project import find_project, open_store
+    from cchub_desktop.stack.pin_update import update_project
     from cchub_desktop.store import ProjectStatus
 
     _, settings = _paths_and_settings()
@@ -450,7 +450,7 @@ def copy_before(store: ProjectStore, project: Project, settings: AppSettings, pa
 def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob, Lease]:
     """The stopped project, a job for its database, and the project's lease held for the job; CliError
     while another process owns the project (a running stack's session holds the data)."""
-    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.cli_project import CliError, find_project, open_store
     from cchub_desktop.lease import Lease, LeaseHeld
     from cchub_desktop.stack.backup import DatabaseJob
 
@@ -490,7 +490,7 @@ def _run_job(job: DatabaseJob, work: Callable[[], Any]) -> Any:
 def _as_cli_error(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A StackError leaves as one line on stderr with exit code 1 (cli.main reports CliError)."""
     def run(args: argparse.Namespace) -> int:
-        from cchub_desktop.cli import CliError
+        from cchub_desktop.cli_project import CliError
 
         try:
             return handler(args)
@@ -529,8 +529,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 @_as_cli_error
 def cmd_reset_db(args: argparse.Namespace) -> int:
     """The way out when a project's passwords are lost: its data goes, and the next start begins afresh."""
-    from cchub_desktop.cli import _confirm, find_project, open_store
-    from cchub_desktop.cli_lifecycle import hold
+    from cchub_desktop.cli_project import confirm as _confirm
+    from cchub_desktop.cli_project import find_project, hold, open_store
     from cchub_desktop.project_data import delete_project_data
 
     paths, settings = _paths_and_settings()
@@ -556,7 +556,7 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
 
 @_as_cli_error
 def cmd_upgrade_db(args: argparse.Namespace) -> int:
-    from cchub_desktop.cli import CliError, find_project, open_store
+    from cchub_desktop.cli_project import CliError, find_project, open_store
     from cchub_desktop.lease import Lease, LeaseHeld
 
     paths, settings = _paths_and_settings()

@@ -42,6 +42,7 @@ from cchub_desktop.stack.db_image import image_major, pgdata_volume
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.project_secrets import checked_secrets
+from cchub_desktop.stack.volume_wipe import empty_volume
 
 if TYPE_CHECKING:
     import dagger
@@ -237,7 +238,6 @@ class DatabaseUpgrade:
         return result
 
     async def _restore_and_check(self, dump: Path, before: dict[str, int]) -> None:
-        from cchub_desktop.project_data import empty_volume
 
         plan, config = self.plan, self.new_config
         job = self._job(config)
@@ -264,7 +264,6 @@ class DatabaseUpgrade:
 
     async def _empty_new_volume(self) -> str:
         """Empty the new volume after a failure, in a session of its own; a sentence for the message."""
-        from cchub_desktop.project_data import empty_volume
         from cchub_desktop.stack.backup import engine_session
 
         name = self.plan.new_volume
@@ -288,7 +287,6 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
                                  log: StackLog) -> list[str]:
     """Empty the old database volumes upgrades of this project kept, and forget them. StackError when the
     engine cannot do it (then nothing is forgotten)."""
-    from cchub_desktop.project_data import empty_volume
     from cchub_desktop.stack.backup import engine_session
 
     names = retired_volumes_of(store, project)
