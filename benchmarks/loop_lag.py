@@ -101,6 +101,37 @@ class LagResult:
     stream_ok: bool
     shown_blocks: int
     exit_code: int
+    starting_ms: list[float]     # click Start -> the row shows Starting; the first is the app's first Start
+    rss_idle_kb: int = 0
+    rss_running_kb: int = 0      # the window with the 10 stacks (and the stream) running
+    runner_rss_kb: list[int] | None = None
+
+
+def rss_kb(pid: int | None = None) -> int:
+    """Resident memory of a process (this one by default), from /proc; 0 where there is no /proc."""
+    try:
+        text = Path(f"/proc/{pid or 'self'}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def click_start(bridge: object, window: object, pid: int) -> float:
+    """bridge.start as the Start button does; milliseconds until the window's row shows Starting."""
+    from cchub_desktop.store import ProjectStatus
+
+    t0 = time.perf_counter()
+    bridge.start(pid)  # type: ignore[attr-defined]
+    while True:
+        row = window.model.row_of(pid)  # type: ignore[attr-defined]
+        if row is not None and window.model.rows()[row].status == ProjectStatus.STARTING:  # type: ignore[attr-defined]
+            return 1000 * (time.perf_counter() - t0)
+        if time.perf_counter() - t0 > 10:
+            raise TimeoutError("the row did not show Starting within 10 s")
+        await asyncio.sleep(0)
 
 
 def seed_projects(home: Path) -> None:
@@ -178,10 +209,12 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     monitor.recording = False
     idle = monitor.summary()
     monitor.samples.clear()
+    rss_idle = rss_kb()
+    starting_ms: list[float] = []
 
     if opts.flood:
         os.environ.update(LOG_KNOBS)  # read by the session process when it starts: this project only
-    bridge.start(stream)
+    starting_ms.append(await click_start(bridge, window, stream))   # the app's first Start
     await wait_until(all_in([stream], {S.RUNNING, S.ERROR}), 120, "the stream project running")
     for knob in LOG_KNOBS:
         os.environ.pop(knob, None)
@@ -198,10 +231,18 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     stop_s: list[float] = []
     failures: list[str] = []
     await asyncio.sleep(opts.hold)
+    rss_running = 0
+    runner_rss: list[int] = []
     for _ in range(opts.cycles):
+        t_start = time.perf_counter()
         for pid in cycling:
-            bridge.start(pid)
-        start_s.append(await wait_until(all_in(cycling, {S.RUNNING, S.ERROR}), 300, "10 stacks running"))
+            starting_ms.append(await click_start(bridge, window, pid))
+        await wait_until(all_in(cycling, {S.RUNNING, S.ERROR}), 300, "10 stacks running")
+        start_s.append(time.perf_counter() - t_start)
+        if not rss_running:
+            rss_running = rss_kb()
+            runs = getattr(orch, "_runs", {})
+            runner_rss = [rss_kb(run.pid) for run in runs.values() if run.pid]
         failures += [f"{p}: {orch.message(p)}" for p in cycling if orch.state(p) == S.ERROR]
         for pid in cycling:
             bridge.stop(pid)
@@ -219,8 +260,23 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     monitor.stop()
     os.kill(os.getpid(), signal.SIGTERM)  # quit as a session end does: every stack stops, exit code 0
     code = await app_task
+    leases = list(home_runtime().glob("leases/*.lock"))   # the runners end their stacks after the app quit
+    await wait_until(lambda: all(_lease_free(p) for p in leases), 120, "every runner ended")
     return LagResult(monitor.summary(), idle, bare, lines / wall, wall, cpu, start_s, stop_s, failures, stream_ok,
-                     shown_blocks, code)
+                     shown_blocks, code, starting_ms, rss_idle, rss_running, runner_rss)
+
+
+def home_runtime() -> Path:
+    from cchub_desktop.paths import app_paths
+
+    return app_paths().runtime_dir
+
+
+def _lease_free(lock: Path) -> bool:
+    """Nobody holds this lock file's lease (its runner has ended): the home can go."""
+    from cchub_desktop.lease import owner_of
+
+    return owner_of(lock.parent.parent, lock.stem) is None
 
 
 def run(opts: Options) -> LagResult:
@@ -269,6 +325,18 @@ def rows(r: LagResult, opts: Options) -> list[Row]:
             spread(r.stop_s)),
         Row(section, "app process CPU during the cycles (all its threads)", 100 * r.cpu_s / r.wall_s,
             "% of one core", 1, f"over {r.wall_s:.1f} s"),
+        Row(section, "click Start -> the row shows Starting (the app's first Start)", r.starting_ms[0], "ms", 1,
+            "", bar="≤ 50 ms", met=r.starting_ms[0] <= 50),
+        Row(section, "click Start -> the row shows Starting (every other Start)", median(r.starting_ms[1:]), "ms",
+            len(r.starting_ms) - 1, f"max {fmt(max(r.starting_ms[1:]))} ms", bar="≤ 50 ms",
+            met=max(r.starting_ms[1:]) <= 50),
+        Row(section, "window RSS with 11 stacks running", r.rss_running_kb / 1024, "MB", 1, "",
+            f"the same window idle: {r.rss_idle_kb / 1024:.0f} MB",
+            ratio=r.rss_running_kb / r.rss_idle_kb if r.rss_idle_kb else None, bar="≤ 1.2× idle",
+            met=bool(r.rss_idle_kb) and r.rss_running_kb <= 1.2 * r.rss_idle_kb),
+        *([Row(section, "each runner's RSS (the SDK loaded, its stack running)",
+               median([float(k) for k in r.runner_rss_kb]) / 1024, "MB", len(r.runner_rss_kb),
+               f"max {max(r.runner_rss_kb) / 1024:.0f} MB")] if r.runner_rss_kb else []),
     ]
 
 

@@ -401,6 +401,9 @@ class Orchestrator:
 
         project = await asyncio.to_thread(self._store.get, project_id)
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
+        if project_id in self._runs and busy in ACTIVE:   # its runner's session holds the database
+            raise StackError(f"{project.name} is {busy.value}; back it up once it has stopped (its data is also "
+                             "copied to this computer every few minutes and at every stop).", step="backup")
         owner = self.owner(project_id)
         if busy in ACTIVE and owner is not None:   # its session holds the database: never a second PostgreSQL
             raise StackError(f"{project.name} runs in {owner.where()}; back it up there, or here once it has "

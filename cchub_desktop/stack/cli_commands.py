@@ -310,6 +310,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
     if config.source_note:
         say(config.source_note.removeprefix("[hub] "))
     try:
+        log.note(f"[hub] starting {config.name}")   # the log pane draws a separator at each start
         start = asyncio.ensure_future(stack.start())
         stopping = asyncio.ensure_future(stop_requested.wait())
         await asyncio.wait({start, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -327,6 +328,7 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
             if isinstance(exc, StackError):
                 return 1, exc
             raise exc
+        log.note(f"[hub] {config.name} is running at {stack.frontend_url}")
         if on_running is not None:
             on_running()
         say(f"Frontend: {stack.frontend_url}")
@@ -340,11 +342,14 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
             watching.cancel()
         if not stopping.done():
             stopping.cancel()
-            reason = stack.closed_reason or "The Dagger session ended unexpectedly."
-            return 1, StackError(reason, step="session")
+            reason = stack.closed_reason
+            return 1, StackError("The Dagger session of this project ended unexpectedly, so its services stopped. "
+                                 "Check the engine (`cchub doctor`, or Check again in the window) and start the "
+                                 "project again." + (f" ({reason})" if reason else ""), step="session")
         stopping_now()
         say(f"[{config.name}] stopping…")
         await stack.stop()
+        log.note("[hub] stopped")
         say(f"[{config.name}] stopped.")
         return 0, None
     finally:

@@ -137,13 +137,14 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._with_error("start_at_login", login))
         if autostart.supported():
             login.setToolTip(f"Writes {autostart.autostart_file()}")
-        layout.addWidget(self._check("start_minimized", "Start minimized to the tray",
-                                     self.settings.start_minimized))
-        row = QHBoxLayout()
-        row.addWidget(QLabel("When I quit with projects running:"))
+        row = QHBoxLayout()   # one line for both: the dialog fits a 1280×800 screen
+        row.addWidget(self._check("start_minimized", "Start minimized to the tray",
+                                  self.settings.start_minimized))
+        row.addSpacing(16)
+        row.addWidget(QLabel("On quit with projects running:"))
         self.on_quit = QComboBox()
         self.on_quit.setObjectName("on_quit")
-        self.on_quit.setAccessibleName("When I quit with projects running")
+        self.on_quit.setAccessibleName("On quit with projects running")
         for value, text in QUIT_TEXT.items():
             self.on_quit.addItem(text, value)
         self.on_quit.setCurrentIndex(max(0, self.on_quit.findData(self.settings.on_quit)))
