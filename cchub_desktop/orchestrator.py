@@ -19,14 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cchub_desktop import ports, runner_control
+from cchub_desktop import ports, runner_control, runner_requests
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.log_tail import FileTail
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
-from cchub_desktop.runner_runs import FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
+from cchub_desktop.runner_runs import BACKUP_WAIT_S, FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
 from cchub_desktop.stack.db_image import pin_db_image
@@ -401,9 +401,9 @@ class Orchestrator:
 
         project = await asyncio.to_thread(self._store.get, project_id)
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
-        if project_id in self._runs and busy in ACTIVE:   # its runner's session holds the database
-            raise StackError(f"{project.name} is {busy.value}; back it up once it has stopped (its data is also "
-                             "copied to this computer every few minutes and at every stop).", step="backup")
+        run = self._runs.get(project_id)
+        if run is not None and busy in ACTIVE:   # its runner's session holds the database: it takes the backup
+            return await self._backup_in_runner(run, project.name, busy)
         owner = self.owner(project_id)
         if busy in ACTIVE and owner is not None:   # its session holds the database: never a second PostgreSQL
             raise StackError(f"{project.name} runs in {owner.where()}; back it up there, or here once it has "
@@ -807,6 +807,31 @@ class Orchestrator:
                                                  None, notice=text))
         finally:
             self._stop_tasks.pop(run.project_id, None)
+
+    async def _backup_in_runner(self, run: RunnerRun, name: str, busy: ProjectStatus) -> Path:
+        """Ask the runner to pg_dump in its session (runner_requests.py) and wait for its reply."""
+        if busy != ProjectStatus.RUNNING or run.pid is None:
+            raise StackError(f"{name} is {busy.value}; back it up once it runs or has stopped.", step="backup")
+        if not runner_requests.SUPPORTED:
+            raise StackError(f"{name} runs in its runner; back it up once it has stopped.", step="backup")
+        try:
+            request = runner_requests.send(self._paths.runtime_dir, run.data_key, run.pid, "backup")
+        except OSError as exc:
+            raise StackError(f"{name}'s runner could not be asked for the backup ({exc}); try again.",
+                             step="backup") from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BACKUP_WAIT_S
+        while (reply := runner_requests.read_reply(self._paths.runtime_dir, run.data_key, request)) is None:
+            if run.ended.done():
+                raise StackError(f"{name} stopped before its backup was taken.", step="backup")
+            if loop.time() > deadline:
+                raise StackError(f"{name}'s runner did not take the backup within {BACKUP_WAIT_S / 60:.0f} "
+                                 "minutes; its log may say why.", step="backup")
+            await asyncio.sleep(FOLLOW_S)
+        if "path" not in reply:
+            raise StackError(str(reply.get("error") or "The backup failed; the log has the details."),
+                             step="backup")
+        return Path(str(reply["path"]))
 
     async def _leave_runners(self, stop: bool, wait: float) -> None:
         runs = list(self._runs.values())

@@ -20,7 +20,6 @@ from cchub_desktop.lease import RUNNER, owner_of
 from cchub_desktop.orchestrator import Orchestrator, OrchestratorEvent
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack import StackError
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from tests.cli_process import cchub_module
 
@@ -102,10 +101,11 @@ def test_the_window_starts_a_runner_and_cchub_stop_stops_it(
         assert ports.find_conflicts(port_block.as_dict()) != []   # the stack's ports are taken: it serves
         runner = window.orch._runs[pid].proc
         assert runner is not None
-        # a second PostgreSQL on the database its runner serves: never; the user is told when to back it up
-        with pytest.raises(StackError, match="back it up once it has stopped"):
-            await window.orch.backup(pid)
-        assert not any(window.paths.backups_dir.glob("*.sql"))
+        # a backup of the running project: taken by its runner, in its session (never a second PostgreSQL)
+        sessions = len(fake_dagger_env.journal.sessions())
+        dump = await window.orch.backup(pid)
+        assert dump.parent == window.paths.backups_dir and "PostgreSQL database dump" in dump.read_text()
+        assert len(fake_dagger_env.journal.sessions()) == sessions
         # what the runner writes to the project's log file comes into the window's log, by service
         await until(lambda: {"backend", "frontend"} <= {line.service for line in window.orch.log(pid).lines()[1]},
                     "the services' lines in the window's log")

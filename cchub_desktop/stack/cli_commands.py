@@ -227,7 +227,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                                       on_source_pin=record_pin,
                                       on_phase=lambda value: lease.set_state(ProjectStatus.STARTING.value,
                                                                              phase=value),
-                                      on_health=health, stop_bound=RUNNER_STOP_BOUND if args.runner else None))
+                                      on_health=health, stop_bound=RUNNER_STOP_BOUND if args.runner else None,
+                                      requests=_RequestDesk(paths, project.data_key, project.slug)))
     except StackError as exc:
         code, error = 1, exc
     except (KeyError, _StopRequested):
@@ -279,7 +280,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
               on_source_pin: Callable[[str], object] | None = None,
               on_phase: Callable[[str], object] | None = None,
               on_health: Callable[[str], None] | None = None,
-              stop_bound: float | None = None) -> tuple[int, StackError | None]:
+              stop_bound: float | None = None,
+              requests: _RequestDesk | None = None) -> tuple[int, StackError | None]:
     from cchub_desktop.health_monitor import watch_health
     from cchub_desktop.stack.stack import CommandCenterStack
 
@@ -334,6 +336,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         say(f"Frontend: {stack.frontend_url}")
         say(f"Backend:  {stack.backend_url}")
         say("Press Ctrl-C to stop.")
+        if requests is not None:
+            requests.open(stack)
         closed = asyncio.ensure_future(stack.wait_closed())
         watching = (asyncio.ensure_future(watch_health(config.backend_port, config.frontend_port, on_health))
                     if on_health is not None else None)
@@ -353,6 +357,8 @@ async def _up(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
         say(f"[{config.name}] stopped.")
         return 0, None
     finally:
+        if requests is not None:
+            requests.close()
         restore()
         await stack.stop()   # idempotent; also when this task was cancelled (Ctrl-C where signals are not ours)
         if verbose:
@@ -376,6 +382,56 @@ async def _end_unconnected_session(stack: CommandCenterStack, log: StackLog) -> 
     if killed:
         log.note(f"[hub] the Dagger CLI session did not end after the stop; ended it (pid "
                  f"{', '.join(map(str, killed))})")
+
+
+class _RequestDesk:
+    """While the stack runs, the jobs other processes ask of it (runner_requests.py): a backup in its session."""
+
+    def __init__(self, paths: AppPaths, data_key: str, slug: str) -> None:
+        self.paths, self.data_key, self.slug = paths, data_key, slug
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def open(self, stack: CommandCenterStack) -> None:
+        from cchub_desktop import runner_requests
+
+        if not runner_requests.SUPPORTED:
+            return
+        loop = asyncio.get_running_loop()
+        sigusr1 = signal.SIGUSR1
+
+        def arrived() -> None:
+            task = loop.create_task(self._serve(stack))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sigusr1, arrived)
+
+    async def _serve(self, stack: CommandCenterStack) -> None:
+        from cchub_desktop import runner_requests
+        from cchub_desktop.stack.backup import new_backup_path
+
+        request = runner_requests.read_request(self.paths.runtime_dir, self.data_key)
+        if request is None:
+            return
+        try:
+            if request.get("job") != "backup":
+                raise StackError(f"This runner does not do '{request.get('job')}'.", step="request")
+            path = await stack.backup_database(new_backup_path(self.paths.backups_dir, self.slug))
+            reply = {"path": str(path)}
+        except StackError as exc:
+            reply = {"error": exc.user_message}
+        except Exception as exc:   # a bug: the client still gets one line, the log the traceback
+            stack.log.note(f"[hub] a request failed:\n{traceback.format_exc()}")
+            reply = {"error": f"The runner could not do it: {exc}."}
+        with contextlib.suppress(OSError):
+            runner_requests.answer(self.paths.runtime_dir, self.data_key, request["id"], **reply)
+
+    def close(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+        for task in self._tasks:
+            task.cancel()
 
 
 def _end_after(bound: float, log: StackLog) -> None:

@@ -1,0 +1,66 @@
+"""Requests to a running runner, for the jobs that need its Dagger session (a backup of a running project:
+its database lives only there). No Qt, no Dagger.
+
+A client writes a request file beside the project's lease (`runner-<key>.request`, 0600, atomic) and sends
+the runner SIGUSR1; the runner does the job in its session and writes the reply (`runner-<key>.reply`) with
+the request's id. One request at a time per project: the project's lease is held by the runner, and a
+client waits for its reply before it sends another (a newer request replaces an unanswered one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cchub_desktop.atomic_files import write_private
+from cchub_desktop.safe_names import checked_key
+
+SUPPORTED = hasattr(signal, "SIGUSR1")
+
+
+def request_file(runtime_dir: Path, data_key: str) -> Path:
+    return Path(runtime_dir) / f"runner-{checked_key(data_key)}.request"
+
+
+def reply_file(runtime_dir: Path, data_key: str) -> Path:
+    return Path(runtime_dir) / f"runner-{checked_key(data_key)}.reply"
+
+
+def send(runtime_dir: Path, data_key: str, pid: int, job: str) -> str:
+    """Ask the runner `pid` to do `job`; the request's id. OSError (ProcessLookupError: it has ended)."""
+    request_id = uuid.uuid4().hex
+    reply_file(runtime_dir, data_key).unlink(missing_ok=True)
+    write_private(request_file(runtime_dir, data_key),
+                  json.dumps({"id": request_id, "job": job}).encode("utf-8"))
+    os.kill(pid, signal.SIGUSR1)
+    return request_id
+
+
+def read_request(runtime_dir: Path, data_key: str) -> dict[str, Any] | None:
+    """(the runner) The request waiting, taken (the file is removed), or None."""
+    path = request_file(runtime_dir, data_key)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        path.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+
+
+def answer(runtime_dir: Path, data_key: str, request_id: str, **reply: str) -> None:
+    """(the runner) The reply to request `request_id`: path=... or error=..."""
+    write_private(reply_file(runtime_dir, data_key),
+                  json.dumps({"id": request_id, **reply}).encode("utf-8"))
+
+
+def read_reply(runtime_dir: Path, data_key: str, request_id: str) -> dict[str, Any] | None:
+    """The runner's reply to `request_id`, or None while it works on it."""
+    try:
+        raw = json.loads(reply_file(runtime_dir, data_key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) and raw.get("id") == request_id else None
