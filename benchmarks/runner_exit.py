@@ -49,9 +49,28 @@ def owner(home: Path) -> object | None:
     return None
 
 
-def connecting(home: Path) -> bool:
+def connecting(home: Path, sessions_before: int) -> bool:
+    """The runner is connecting and its Dagger CLI session has started (the test engine journals it)."""
     found = owner(home)
-    return found is not None and getattr(found, "phase", None) == "engine"
+    return (found is not None and getattr(found, "phase", None) == "engine"
+            and sessions(home) > sessions_before)
+
+
+def sessions(home: Path) -> int:
+    return len(list((home.parent / "journal").glob("*.jsonl")))
+
+
+def session_pids(home: Path) -> list[int]:
+    return [int(p.stem) for p in (home.parent / "journal").glob("*.jsonl") if p.stem.isdigit()]
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper does not run)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def app(env: dict[str, str], out: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -79,21 +98,24 @@ def measure() -> list[Row]:
 
         hang = {**env, "FAKE_DAGGER_CONNECT_HANG": "1"}
         out = home.parent / "app1.txt"
+        before = sessions(home)
         proc = app(hang, out, "--start", NAME)
-        wait(lambda: connecting(home), 120, "the runner connecting")
+        wait(lambda: connecting(home, before), 120, "the runner connecting")
         hung_quit = quit_seconds(proc, out)
         t0 = time.perf_counter()
-        wait(lambda: owner(home) is None, 120, "the runner ending")
+        wait(lambda: owner(home) is None and not any(alive(p) for p in session_pids(home)), 120,
+             "the runner and its session ending")
         gone = hung_quit + time.perf_counter() - t0
 
         runner = subprocess.Popen([PYTHON, "-m", "cchub_desktop.runner", NAME], env=hang, cwd=REPO,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait(lambda: connecting(home), 120, "the lone runner connecting")
+        before = sessions(home)
+        wait(lambda: connecting(home, before), 120, "the lone runner connecting")
         t0 = time.perf_counter()
         stop = subprocess.run([PYTHON, "-m", "cchub_desktop.cli", "stop", NAME, "--timeout", str(STOP_TIMEOUT)],
                               env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
         stop_s = time.perf_counter() - t0
-        free_then = owner(home) is None
+        free_then = owner(home) is None and not any(alive(p) for p in session_pids(home))
         runner.wait(30)
         if stop.returncode != 0:
             raise RuntimeError(f"cchub stop exited {stop.returncode}: {stop.stderr}")
@@ -104,7 +126,8 @@ def measure() -> list[Row]:
         Row(section, "… and nothing of the project runs (its runner ended its session and itself)", gone, "s", 1,
             "after the SIGTERM; the runner waits 15 s for a connecting session, then ends it"),
         Row(section, f"`cchub stop --timeout {STOP_TIMEOUT:g}` on a runner stuck connecting: returns", stop_s, "s",
-            1, "the project's lease free when it returned" if free_then else "the lease STILL HELD when it returned",
+            1, "nothing of the project running when it returned (lease free, session ended)" if free_then
+            else "something of the project STILL RUNNING when it returned",
             bar="≤ timeout + 10 s, nothing left", met=free_then and stop_s <= STOP_TIMEOUT + 10),
     ]
 
