@@ -260,8 +260,6 @@ async def scenario(opts: Options, probe_env: dict[str, str]) -> LagResult:
     monitor.stop()
     os.kill(os.getpid(), signal.SIGTERM)  # quit as a session end does: every stack stops, exit code 0
     code = await app_task
-    leases = list(home_runtime().glob("leases/*.lock"))   # the runners end their stacks after the app quit
-    await wait_until(lambda: all(_lease_free(p) for p in leases), 120, "every runner ended")
     return LagResult(monitor.summary(), idle, bare, lines / wall, wall, cpu, start_s, stop_s, failures, stream_ok,
                      shown_blocks, code, starting_ms, rss_idle, rss_running, runner_rss)
 
@@ -293,7 +291,13 @@ def run(opts: Options) -> LagResult:
         seed_projects(home)
         app = QApplication.instance() or QApplication(sys.argv[:1])
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            return runner.run(scenario(opts, env))
+            result = runner.run(scenario(opts, env))
+        # the runners finish stopping their stacks after the app has quit: wait for them before the home goes
+        leases = list(home_runtime().glob("leases/*.lock"))
+        deadline = time.monotonic() + 120
+        while not all(_lease_free(p) for p in leases) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return result
 
 
 def rows(r: LagResult, opts: Options) -> list[Row]:
