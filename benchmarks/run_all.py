@@ -27,7 +27,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("stack_overhead", ["--runs", "5"], ["--runs", "2"]),
     ("loop_lag", ["--cycles", "3"], ["--cycles", "1"]),
     ("loop_lag", ["--cycles", "2", "--nice-engine"], ["--cycles", "1", "--nice-engine"]),
-    ("loop_lag", ["--cycles", "2", "--sessions-off-loop"], ["--cycles", "1", "--sessions-off-loop"]),
+    ("runner_exit", [], []),
     ("db_upgrade_check", ["--runs", "5"], ["--runs", "2", "--rows", "200000"]),
     ("long_lines", ["--runs", "5"], ["--runs", "2"]),
 ]

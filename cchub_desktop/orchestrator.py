@@ -15,7 +15,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ class Orchestrator:
             assert project.id is not None
             owner = owner_of(self._paths.runtime_dir, project.data_key)
             if owner is not None and not owner.is_me and self._adopt(project.id, project.name, project.data_key,
-                                                                     owner):
+                                                                     owner, since=project.last_started_at):
                 continue
             if owner is not None and not owner.is_me:
                 self._external[project.id] = owner
@@ -669,6 +669,7 @@ class Orchestrator:
                 self._refused(project_id, LeaseHeld(name, owner))
             return None
         run = RunnerRun(project_id, name, key, asyncio.get_running_loop())
+        self._status_writer.running_since.pop(project_id, None)
         run.tail = FileTail(self._log_file(project_id))   # from before the runner writes its first line
         self._runs[project_id] = run
         self._external.pop(project_id, None)
@@ -695,7 +696,7 @@ class Orchestrator:
             runner_control.ask_to_stop(run.pid)
         await self._follow_runner(run)
 
-    def _adopt(self, project_id: int, name: str, key: str, owner: Owner) -> bool:
+    def _adopt(self, project_id: int, name: str, key: str, owner: Owner, since: datetime | None = None) -> bool:
         """A runner (started by an earlier window, or by this one's predecessor) runs the project: follow it
         as this process's own. False for any other owner."""
         if not self.runners or owner.kind != RUNNER or owner.pid is None or not owner.runs_stack:
@@ -703,6 +704,8 @@ class Orchestrator:
         if project_id in self._runs:
             return True
         run = RunnerRun(project_id, name, key, asyncio.get_running_loop(), pid=owner.pid)
+        if since is not None and owner.state == ProjectStatus.RUNNING.value:
+            self._status_writer.running_since[project_id] = since   # what its runner recorded
         self._runs[project_id] = run
         self._external.pop(project_id, None)
         self._apply_owner(run, owner)
@@ -717,6 +720,8 @@ class Orchestrator:
         phase = owner.phase if status == ProjectStatus.STARTING else None
         if status == ProjectStatus.RUNNING:
             phase = StackPhase.HEALTHY.value
+            if self._states.get(run.project_id) != ProjectStatus.RUNNING:   # became running: since when
+                self._status_writer.running_since.setdefault(run.project_id, datetime.now(UTC))
             if not run.settled.done():
                 run.settled.set_result(None)
         health = owner.health if status == ProjectStatus.RUNNING else None

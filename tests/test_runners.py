@@ -251,3 +251,42 @@ def test_cchub_stop_ends_a_runner_that_does_not_stop_within_its_timeout(
     run(scenario())
     assert recorded(pid) == (S.STOPPED.value, None)
     fake_dagger_env.sessions_exited(30)
+
+
+def test_quitting_the_window_leaves_a_terminal_cchub_up_running_and_the_window_can_stop_it(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    from tests.test_cli_up import Up
+
+    pid = add_project(project_dir, port_block)
+    up = Up(fake_dagger_env, "demo")
+    try:
+        asyncio.run(until_printed(up))
+
+        async def quit_window() -> None:   # a window opened beside it, then quit ("stop them")
+            window = Window()
+            assert window.orch.state(pid) == S.RUNNING and window.orch.owner(pid) is not None
+            await window.close(stop_runners=True)
+
+        run(quit_window())
+        assert up.proc.poll() is None and recorded(pid)[0] == S.RUNNING.value   # not someone else's to stop
+
+        async def stop_from_window() -> None:
+            window = Window()
+            window.orch.request_stop(pid)   # the window's Stop: asks the `cchub up` (SIGTERM)
+            def stopped() -> bool:
+                window.orch.poll_others()   # what the window's store follower does once a second
+                return window.orch.state(pid) == S.STOPPED and up.proc.poll() is not None
+
+            await until(stopped, "the cchub up stopped")
+            await window.close()
+
+        run(stop_from_window())
+    finally:
+        code, out, err = up.finish(60)
+    assert code == 0, err
+    assert "stopped." in out
+    fake_dagger_env.sessions_exited()
+
+
+async def until_printed(up: object) -> None:
+    await until(lambda: up.printed("Press Ctrl-C to stop."), "cchub up running")  # type: ignore[attr-defined]
