@@ -252,7 +252,7 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
 def _register_stack_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """plan / doctor / up / backup live with the stack; their modules import Dagger only when run."""
     try:
-        from cchub_desktop.stack.cli_commands import register
+        from cchub_desktop.cli_stack import register
     except ImportError:
         return
     register(sub)

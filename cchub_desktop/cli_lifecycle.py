@@ -133,7 +133,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     from cchub_desktop.instance_handover import encode_request, send_request
 
     if not (app_is_running(paths) and send_request(paths, encode_request(start=[row.name], show=False))):
-        from cchub_desktop.stack.cli_commands import cmd_up
+        from cchub_desktop.cli_stack import cmd_up
 
         return cmd_up(args)
     print(f"The CommandCenter Hub app is starting '{row.name}'; it shows in its window.", flush=True)

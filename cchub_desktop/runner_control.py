@@ -1,6 +1,6 @@
 """Runners seen from their clients (the window, the tray, `cchub stop`): start one, ask it to stop, end it.
 
-A runner is `cchub up --runner NAME` in a process of its own (stack/cli_commands.py): it holds the project's
+A runner is `cchub up --runner NAME` in a process of its own (cli_stack.py): it holds the project's
 lease for its life, opens the Dagger session, writes the project's log file and publishes its state, phase
 and health in its lease (lease.py), where any client reads them, late or not. It runs in a session of its
 own, so it outlives the window that started it, and its process group holds everything it started (the

@@ -12,7 +12,7 @@ from cchub_desktop.log_tail import FileTail
 
 FOLLOW_S = 0.2   # how often a client reads a runner's lease: a state shows within this
 # seconds the window waits after asking a runner to stop before it ends the runner and its engine session
-# (a hung engine); a runner nobody waits for ends itself later (stack/cli_commands.py RUNNER_STOP_BOUND)
+# (a hung engine); a runner nobody waits for ends itself later (cli_stack.py RUNNER_STOP_BOUND)
 RUNNER_STOP_BOUND = 90.0
 BACKUP_WAIT_S = 30 * 60.0   # a backup a runner takes in its session: a large database takes minutes
 
