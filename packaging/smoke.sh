@@ -7,6 +7,7 @@
 #   3. cchub add + cchub up NAME against the test engine in tests/fake_dagger/ (the real dagger-io
 #      SDK in the bundle runs it as its CLI): wait for the frontend port to answer HTTP, SIGTERM,
 #      expect exit 0, the port free again and every engine session ended
+#   3b. the window's runner, `cchub up --runner NAME`, then `cchub stop NAME`: exit 0, recorded stopped
 #   4. tests/test_packaging_frozen.py on the bundle (what is in it, what was trimmed)
 #   5. the Linux tarball's install.sh into a scratch HOME, then the installed cchub --version
 # Prints the time of each step and the bundle size. Exit 0 only if every step passed.
@@ -164,6 +165,27 @@ assert all(s.ended_cleanly for s in sessions), [s.end_reason for s in sessions]
 EOF
 "$APP/cchub" list | grep -E "^smoke +stopped" > /dev/null || fail "the project is not recorded as stopped"
 done_step "cchub add + up + SIGTERM (test engine; up ${up_seconds}s)"
+
+step "the window's runner (cchub up --runner) + cchub stop"
+# what the frozen window starts for a project (runner_control.runner_command), stopped as a user would
+"$APP/cchub" up --runner smoke > "$work/runner.out" 2>&1 &
+runner_pid=$!
+deadline=$(( $(date +%s) + TIMEOUT ))
+until "$APP/cchub" list | grep -E "^smoke +running" > /dev/null; do
+    kill -0 "$runner_pid" 2>/dev/null || { wait "$runner_pid" || true; fail "the runner ended before running: $(cat "$work/runner.out")"; }
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the runner was not running within ${TIMEOUT}s"
+    sleep 0.2
+done
+"$APP/cchub" status smoke | grep -q "in the CommandCenter Hub's runner (pid $runner_pid)" \
+    || fail "cchub status does not name the runner: $("$APP/cchub" status smoke)"
+"$APP/cchub" stop smoke > "$work/stop.out" 2>&1 || fail "cchub stop exited $?: $(cat "$work/stop.out")"
+set +e
+wait "$runner_pid"
+runner_rc=$?
+set -e
+[ "$runner_rc" = 0 ] || fail "the runner exited $runner_rc after cchub stop (expected 0)"
+"$APP/cchub" list | grep -E "^smoke +stopped" > /dev/null || fail "the project is not recorded as stopped"
+done_step "the window's runner (cchub up --runner) + cchub stop"
 
 step "bundle contents (tests/test_packaging_frozen.py)"
 CCHUB_FROZEN_APP="$APP" "$PYTHON" -m pytest -q -p no:cacheprovider "$REPO/tests/test_packaging_frozen.py" \
