@@ -185,6 +185,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from cchub_desktop.lease import RUNNER, UP, Lease, LeaseHeld
     from cchub_desktop.store import ProjectStatus
 
+    runner = bool(getattr(args, "runner", False))   # `cchub start` and `cchub restart` run this too, without it
     paths, settings = _paths_and_settings()
     store = open_store()
     project = find_project(store, args.project)
@@ -193,7 +194,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     # request to stop (before the loop runs: end here; in the loop: _on_signals), never a kill mid-way
     previous = signal.signal(signal.SIGTERM, _stop_before_loop)
     try:   # one owner per project (lease.py): held until this process ends, even on kill -9
-        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, RUNNER if args.runner else UP,
+        lease = Lease.acquire(paths.runtime_dir, project.data_key, project.name, RUNNER if runner else UP,
                               state="starting")
     except LeaseHeld as exc:
         signal.signal(signal.SIGTERM, previous)
@@ -227,7 +228,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                       on_source_pin=record_pin,
                                       on_phase=lambda value: lease.set_state(ProjectStatus.STARTING.value,
                                                                              phase=value),
-                                      on_health=health, stop_bound=RUNNER_STOP_BOUND if args.runner else None,
+                                      on_health=health, stop_bound=RUNNER_STOP_BOUND if runner else None,
                                       requests=_RequestDesk(paths, project.data_key, project.slug)))
     except StackError as exc:
         code, error = 1, exc
@@ -253,7 +254,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         lease.release()
         signal.signal(signal.SIGTERM, previous)
-    if args.runner:   # nobody waits on this process: end it now, whatever SDK thread still blocks
+    if runner:   # nobody waits on this process: end it now, whatever SDK thread still blocks
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -282,3 +282,43 @@ def test_the_lane_says_why_it_skips(tmp_path: Path) -> None:
     assert ENGINE_ENV in str(_engine_problem(""))
     dead = tmp_path / "engine.sock"
     assert "does not answer" in str(_engine_problem(f"unix://{dead}"))
+
+
+def test_the_window_runs_a_real_stack_in_its_runner_backs_it_up_there_and_stops_it(
+        real_project: dict[str, int]) -> None:
+    """What the app does on a Start: a runner process (`python -m cchub_desktop.runner`), followed through its
+    lease and log file; a backup of the running project taken in the runner's session; Stop from the window."""
+    import asyncio
+
+    from cchub_desktop.lease import RUNNER, owner_of
+    from cchub_desktop.orchestrator import Orchestrator
+    from cchub_desktop.paths import app_paths
+    from cchub_desktop.settings import AppSettings
+    from cchub_desktop.store import ProjectStatus, ProjectStore
+
+    async def scenario() -> None:
+        paths = app_paths()
+        store = ProjectStore(paths.db_file)
+        settings = AppSettings.load(paths.settings_file)
+        orch = Orchestrator(store, settings, paths, runners=True)
+        orch.reconcile_on_launch()
+        pid = store.get_by_name("real").id
+        assert pid is not None
+        try:
+            await asyncio.wait_for(orch.start(pid), FIRST_BUILD_BOUND)
+            assert orch.state(pid) == ProjectStatus.RUNNING, orch.message(pid)
+            owner = owner_of(paths.runtime_dir, store.get(pid).data_key)
+            assert owner is not None and owner.kind == RUNNER and owner.health == "healthy"
+            services = {line.service for line in orch.log(pid).lines()[1]}
+            assert {"backend", "frontend", "postgres"} <= services, services
+            dump = await asyncio.wait_for(orch.backup(pid), STOP_BOUND)
+            assert "PostgreSQL database dump" in dump.read_text()
+            await asyncio.wait_for(orch.stop(pid), STOP_BOUND)
+            assert orch.state(pid) == ProjectStatus.STOPPED, orch.message(pid)
+        finally:
+            await orch.aclose(runner_wait=STOP_BOUND)
+            store.close()
+
+    asyncio.run(scenario())
+    _poll(lambda: is_port_free(real_project["frontend"]) and is_port_free(real_project["backend"]),
+          "the stack's ports were not freed after the runner stopped")
