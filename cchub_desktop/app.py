@@ -31,7 +31,7 @@ from cchub_desktop import APP_NAME, __version__
 from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings, load_settings
-from cchub_desktop.store.rows import StoreError
+from cchub_desktop.store.rows import ProjectStatus, StoreError
 from cchub_desktop.ui.first_window import READY_LOG, Launch, begin, check_engine, prepare_launch
 from cchub_desktop.ui.first_window import parse_args as parse_args  # where callers have always found it
 from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
@@ -122,8 +122,10 @@ class AppController:
     # ----- quitting ------------------------------------------------------------------------------------
 
     def running_count(self) -> int:
-        """The stacks Quit acts on: this app's (a `cchub up` in a terminal is its user's)."""
-        return len(self.orchestrator.own_active_projects())
+        """The stacks Quit asks about: this app's starting or running ones (a `cchub up` in a terminal is its
+        user's; one already stopping finishes stopping whatever the answer)."""
+        return sum(1 for pid in self.orchestrator.own_active_projects()
+                   if self.orchestrator.state(pid) in (ProjectStatus.STARTING, ProjectStatus.RUNNING))
 
     def close_window(self) -> None:
         """The window's close button: hide to the tray when one shows, else quit (asking as Quit does)."""
