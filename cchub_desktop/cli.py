@@ -154,16 +154,21 @@ def cmd_remove(args: argparse.Namespace) -> int:
         if args.delete_data:
             confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? "
                     "This cannot be undone. [y/N] ", args.yes)
-            _delete_data(project)
+            _delete_data(project, args.json)
         store.remove(project.id, data_kept=not args.delete_data)
     kept = "" if args.delete_data else (f" Its database and passwords are kept: add it again with "
                                         f"'cchub add \"{project.name}\" FOLDER --adopt-data' to use them "
                                         "(--delete-data deletes them).")
-    print(f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}")
+    message = f"Removed '{project.name}'. Its folder {project.path} was not touched.{kept}"
+    if args.json:
+        print(json.dumps({"project": project.name, "removed": True, "data_deleted": args.delete_data,
+                          "message": message}))
+    else:
+        print(message)
     return 0
 
 
-def _delete_data(project: Project) -> None:
+def _delete_data(project: Project, as_json: bool = False) -> None:
     """Empty the project's data volumes (an engine session), then delete its secrets and logs."""
     import asyncio
 
@@ -176,6 +181,8 @@ def _delete_data(project: Project) -> None:
     try:
         asyncio.run(delete_project_data(project, load_for_cli(paths.settings_file), paths, log))
     except StackError as exc:
+        if as_json:   # the window reads why (engine_jobs.py); the log has the details it wrote
+            print(json.dumps({"error": exc.user_message, "logged": exc.logged}), flush=True)
         raise CliError(exc.user_message) from exc
     finally:
         log.close()
@@ -230,6 +237,7 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--delete-data", action="store_true",
                    help="also delete its database (data volumes) and passwords; asks first")
     p.add_argument("--yes", action="store_true", help="do not ask before deleting data")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=cmd_remove)
 
     from cchub_desktop.cli_lifecycle import register as register_lifecycle

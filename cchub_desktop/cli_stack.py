@@ -80,10 +80,12 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("update", help="move a project to the newest commit of Settings → Source's ref")
     p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (progress on stderr)")
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("backup", help="dump a stopped project's database (pg_dump) into the backups folder")
     p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (progress on stderr)")
     p.set_defaults(handler=cmd_backup)
 
     p = sub.add_parser("restore", help="replace a stopped project's database with a backup (the current one is "
@@ -98,6 +100,7 @@ def register(sub: Any) -> None:
     p.add_argument("--image", help="the new PostgreSQL image (default: the one in Settings)")
     p.add_argument("--delete-old", action="store_true",
                    help="instead, delete the old database volumes that earlier upgrades kept")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (progress on stderr)")
     p.set_defaults(handler=cmd_upgrade_db)
 
 
@@ -475,10 +478,25 @@ def cmd_update(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(update_project(store, project, settings, running=running))
     except StackError as exc:
+        emit_error(args, exc)
         print(f"cchub: {exc.user_message}", file=sys.stderr)
         return 1
-    print(result.message())
+    if args.json:
+        emit_result({"project": project.name, "message": result.message(), "changed": result.changed,
+                     "commit": result.new.commit, "applies_next_start": result.applies_next_start})
+    else:
+        print(result.message())
     return 0
+
+
+def emit_result(result: dict[str, Any]) -> None:
+    """`--json`: the command's result as one JSON object on stdout (what the window reads, engine_jobs.py)."""
+    print(json.dumps(result), flush=True)
+
+
+def progress_stream(args: argparse.Namespace) -> Any:
+    """Where a job's progress lines go: stdout, or stderr when stdout carries the `--json` result."""
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
 
 
 def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
@@ -509,7 +527,7 @@ def copy_before(store: ProjectStore, project: Project, settings: AppSettings, pa
     return asyncio.run(copy_before_job(store, project, settings, paths, log, job))
 
 
-def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, DatabaseJob, Lease]:
+def _database_job_setup(name: str, doing: str, out: Any = None) -> tuple[AppPaths, Project, DatabaseJob, Lease]:
     """The stopped project, a job for its database, and the project's lease held for the job; CliError
     while another process owns the project (a running stack's session holds the data)."""
     from cchub_desktop.cli_project import CliError, find_project, open_store
@@ -533,8 +551,9 @@ def _database_job_setup(name: str, doing: str) -> tuple[AppPaths, Project, Datab
         raise
     finally:
         store.close()
-    log = StackLog(paths.log_file(project.data_key, "database"))
-    job = DatabaseJob(config, settings, log, progress=lambda text: print(f"[{project.name}] {text}", flush=True))
+    log = StackLog(paths.log_file(project.data_key))   # the project's log: the window and `cchub logs` show it
+    job = DatabaseJob(config, settings, log,
+                      progress=lambda text: print(f"[{project.name}] {text}", file=out or sys.stdout, flush=True))
     return paths, project, job, lease
 
 
@@ -542,34 +561,45 @@ def _run_job(job: DatabaseJob, work: Callable[[], Any]) -> Any:
     try:
         return asyncio.run(work())
     except StackError as exc:
-        if job.log.log_file is not None and exc.logged:   # only when the log has them
-            exc.user_message += f" (details in {job.log.log_file})"
+        exc.details_in = job.log.log_file
         raise
     finally:
         job.log.close()
 
 
 def _as_cli_error(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A StackError leaves as one line on stderr with exit code 1 (cli.main reports CliError)."""
+    """A StackError leaves as one line on stderr with exit code 1 (cli.main reports CliError), naming the
+    log file that has its details; with `--json` also as {"error", "logged"} on stdout."""
     def run(args: argparse.Namespace) -> int:
         from cchub_desktop.cli_project import CliError
 
         try:
             return handler(args)
         except StackError as exc:
-            raise CliError(exc.user_message) from exc
+            emit_error(args, exc)
+            where = f" (details in {exc.details_in})" if exc.logged and exc.details_in is not None else ""
+            raise CliError(exc.user_message + where) from exc
     return run
+
+
+def emit_error(args: argparse.Namespace, exc: StackError) -> None:
+    """`--json`: why the job failed, and whether the project's log has its details (the window shows them)."""
+    if getattr(args, "json", False):
+        emit_result({"error": exc.user_message, "logged": exc.logged and exc.details_in is not None})
 
 
 @_as_cli_error
 def cmd_backup(args: argparse.Namespace) -> int:
     from cchub_desktop.stack.backup import new_backup_path
 
-    paths, project, job, lease = _database_job_setup(args.project, "back up")
+    paths, project, job, lease = _database_job_setup(args.project, "back up", progress_stream(args))
     with lease:
         dest = new_backup_path(paths.backups_dir, project.slug)
         saved = _run_job(job, lambda: job.backup(dest))
-    print(f"Backed up '{project.name}' to {saved}")
+    if args.json:
+        emit_result({"project": project.name, "path": str(saved)})
+    else:
+        print(f"Backed up '{project.name}' to {saved}")
     return 0
 
 
@@ -602,7 +632,7 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
     with hold(paths, project, "cchub reset-db", "having its database reset"):
         _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? Its "
                  "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
-        log = StackLog(paths.log_file(project.data_key, "database"))
+        log = StackLog(paths.log_file(project.data_key))
         try:
             kept = copy_before(store, project, settings, paths, log, "reset-db")
             asyncio.run(delete_project_data(project, settings, paths, log, retire_copies="before-reset"))
@@ -642,27 +672,37 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
     """With the project's lease held: its recorded status is stale (no process runs it)."""
     from cchub_desktop.stack.db_upgrade import DatabaseUpgrade, NothingToUpgrade, delete_retired_volumes, plan_upgrade
 
-    log = StackLog(paths.log_file(project.data_key, "database"))
+    log = StackLog(paths.log_file(project.data_key))
     try:
         if args.delete_old:
             deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
+            if args.json:
+                emit_result({"project": project.name, "deleted": deleted})
+                return 0
             print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
                   else f"'{project.name}' has no old database volume left by an upgrade.")
             return 0
+        out = progress_stream(args)
         try:
             plan = plan_upgrade(project, "stopped", args.image or settings.postgres_image)
         except NothingToUpgrade as exc:
-            print(exc.user_message)
+            if args.json:
+                emit_result({"project": project.name, "upgraded": False, "summary": exc.user_message})
+            else:
+                print(exc.user_message)
             return 0
-        print(plan.describe(), flush=True)
+        print(plan.describe(), file=out, flush=True)
         upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log,
-                              progress=lambda text: print(f"[{project.name}] {text}", flush=True))
+                                  progress=lambda text: print(f"[{project.name}] {text}", file=out, flush=True))
         result = asyncio.run(upgrade.run())
     except StackError as exc:
-        if log.log_file is not None and exc.logged:   # only when the log has them
-            exc.user_message += f" (details in {log.log_file})"
+        exc.details_in = log.log_file
         raise
     finally:
         log.close()
-    print(result.summary())
+    if args.json:
+        emit_result({"project": project.name, "upgraded": True, "new_major": result.plan.new_major,
+                     "summary": result.summary()})
+    else:
+        print(result.summary())
     return 0

@@ -17,9 +17,10 @@ import traceback
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cchub_desktop import ports, runner_control, runner_requests
+from cchub_desktop import engine_jobs, ports, runner_control, runner_requests
+from cchub_desktop.engine_jobs import JobReport
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
@@ -33,10 +34,6 @@ from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
-
-if TYPE_CHECKING:
-    from cchub_desktop.stack.db_upgrade import UpgradeResult
-    from cchub_desktop.stack.source_pin import UpdateResult
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -75,6 +72,7 @@ class Orchestrator:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._removing: set[int] = set()
         self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
+        self._jobs: dict[int, str] = {}   # an engine job this process runs in a child (engine_jobs.py): what
         self._status_writer = StatusWriter(store, self.spawn)
         # one owner per project (lease.py): the leases this process holds, and who holds the others
         self._leases: dict[int, Lease] = {}
@@ -199,7 +197,7 @@ class Orchestrator:
             (pid, key, self.state(pid).value, self.message(pid)) for pid, key, _name in self._known_keys()]
         for pid, key, recorded, last_error in rows:
             if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks \
-                    or pid in self._runs:
+                    or pid in self._runs or pid in self._jobs:
                 continue
             owner = owner_of(self._paths.runtime_dir, key)
             if owner is not None and owner.is_me:
@@ -238,6 +236,11 @@ class Orchestrator:
             self._refused(project_id, LeaseHeld(self._name(project_id), owner))
             return None
         if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
+            return None
+        if project_id in self._jobs:
+            self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
+                                         None, notice=f"'{self._name(project_id)}' is {self._jobs[project_id]}; "
+                                         "start it once that is done."))
             return None
         if self.runners:
             return self._start_runner(project_id)
@@ -372,6 +375,9 @@ class Orchestrator:
             owner = self.owner(project_id)
             raise RuntimeError(f"It runs in {owner.where()}: stop it there first." if owner is not None
                                else "Stop the project before removing it.")
+        if self.runners and delete_data:   # emptying its volumes is an engine job: in a process of its own
+            await self._remove_in_job(project_id)
+            return
         try:
             lease = self.lease_for_job(project_id, "being removed")
         except LeaseHeld as exc:
@@ -387,6 +393,9 @@ class Orchestrator:
             self._removing.discard(project_id)
             if lease is not None:
                 lease.release()
+        self._forget(project_id)
+
+    def _forget(self, project_id: int) -> None:
         self.forget_keys()
         for table in (self._states, self._phases, self._messages):
             table.pop(project_id, None)
@@ -394,11 +403,38 @@ class Orchestrator:
         if log is not None:
             log.close()
 
+    async def _remove_in_job(self, project_id: int) -> None:
+        """`cchub remove --delete-data`: it holds the lease, empties the volumes and forgets the project. Its
+        failure (StackError) leaves the project listed, as the in-process path does."""
+        self._removing.add(project_id)
+        try:
+            await self.flush()
+            name = self._name(project_id)
+            try:
+                await self._engine_job(project_id, "remove", [name, "--delete-data", "--yes"], "being removed")
+            except StackError as exc:
+                raise RuntimeError(exc.user_message) from exc
+        finally:
+            self._removing.discard(project_id)
+        self._forget(project_id)
+
+    async def _engine_job(self, project_id: int, verb: str, args: list[str], doing: str) -> dict[str, Any]:
+        """Run `cchub VERB ARGS --json` for the project in a process of its own (engine_jobs.py); the lines
+        it writes to the project's log file show in its log as they come. No start here until it is done.
+        StackError saying why it failed."""
+        if project_id in self._jobs:
+            raise StackError(f"'{self._name(project_id)}' is {self._jobs[project_id]}; wait for that to finish.",
+                             step=verb)
+        self._jobs[project_id] = doing
+        log, tail = self.log(project_id), FileTail(self._log_file(project_id))   # what it writes from now on
+        try:
+            return await engine_jobs.run_job(self._paths, verb, args, lambda: log.take(tail.read()))
+        finally:
+            self._jobs.pop(project_id, None)
+
     async def backup(self, project_id: int) -> Path:
         """pg_dump the project's database into a new file in the backups folder and return it: a running stack
         inside its own session, a stopped or failed one in a session of its own. Raises StackError."""
-        from cchub_desktop.stack.backup import backup_project
-
         project = await asyncio.to_thread(self._store.get, project_id)
         busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
         run = self._runs.get(project_id)
@@ -408,11 +444,16 @@ class Orchestrator:
         if busy in ACTIVE and owner is not None:   # its session holds the database: never a second PostgreSQL
             raise StackError(f"{project.name} runs in {owner.where()}; back it up there, or here once it has "
                              "stopped.", step="backup")
+        if self.runners:   # a stopped project's backup opens a session of its own: in a process of its own
+            result = await self._engine_job(project_id, "backup", [project.name], "being backed up")
+            return Path(str(result.get("path", "")))
         try:
             lease = None if busy in ACTIVE else self.lease_for_job(project_id, "being backed up")
         except LeaseHeld as exc:
             raise StackError(f"{exc} (or back it up from there)", step="backup") from exc
         try:
+            from cchub_desktop.stack.backup import backup_project
+
             secrets = (None if busy in ACTIVE else
                        await asyncio.to_thread(checked_secrets, self._store, project, self._paths))
             return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
@@ -421,38 +462,58 @@ class Orchestrator:
             if lease is not None:
                 lease.release()
 
-    async def upgrade_db(self, project_id: int, image: str | None = None) -> UpgradeResult:
+    async def upgrade_db(self, project_id: int, image: str | None = None) -> JobReport:
         """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
         until it is done. StackError (NothingToUpgrade included) saying why not."""
-        from cchub_desktop.stack.db_upgrade import run_upgrade
-
         if project_id in self._db_upgrades or project_id in self._removing:
             raise StackError("This project's database is being upgraded or the project removed; wait for that "
                              "to finish.", step="upgrade")
         busy = self.state(project_id)
+        target = image or self.settings.postgres_image
+        if self.runners:
+            if busy in ACTIVE:
+                raise StackError("Stop the project first, then upgrade its database (its data volume is in use "
+                                 "while it runs).", step="upgrade")
+            self._db_upgrades.add(project_id)
+            try:
+                report = await self._engine_job(project_id, "upgrade-db", [self._name(project_id), "--image",
+                                                                          target], "having its database upgraded")
+            finally:
+                self._db_upgrades.discard(project_id)
+            summary = str(report.get("summary", ""))
+            if not report.get("upgraded"):
+                raise StackError(summary or "There was nothing to upgrade.", step="upgrade")
+            return JobReport(f"database upgraded to PostgreSQL {report.get('new_major')}", summary)
+        from cchub_desktop.stack.db_upgrade import run_upgrade
+
         try:
             lease = None if busy in ACTIVE else self.lease_for_job(project_id, "having its database upgraded")
         except LeaseHeld as exc:
             raise StackError(f"{exc} Stop it there first, then upgrade its database.", step="upgrade") from exc
         self._db_upgrades.add(project_id)
         try:
-            return await run_upgrade(self._store, project_id, busy.value, image or self.settings.postgres_image,
-                                     self.settings, self._paths, self.log(project_id))
+            result = await run_upgrade(self._store, project_id, busy.value, target, self.settings, self._paths,
+                                       self.log(project_id))
+            return JobReport(f"database upgraded to PostgreSQL {result.plan.new_major}", result.summary())
         finally:
             self._db_upgrades.discard(project_id)
             if lease is not None:
                 lease.release()
 
-    async def update_source(self, project_id: int) -> UpdateResult:
+    async def update_source(self, project_id: int) -> JobReport:
         """"Update CommandCenter": move the project's pin to the newest commit of Settings → Source's ref (a
         running project keeps its code; the new commit applies at its next start). Raises StackError."""
-        from cchub_desktop.stack.pin_update import update_project
-
         project = await asyncio.to_thread(self._store.get, project_id)
-        result = await update_project(self._store, project, self.settings,
-                                      running=self.state(project_id) in ACTIVE)
-        self.log(project_id).note(f"[hub] {result.message()}")
-        return result
+        if self.runners:   # finding the newest commit opens an engine session: in a process of its own
+            report = await self._engine_job(project_id, "update", [project.name], "being updated")
+            message = str(report.get("message", ""))
+        else:
+            from cchub_desktop.stack.pin_update import update_project
+
+            message = (await update_project(self._store, project, self.settings,
+                                            running=self.state(project_id) in ACTIVE)).message()
+        self.log(project_id).note(f"[hub] {message}")
+        return JobReport(message, message)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine as a task the orchestrator keeps referenced until it ends."""

@@ -3,8 +3,12 @@ that the old volume is kept, then the upgrade in the background; refusals and fa
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtWidgets import QMessageBox
 
+from cchub_desktop.lease import owner_of
+from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import DEFAULT_POSTGRES_IMAGE
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.db_upgrade_dialog import CONFIRM, INFO, UPGRADE_BUTTON
@@ -129,19 +133,24 @@ def test_the_rows_more_menu_upgrades_that_rows_project(desktop: Desktop) -> None
     assert desktop.fake.journal.sessions() == [] and desktop.store.get(pid).db_volume is None
 
 
-def test_no_start_while_the_upgrade_runs_and_quitting_midway_keeps_the_old_database(desktop: Desktop) -> None:
+def test_no_start_while_the_upgrade_runs_and_quitting_midway_leaves_it_to_finish_in_its_process(
+        desktop: Desktop) -> None:
     pid = pg15_project(desktop)
     orch = desktop.controller.orchestrator
+    key = desktop.store.get(pid).data_key
     desktop.window.upgrade_db_action.trigger()
-    desktop.fake.set(start_delay=30)                  # PostgreSQL takes its time to come up for the dump
+    desktop.fake.set(start_delay=5)                   # PostgreSQL takes its time to come up for the dump
     click(wait_box(desktop, CONFIRM), UPGRADE_BUTTON)
     desktop.qtbot.waitUntil(lambda: "starting PostgreSQL on the project's data volume" in orch.log(pid).text(),
-                            timeout=30000)
+                            timeout=30000)            # the job's own log lines, followed in the window's pane
+    job = owner_of(app_paths().runtime_dir, key)
+    assert job is not None and job.pid != os.getpid() and job.kind == "cchub upgrade-db"   # its own process
     desktop.window.select_project(pid)
     desktop.window.toggle_action.trigger()             # Start while the upgrade runs: refused
     assert orch.request_start(pid) is None and desktop.status(pid) == S.STOPPED
-    desktop.aio.run(orch.aclose(), timeout=30)         # the app quits mid-upgrade
+    desktop.aio.run(orch.aclose(), timeout=30)         # the app quits mid-upgrade: the job goes on, whole
+    desktop.qtbot.waitUntil(lambda: owner_of(app_paths().runtime_dir, key) is None, timeout=90000)
     project = desktop.store.get(pid)
-    assert (project.db_image, project.db_major, project.db_volume) == (OLD_IMAGE, 15, None)
+    assert (project.db_major, project.db_volume) == (16, "cchub-alpha-pgdata-pg16")
     desktop.fake.sessions_exited()
     assert desktop.fake.journal.running_services() == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Protocol
 
 from cchub_desktop.stack.runtime_advice import no_runtime_message
@@ -41,6 +42,7 @@ class StackError(Exception):
         self.log_detail = detail if log_detail is None else log_detail
         self.output = output
         self.logged = False
+        self.details_in: Path | None = None   # the log file that has the detail (a command line says so)
 
     @property
     def output_last_line(self) -> str:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from cchub_desktop.store import ProjectStatus
 
 if TYPE_CHECKING:
-    from cchub_desktop.stack.db_upgrade import UpgradeResult
+    from cchub_desktop.engine_jobs import JobReport
     from cchub_desktop.store.models import Project
     from cchub_desktop.ui.main_window import MainWindow
 
@@ -63,11 +63,11 @@ def upgrade_selected(window: MainWindow) -> None:
 
 def _run(window: MainWindow, project_id: int, name: str) -> None:
     window.statusBar().showMessage(f"Upgrading the database of {name}… (the log pane shows each step)")
-    task: asyncio.Task[UpgradeResult] = window.bridge.run(window.orchestrator.upgrade_db(project_id))
+    task: asyncio.Task[JobReport] = window.bridge.run(window.orchestrator.upgrade_db(project_id))
     task.add_done_callback(lambda t: _done(window, name, t))
 
 
-def _done(window: MainWindow, name: str, task: asyncio.Task[UpgradeResult]) -> None:
+def _done(window: MainWindow, name: str, task: asyncio.Task[JobReport]) -> None:
     window.statusBar().clearMessage()
     if task.cancelled():
         return
@@ -77,7 +77,7 @@ def _done(window: MainWindow, name: str, task: asyncio.Task[UpgradeResult]) -> N
         window.show_error(f"{name}: the database was not upgraded", str(error), in_log=getattr(error, "logged", False))
         return
     result = task.result()
-    window.statusBar().showMessage(f"{name}: database upgraded to PostgreSQL {result.plan.new_major}", 20000)
-    info = _box(window, QMessageBox.Icon.Information, f"{name}: database upgraded", result.summary(), INFO)
+    window.statusBar().showMessage(f"{name}: {result.headline}", 20000)
+    info = _box(window, QMessageBox.Icon.Information, f"{name}: database upgraded", result.text, INFO)
     info.addButton(QMessageBox.StandardButton.Ok)
     info.open()

@@ -7,7 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cchub_desktop.stack.source_pin import UpdateResult
+    from cchub_desktop.engine_jobs import JobReport
     from cchub_desktop.ui.main_window import MainWindow
 
 UPDATE_SOURCE = "Update CommandCenter"
@@ -23,7 +23,7 @@ def update_selected(window: MainWindow) -> None:
     task.add_done_callback(lambda t: _updated(window, name, pid, t))
 
 
-def _updated(window: MainWindow, name: str, pid: int, task: asyncio.Task[UpdateResult]) -> None:
+def _updated(window: MainWindow, name: str, pid: int, task: asyncio.Task[JobReport]) -> None:
     window.statusBar().clearMessage()
     if task.cancelled():
         return
@@ -32,4 +32,4 @@ def _updated(window: MainWindow, name: str, pid: int, task: asyncio.Task[UpdateR
         window.show_error(f"{name}: CommandCenter was not updated", str(error), in_log=getattr(error, "logged", False))
         return
     window.reload(select_id=pid)
-    window.statusBar().showMessage(task.result().message(), 20000)
+    window.statusBar().showMessage(task.result().headline, 20000)

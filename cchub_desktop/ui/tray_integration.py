@@ -29,7 +29,7 @@ from cchub_desktop.ui.tray import TrayIcon, tray_available
 
 if TYPE_CHECKING:
     from cchub_desktop.app import AppController
-    from cchub_desktop.stack.source_pin import UpdateResult
+    from cchub_desktop.engine_jobs import JobReport
 
 logger = logging.getLogger(__name__)
 CLOSE_HINT = (f"{APP_NAME} keeps running in the system tray, and so do your projects. Use Quit in the tray "
@@ -160,13 +160,13 @@ class DesktopIntegration(QObject):
         task = self.controller.bridge.run(self.controller.orchestrator.update_source(project_id))
         task.add_done_callback(lambda t: self._update_done(project_id, t))
 
-    def _update_done(self, project_id: int, task: asyncio.Task[UpdateResult]) -> None:
+    def _update_done(self, project_id: int, task: asyncio.Task[JobReport]) -> None:
         if task.cancelled():
             return
         self.notifier.last_project_id = project_id
         error = task.exception()
         if error is None:
-            self.tray.show_message("CommandCenter update", task.result().message(),
+            self.tray.show_message("CommandCenter update", task.result().headline,
                                    QSystemTrayIcon.MessageIcon.Information)
             self.window.reload()
         else:
