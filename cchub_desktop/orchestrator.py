@@ -27,6 +27,7 @@ from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent
 from cchub_desktop.log_tail import FileTail
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
+from cchub_desktop.project_runs import NOTHING_KNOWN, ProjectRun
 from cchub_desktop.runner_runs import BACKUP_WAIT_S, FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
@@ -51,37 +52,39 @@ class Orchestrator:
         process starts, follows and stops, and never a Dagger session here (the app). Without it, stacks run
         in this process through `stack_factory` (tests of the stack's lifecycle)."""
         self.runners = runners
-        self._runs: dict[int, RunnerRun] = {}
+        self._projects: dict[int, ProjectRun] = {}   # what this process knows of each project's run
         self.runner_stop_bound = RUNNER_STOP_BOUND
         self._store = store
         self.settings = settings
         self._paths = paths
         self._factory = stack_factory
         self._subscribers: list[EventCallback] = []
-        self._states: dict[int, ProjectStatus] = {}
-        self._phases: dict[int, str | None] = {}
-        self._messages: dict[int, str | None] = {}
-        self._detailed: dict[int, bool] = {}   # its last failure logged more than the message (has_details)
-        self._logs: dict[int, StackLog] = {}
-        self._stacks: dict[int, CommandCenterStack] = {}
-        self._start_tasks: dict[int, asyncio.Task[None]] = {}
-        self._stop_tasks: dict[int, asyncio.Task[None]] = {}
-        self._watchers: dict[int, list[asyncio.Task[None]]] = {}
-        self._health: dict[int, str] = {}
         self.health_interval = HEALTH_INTERVAL
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._removing: set[int] = set()
-        self._db_upgrades: set[int] = set()  # no start while its database is being upgraded
-        self._jobs: dict[int, str] = {}   # an engine job this process runs in a child (engine_jobs.py): what
         self._status_writer = StatusWriter(store, self.spawn)
-        # one owner per project (lease.py): the leases this process holds, and who holds the others
-        self._leases: dict[int, Lease] = {}
-        self._external: dict[int, Owner] = {}
         self._key_cache: list[tuple[int, str, str]] | None = None   # (id, data key, name)
 
     @property
     def paths(self) -> AppPaths:
         return self._paths
+
+    def _view(self, project_id: int) -> ProjectRun:
+        """The project's record, for reading (an empty one, never written to, when nothing is known here)."""
+        return self._projects.get(project_id, NOTHING_KNOWN)
+
+    def _p(self, project_id: int) -> ProjectRun:
+        """The project's record, for writing (made when first needed)."""
+        record = self._projects.get(project_id)
+        if record is None:
+            record = self._projects[project_id] = ProjectRun()
+        return record
+
+    def runner_of(self, project_id: int) -> RunnerRun | None:
+        """The runner this process follows for the project, if any."""
+        return self._view(project_id).runner
+
+    def _runners(self) -> list[RunnerRun]:
+        return [record.runner for record in self._projects.values() if record.runner is not None]
 
     # ----- events and queries -------------------------------------------------------------------------
 
@@ -93,33 +96,35 @@ class Orchestrator:
             self._subscribers.remove(cb)
 
     def state(self, project_id: int) -> ProjectStatus:
-        if project_id in self._runs:
-            return self._states.get(project_id, ProjectStatus.STARTING)
-        owner = self._external.get(project_id)
-        if owner is not None and project_id not in self._leases and owner.runs_stack:
+        if self._view(project_id).runner is not None:
+            return (self._view(project_id).state or ProjectStatus.STARTING)
+        owner = self._view(project_id).external
+        if owner is not None and self._view(project_id).lease is None and owner.runs_stack:
             return _status_named(live_status(ProjectStatus.STOPPED.value, owner))
-        if project_id in self._states:
-            return self._states[project_id]
+        state = self._view(project_id).state
+        if state is not None:
+            return state
         try:
             return ProjectStatus(self._store.get(project_id).status)
         except (KeyError, ValueError):
             return ProjectStatus.STOPPED
 
     def phase(self, project_id: int) -> str | None:
-        return self._phases.get(project_id)
+        return self._view(project_id).phase
 
     def health(self, project_id: int) -> str | None:
         """While running: 'healthy' or what does not answer; else None. A stack another process runs: where."""
-        owner = self._external.get(project_id)
-        if owner is not None and project_id not in self._leases and project_id not in self._runs \
+        owner = self._view(project_id).external
+        if owner is not None and self._view(project_id).lease is None and self._view(project_id).runner is None \
                 and owner.runs_stack:
             return f"in {owner.where()}"
-        return self._health.get(project_id) if self.state(project_id) == ProjectStatus.RUNNING else None
+        return self._view(project_id).health if self.state(project_id) == ProjectStatus.RUNNING else None
 
     def message(self, project_id: int) -> str | None:
         """The last error text (or None) as the user should read it."""
-        if project_id in self._messages:
-            return self._messages[project_id]
+        record = self._view(project_id)
+        if record.message_known:
+            return record.message
         try:
             return self._store.get(project_id).last_error
         except KeyError:
@@ -127,11 +132,10 @@ class Orchestrator:
 
     def log(self, project_id: int) -> StackLog:
         """The project's log; the same object across starts so earlier output stays readable."""
-        log = self._logs.get(project_id)
-        if log is None:
-            log = StackLog(self._log_file(project_id))
-            self._logs[project_id] = log
-        return log
+        record = self._p(project_id)
+        if record.log is None:
+            record.log = StackLog(self._log_file(project_id))
+        return record.log
 
     def _log_file(self, project_id: int) -> Path:
         try:
@@ -146,20 +150,25 @@ class Orchestrator:
     def owner(self, project_id: int) -> Owner | None:
         """The other process that runs (or works on) the project, or None (also for a runner this process
         follows: its stack is shown and controlled here as this process's own)."""
-        if project_id in self._leases or project_id in self._runs:
+        if self._view(project_id).lease is not None or self._view(project_id).runner is not None:
             return None
-        return self._external.get(project_id)
+        return self._view(project_id).external
 
     def stack(self, project_id: int) -> CommandCenterStack | None:
-        return self._stacks.get(project_id)
+        return self._view(project_id).stack
 
     def active_projects(self) -> list[int]:
-        return [pid for pid, st in self._states.items() if st in ACTIVE]
+        return [pid for pid, record in self._projects.items() if record.state in ACTIVE]
 
     def own_active_projects(self) -> list[int]:
         """The active projects whose stack this process runs, or whose runner it follows: not a `cchub up`
         in a terminal, which is its user's to stop."""
-        return [pid for pid in self.active_projects() if pid in self._leases or pid in self._runs]
+        return [pid for pid in self.active_projects() if self._runs_here(pid)]
+
+    def _runs_here(self, project_id: int) -> bool:
+        """This process runs the project's stack, or follows its runner."""
+        record = self._view(project_id)
+        return record.lease is not None or record.runner is not None
 
     def is_busy(self) -> bool:
         return bool(self.active_projects())
@@ -176,16 +185,13 @@ class Orchestrator:
                                                                      owner, since=project.last_started_at):
                 continue
             if owner is not None and not owner.is_me:
-                self._external[project.id] = owner
-                self._states[project.id] = _status_of(project)
-                self._messages[project.id] = None
+                self._p(project.id).external = owner
+                self._p(project.id).show(_status_of(project), None)
             elif project.status in {s.value for s in ACTIVE}:
                 self._store.set_status(project.id, ProjectStatus.STOPPED)
-                self._states[project.id] = ProjectStatus.STOPPED
-                self._messages[project.id] = None
+                self._p(project.id).show(ProjectStatus.STOPPED, None)
             else:
-                self._states[project.id] = _status_of(project)
-                self._messages[project.id] = project.last_error
+                self._p(project.id).show(_status_of(project), project.last_error)
 
     def poll_others(self, projects: list[tuple[int, str, str, str | None]] | None = None) -> None:
         """Follow what other processes do: who holds each lease, and (given `projects` as (id, data key,
@@ -196,23 +202,23 @@ class Orchestrator:
         rows = projects if projects is not None else [
             (pid, key, self.state(pid).value, self.message(pid)) for pid, key, _name in self._known_keys()]
         for pid, key, recorded, last_error in rows:
-            if pid in self._leases or pid in self._removing or pid in self._start_tasks or pid in self._stop_tasks \
-                    or pid in self._runs or pid in self._jobs:
+            mine = self._view(pid)
+            if mine.lease is not None or mine.removing or mine.start_task is not None or mine.stop_task is not None \
+                    or mine.runner is not None or mine.job is not None:
                 continue
             owner = owner_of(self._paths.runtime_dir, key)
             if owner is not None and owner.is_me:
                 owner = None
             if owner is not None and self._adopt(pid, self._name(pid), key, owner):
                 continue
-            before = (self.state(pid), self._external.get(pid), self.message(pid))
+            before = (self.state(pid), self._view(pid).external, self.message(pid))
             if owner is not None:
-                self._external[pid] = owner
+                self._p(pid).external = owner
             else:
-                self._external.pop(pid, None)
+                self._p(pid).external = None
                 status = _status_named(live_status(recorded, None))
-                self._states[pid] = status
-                self._messages[pid] = last_error if status == ProjectStatus.ERROR else None
-            after = (self.state(pid), self._external.get(pid), self.message(pid))
+                self._p(pid).show(status, last_error if status == ProjectStatus.ERROR else None)
+            after = (self.state(pid), self._view(pid).external, self.message(pid))
             if after != before:
                 self._emit(OrchestratorEvent(pid, after[0], None, after[2], self.health(pid)))
 
@@ -235,11 +241,11 @@ class Orchestrator:
         if owner is not None and owner.runs_stack and owner_of(self._paths.runtime_dir, self._key(project_id)):
             self._refused(project_id, LeaseHeld(self._name(project_id), owner))
             return None
-        if self.state(project_id) in ACTIVE or project_id in self._removing or project_id in self._db_upgrades:
+        if self.state(project_id) in ACTIVE or self._view(project_id).removing or self._view(project_id).upgrading:
             return None
-        if project_id in self._jobs:
+        if self._view(project_id).job is not None:
             self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
-                                         None, notice=f"'{self._name(project_id)}' is {self._jobs[project_id]}; "
+                                         None, notice=f"'{self._name(project_id)}' is {self._view(project_id).job}; "
                                          "start it once that is done."))
             return None
         if self.runners:
@@ -253,16 +259,16 @@ class Orchestrator:
             return None
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None)
         task = self.spawn(self._run_start(project_id))
-        self._start_tasks[project_id] = task
+        self._p(project_id).start_task = task
         return task
 
     def request_stop(self, project_id: int) -> asyncio.Task[None] | None:
         """Begin stopping now (cancelling a start in flight) and return the stop task (the one already
         running, if any); None when there is nothing to stop."""
-        existing = self._stop_tasks.get(project_id)
+        existing = self._view(project_id).stop_task
         if existing is not None and not existing.done():
             return existing
-        run = self._runs.get(project_id)
+        run = self._view(project_id).runner
         if run is not None:
             return self._stop_runner(run)
         owner = self.owner(project_id)
@@ -273,17 +279,17 @@ class Orchestrator:
             return None
         self._set_state(project_id, ProjectStatus.STOPPING, phase=None, message=None)
         task = self.spawn(self._run_stop(project_id))
-        self._stop_tasks[project_id] = task
+        self._p(project_id).stop_task = task
         return task
 
     def _take_lease(self, project_id: int, state: str) -> Lease:
         """This process's lease on the project (taken now if not held yet). LeaseHeld names another owner."""
-        lease = self._leases.get(project_id)
+        lease = self._view(project_id).lease
         if lease is None:
             project = self._store.get(project_id)
             lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=state)
-            self._leases[project_id] = lease
-            self._external.pop(project_id, None)
+            self._p(project_id).lease = lease
+            self._p(project_id).external = None
         else:
             lease.set_state(state)
         return lease
@@ -315,31 +321,33 @@ class Orchestrator:
                                      self.health(project_id), notice=notice))
 
     def _release_lease(self, project_id: int) -> None:
-        lease = self._leases.pop(project_id, None)
-        if lease is not None:
+        record = self._projects.get(project_id)
+        lease = record.lease if record is not None else None
+        if record is not None and lease is not None:
+            record.lease = None
             lease.release()
 
     def _refused(self, project_id: int, exc: LeaseHeld) -> None:
         """Another process owns the project: show it as it is there, and say so once; never an error here."""
-        self._external[project_id] = exc.owner
+        self._p(project_id).external = exc.owner
         self._emit(OrchestratorEvent(project_id, self.state(project_id), None, self.message(project_id),
                                      self.health(project_id), notice=str(exc)))
 
     def lease_for_job(self, project_id: int, job: str) -> Lease | None:
         """Hold the project's lease for a destructive job (remove, delete data, restore) while it is not
         running here; LeaseHeld when another process owns it. None: this process runs it and holds it."""
-        if project_id in self._leases:
+        if self._view(project_id).lease is not None:
             return None
         project = self._store.get(project_id)
         lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=job)
-        self._external.pop(project_id, None)
+        self._p(project_id).external = None
         return lease
 
     async def start(self, project_id: int) -> None:
         """Start the project's stack and return when it runs or has failed (then the state is error).
         A no-op while the project is starting, running or stopping."""
         task = self.request_start(project_id)
-        run = self._runs.get(project_id)
+        run = self._view(project_id).runner
         if run is not None:   # a runner: until it runs, or has ended
             await asyncio.wait({run.settled})
         elif task is not None:
@@ -371,7 +379,7 @@ class Orchestrator:
         """Forget a stopped project; with `delete_data` also empty its data volumes and delete its secrets
         and logs (the project folder is never touched). RuntimeError while the project is active;
         StackError (and nothing removed) when the data cannot be deleted."""
-        if self.state(project_id) in ACTIVE or project_id in self._removing:
+        if self.state(project_id) in ACTIVE or self._view(project_id).removing:
             owner = self.owner(project_id)
             raise RuntimeError(f"It runs in {owner.where()}: stop it there first." if owner is not None
                                else "Stop the project before removing it.")
@@ -382,7 +390,7 @@ class Orchestrator:
             lease = self.lease_for_job(project_id, "being removed")
         except LeaseHeld as exc:
             raise RuntimeError(str(exc)) from exc
-        self._removing.add(project_id)
+        self._p(project_id).removing = True
         try:
             await self.flush()
             project = await asyncio.to_thread(self._store.get, project_id)
@@ -390,23 +398,21 @@ class Orchestrator:
                 await delete_project_data(project, self.settings, self._paths, self.log(project_id))
             await asyncio.to_thread(functools.partial(self._store.remove, project_id, data_kept=not delete_data))
         finally:
-            self._removing.discard(project_id)
+            self._p(project_id).removing = False
             if lease is not None:
                 lease.release()
         self._forget(project_id)
 
     def _forget(self, project_id: int) -> None:
         self.forget_keys()
-        for table in (self._states, self._phases, self._messages):
-            table.pop(project_id, None)
-        log = self._logs.pop(project_id, None)
-        if log is not None:
-            log.close()
+        record = self._projects.pop(project_id, None)
+        if record is not None and record.log is not None:
+            record.log.close()
 
     async def _remove_in_job(self, project_id: int) -> None:
         """`cchub remove --delete-data`: it holds the lease, empties the volumes and forgets the project. Its
         failure (StackError) leaves the project listed, as the in-process path does."""
-        self._removing.add(project_id)
+        self._p(project_id).removing = True
         try:
             await self.flush()
             name = self._name(project_id)
@@ -415,29 +421,29 @@ class Orchestrator:
             except StackError as exc:
                 raise RuntimeError(exc.user_message) from exc
         finally:
-            self._removing.discard(project_id)
+            self._p(project_id).removing = False
         self._forget(project_id)
 
     async def _engine_job(self, project_id: int, verb: str, args: list[str], doing: str) -> dict[str, Any]:
         """Run `cchub VERB ARGS --json` for the project in a process of its own (engine_jobs.py); the lines
         it writes to the project's log file show in its log as they come. No start here until it is done.
         StackError saying why it failed."""
-        if project_id in self._jobs:
-            raise StackError(f"'{self._name(project_id)}' is {self._jobs[project_id]}; wait for that to finish.",
+        if self._view(project_id).job is not None:
+            raise StackError(f"'{self._name(project_id)}' is {self._view(project_id).job}; wait for that to finish.",
                              step=verb)
-        self._jobs[project_id] = doing
+        self._p(project_id).job = doing
         log, tail = self.log(project_id), FileTail(self._log_file(project_id))   # what it writes from now on
         try:
             return await engine_jobs.run_job(self._paths, verb, args, lambda: log.take(tail.read()))
         finally:
-            self._jobs.pop(project_id, None)
+            self._p(project_id).job = None
 
     async def backup(self, project_id: int) -> Path:
         """pg_dump the project's database into a new file in the backups folder and return it: a running stack
         inside its own session, a stopped or failed one in a session of its own. Raises StackError."""
         project = await asyncio.to_thread(self._store.get, project_id)
-        busy = self.state(project_id) if project_id not in self._removing else ProjectStatus.STOPPING
-        run = self._runs.get(project_id)
+        busy = self.state(project_id) if not self._view(project_id).removing else ProjectStatus.STOPPING
+        run = self._view(project_id).runner
         if run is not None and busy in ACTIVE:   # its runner's session holds the database: it takes the backup
             return await self._backup_in_runner(run, project.name, busy)
         owner = self.owner(project_id)
@@ -456,7 +462,7 @@ class Orchestrator:
 
             secrets = (None if busy in ACTIVE else
                        await asyncio.to_thread(checked_secrets, self._store, project, self._paths))
-            return await backup_project(project, busy, self._stacks.get(project_id), self.settings, self._paths,
+            return await backup_project(project, busy, self._view(project_id).stack, self.settings, self._paths,
                                         self.log(project_id), secrets)
         finally:
             if lease is not None:
@@ -465,7 +471,7 @@ class Orchestrator:
     async def upgrade_db(self, project_id: int, image: str | None = None) -> JobReport:
         """Move a stopped project's database to a newer PostgreSQL major (stack/db_upgrade.py). No start
         until it is done. StackError (NothingToUpgrade included) saying why not."""
-        if project_id in self._db_upgrades or project_id in self._removing:
+        if self._view(project_id).upgrading or self._view(project_id).removing:
             raise StackError("This project's database is being upgraded or the project removed; wait for that "
                              "to finish.", step="upgrade")
         busy = self.state(project_id)
@@ -474,12 +480,12 @@ class Orchestrator:
             if busy in ACTIVE:
                 raise StackError("Stop the project first, then upgrade its database (its data volume is in use "
                                  "while it runs).", step="upgrade")
-            self._db_upgrades.add(project_id)
+            self._p(project_id).upgrading = True
             try:
                 report = await self._engine_job(project_id, "upgrade-db", [self._name(project_id), "--image",
                                                                           target], "having its database upgraded")
             finally:
-                self._db_upgrades.discard(project_id)
+                self._p(project_id).upgrading = False
             summary = str(report.get("summary", ""))
             if not report.get("upgraded"):
                 raise StackError(summary or "There was nothing to upgrade.", step="upgrade")
@@ -490,13 +496,13 @@ class Orchestrator:
             lease = None if busy in ACTIVE else self.lease_for_job(project_id, "having its database upgraded")
         except LeaseHeld as exc:
             raise StackError(f"{exc} Stop it there first, then upgrade its database.", step="upgrade") from exc
-        self._db_upgrades.add(project_id)
+        self._p(project_id).upgrading = True
         try:
             result = await run_upgrade(self._store, project_id, busy.value, target, self.settings, self._paths,
                                        self.log(project_id))
             return JobReport(f"database upgraded to PostgreSQL {result.plan.new_major}", result.summary())
         finally:
-            self._db_upgrades.discard(project_id)
+            self._p(project_id).upgrading = False
             if lease is not None:
                 lease.release()
 
@@ -526,7 +532,7 @@ class Orchestrator:
         """Stop every stack and wait for every background task (for quitting). Runners: with `stop_runners`
         each is asked to stop and waited for at most `runner_wait` seconds (it ends its stack on its own
         after that); without, they keep running for the next window to show."""
-        if self._runs:
+        if self._runners():
             await self._leave_runners(stop_runners, runner_wait)
         await self.stop_all()
         await self.flush()
@@ -534,8 +540,9 @@ class Orchestrator:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for log in self._logs.values():
-            log.close()
+        for record in self._projects.values():
+            if record.log is not None:
+                record.log.close()
 
     # ----- internals ------------------------------------------------------------------------------------
 
@@ -557,7 +564,7 @@ class Orchestrator:
             stack = self._factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
             stack.on_source_pin = lambda commit: self._record_source_pin(project_id, config, commit)
-            self._stacks[project_id] = stack
+            self._p(project_id).stack = stack
             log.note(f"[hub] starting {project.name}")
             await stack.start()
         except asyncio.CancelledError:
@@ -577,12 +584,12 @@ class Orchestrator:
                        traceback.format_exc())
             return
         finally:
-            self._start_tasks.pop(project_id, None)
+            self._p(project_id).start_task = None
         assert stack is not None
         log.note(f"[hub] {project.name} is running at {stack.frontend_url}")
-        self._health[project_id] = HEALTHY
+        self._p(project_id).health = HEALTHY
         self._set_state(project_id, ProjectStatus.RUNNING, phase=StackPhase.HEALTHY.value, message=None)
-        self._watchers[project_id] = [
+        self._p(project_id).watchers = [
             self.spawn(self._watch_session(project_id, stack)),
             self.spawn(watch_health(project.backend_port, project.frontend_port,
                                     lambda verdict: self._on_health(project_id, verdict), self.health_interval)),
@@ -594,13 +601,14 @@ class Orchestrator:
 
     async def _run_stop(self, project_id: int) -> None:
         try:
-            start = self._start_tasks.pop(project_id, None)
+            record = self._p(project_id)
+            start, record.start_task = record.start_task, None
             if start is not None and not start.done():
                 start.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await start
             self._cancel_watchers(project_id)
-            stack = self._stacks.pop(project_id, None)
+            stack, record.stack = record.stack, None
             if stack is not None:
                 try:
                     await stack.stop()
@@ -613,16 +621,16 @@ class Orchestrator:
             self.log(project_id).note("[hub] stopped")
             self._set_state(project_id, ProjectStatus.STOPPED, phase=None, message=None)
         finally:
-            self._stop_tasks.pop(project_id, None)
+            self._p(project_id).stop_task = None
 
     async def _watch_session(self, project_id: int, stack: CommandCenterStack) -> None:
         try:
             await stack.wait_closed()
         except Exception:
             self.log(project_id).note(f"[hub] session watcher failed:\n{traceback.format_exc()}")
-        if self._stacks.get(project_id) is not stack or self.state(project_id) != ProjectStatus.RUNNING:
+        if self._view(project_id).stack is not stack or self.state(project_id) != ProjectStatus.RUNNING:
             return  # a stop closed it
-        self._stacks.pop(project_id, None)
+        self._p(project_id).stack = None
         self._cancel_watchers(project_id, keep=asyncio.current_task())
         with contextlib.suppress(Exception):
             await stack.stop()
@@ -633,7 +641,7 @@ class Orchestrator:
                                + (f" ({reason})" if reason else ""), None)
 
     async def _close_stack(self, project_id: int, stack: CommandCenterStack | None) -> None:
-        self._stacks.pop(project_id, None)
+        self._p(project_id).stack = None
         if stack is None:
             return
         # Shielded: cleanup must finish even though the start task is being cancelled.
@@ -648,14 +656,16 @@ class Orchestrator:
             self.log(project_id).note(f"[hub] cleanup after a failed start failed:\n{traceback.format_exc()}")
 
     def _cancel_watchers(self, project_id: int, keep: asyncio.Task[Any] | None = None) -> None:
-        for task in self._watchers.pop(project_id, []):
+        record = self._p(project_id)
+        watchers, record.watchers = record.watchers, []
+        for task in watchers:
             if task is not keep:
                 task.cancel()
 
     def _on_health(self, project_id: int, verdict: str) -> None:
         if self.state(project_id) != ProjectStatus.RUNNING:
             return
-        self._health[project_id] = verdict
+        self._p(project_id).health = verdict
         self.log(project_id).note(f"[hub] health: {verdict}")
         self._emit(OrchestratorEvent(project_id, ProjectStatus.RUNNING, self.phase(project_id), None, verdict))
 
@@ -666,26 +676,26 @@ class Orchestrator:
         log.note(f"[hub] error: {message.split(chr(10), 1)[0] if logged else message}")
         if detail and not logged:
             log.note(f"[hub] detail: {detail.rstrip()}")
-        self._detailed[project_id] = bool(detail) or logged
+        self._p(project_id).detailed = bool(detail) or logged
         self._set_state(project_id, ProjectStatus.ERROR, phase=None, message=message)
 
     def _on_phase(self, project_id: int, phase: StackPhase | str) -> None:
         if self.state(project_id) != ProjectStatus.STARTING:
             return
         value = phase.value if isinstance(phase, StackPhase) else str(phase)
-        self._phases[project_id] = value
+        self._p(project_id).phase = value
         self._emit(OrchestratorEvent(project_id, ProjectStatus.STARTING, value, None))
 
     def _set_state(self, project_id: int, status: ProjectStatus, *, phase: str | None,
                    message: str | None, record: bool = True) -> None:
         """`record`: write it to the store (a runner records its own states)."""
-        self._states[project_id] = status
-        self._phases[project_id] = phase
-        self._messages[project_id] = message
+        entry = self._p(project_id)
+        entry.show(status, message)
+        entry.phase = phase
         if record:
             self._status_writer.record(project_id, status, message)
-        if status in ACTIVE and project_id in self._leases:
-            self._leases[project_id].set_state(status.value)
+        if status in ACTIVE and entry.lease is not None:
+            entry.lease.set_state(status.value)
         elif status not in ACTIVE:
             self._release_lease(project_id)   # nothing of ours runs: another process may take it now
         self._emit(OrchestratorEvent(project_id, status, phase, message, self.health(project_id)))
@@ -696,7 +706,7 @@ class Orchestrator:
 
     def has_details(self, project_id: int) -> bool:
         """The project's last failure left more in its log than its message (a detail, an engine's output)."""
-        return self._detailed.get(project_id, False)
+        return self._view(project_id).detailed
 
     async def flush(self) -> None:
         """Wait until every state change so far is in the store."""
@@ -732,9 +742,9 @@ class Orchestrator:
         run = RunnerRun(project_id, name, key, asyncio.get_running_loop())
         self._status_writer.running_since.pop(project_id, None)
         run.tail = FileTail(self._log_file(project_id))   # from before the runner writes its first line
-        self._runs[project_id] = run
-        self._external.pop(project_id, None)
-        self._health.pop(project_id, None)
+        self._p(project_id).runner = run
+        self._p(project_id).external = None
+        self._p(project_id).health = None
         self._set_state(project_id, ProjectStatus.STARTING, phase=None, message=None, record=False)
         run.follow = self.spawn(self._launch_and_follow(run))
         return run.follow
@@ -745,7 +755,7 @@ class Orchestrator:
         try:
             run.proc = await asyncio.shield(run.launching)   # a quit meanwhile still learns its pid
         except OSError as exc:
-            self._runs.pop(run.project_id, None)
+            self._p(run.project_id).runner = None
             for future in (run.settled, run.ended):
                 if not future.done():
                     future.set_result(None)
@@ -762,13 +772,13 @@ class Orchestrator:
         as this process's own. False for any other owner."""
         if not self.runners or owner.kind != RUNNER or owner.pid is None or not owner.runs_stack:
             return False
-        if project_id in self._runs:
+        if self._view(project_id).runner is not None:
             return True
         run = RunnerRun(project_id, name, key, asyncio.get_running_loop(), pid=owner.pid)
         if since is not None and owner.state == ProjectStatus.RUNNING.value:
             self._status_writer.running_since[project_id] = since   # what its runner recorded
-        self._runs[project_id] = run
-        self._external.pop(project_id, None)
+        self._p(project_id).runner = run
+        self._p(project_id).external = None
         self._apply_owner(run, owner)
         run.follow = self.spawn(self._follow_runner(run))
         return True
@@ -781,20 +791,20 @@ class Orchestrator:
         phase = owner.phase if status == ProjectStatus.STARTING else None
         if status == ProjectStatus.RUNNING:
             phase = StackPhase.HEALTHY.value
-            if self._states.get(run.project_id) != ProjectStatus.RUNNING:   # became running: since when
+            if self._view(run.project_id).state != ProjectStatus.RUNNING:   # became running: since when
                 self._status_writer.running_since.setdefault(run.project_id, datetime.now(UTC))
             if not run.settled.done():
                 run.settled.set_result(None)
         health = owner.health if status == ProjectStatus.RUNNING else None
         if run.stopping and status != ProjectStatus.STOPPING:
             status, phase = ProjectStatus.STOPPING, None   # asked to stop: it is stopping, whatever it said last
-        if (status, phase, health) == (self._states.get(run.project_id), self._phases.get(run.project_id),
-                                       self._health.get(run.project_id) if health is not None else None):
+        if (status, phase, health) == (self._view(run.project_id).state, self._view(run.project_id).phase,
+                                       self._view(run.project_id).health if health is not None else None):
             return
         if health is not None:
-            self._health[run.project_id] = health
+            self._p(run.project_id).health = health
         else:
-            self._health.pop(run.project_id, None)
+            self._p(run.project_id).health = None
         self._set_state(run.project_id, status, phase=phase, message=None, record=False)
 
     async def _follow_runner(self, run: RunnerRun) -> None:
@@ -814,8 +824,8 @@ class Orchestrator:
             log.take(tail.read())
             await self._runner_ended(run)
         finally:
-            if self._runs.get(run.project_id) is run:
-                del self._runs[run.project_id]
+            if self._view(run.project_id).runner is run:
+                self._p(run.project_id).runner = None
             if not run.settled.done():
                 run.settled.set_result(None)
             if not run.ended.done():
@@ -828,9 +838,9 @@ class Orchestrator:
             project = await asyncio.to_thread(self._store.get, pid)
         except (KeyError, StoreError):
             return
-        self._health.pop(pid, None)
+        self._p(pid).health = None
         if project.status == ProjectStatus.ERROR.value:
-            self._detailed[pid] = True   # the runner wrote the detail to the log
+            self._p(pid).detailed = True   # the runner wrote the detail to the log
             self._set_state(pid, ProjectStatus.ERROR, phase=None, message=project.last_error, record=False)
         elif run.stopping or code == 0 or (code is None and project.status == ProjectStatus.STOPPED.value):
             # a runner ended past the stop's bound could not record it: the store says so now
@@ -843,17 +853,17 @@ class Orchestrator:
             message = (f"'{run.name}' stopped unexpectedly ({how}). Start it again; the log has what it did last"
                        + (f": {lines[-1].removeprefix('cchub: ')}" if lines else "."))
             self.log(pid).note(f"[hub] error: {message}")
-            self._detailed[pid] = bool(lines)
+            self._p(pid).detailed = bool(lines)
             self._set_state(pid, ProjectStatus.ERROR, phase=None, message=message)
 
     def _stop_runner(self, run: RunnerRun) -> asyncio.Task[None]:
-        existing = self._stop_tasks.get(run.project_id)
+        existing = self._view(run.project_id).stop_task
         if existing is not None and not existing.done():
             return existing
         run.stopping = True
         self._set_state(run.project_id, ProjectStatus.STOPPING, phase=None, message=None, record=False)
         task = self.spawn(self._run_stop_runner(run))
-        self._stop_tasks[run.project_id] = task
+        self._p(run.project_id).stop_task = task
         return task
 
     async def _run_stop_runner(self, run: RunnerRun) -> None:
@@ -872,7 +882,7 @@ class Orchestrator:
                     self._emit(OrchestratorEvent(run.project_id, self.state(run.project_id), None, None,
                                                  None, notice=text))
         finally:
-            self._stop_tasks.pop(run.project_id, None)
+            self._p(run.project_id).stop_task = None
 
     async def _backup_in_runner(self, run: RunnerRun, name: str, busy: ProjectStatus) -> Path:
         """Ask the runner to pg_dump in its session (runner_requests.py) and wait for its reply."""
@@ -900,7 +910,7 @@ class Orchestrator:
         return Path(str(reply["path"]))
 
     async def _leave_runners(self, stop: bool, wait: float) -> None:
-        runs = list(self._runs.values())
+        runs = self._runners()
         if stop:
             for run in runs:
                 if run.pid is None and run.launching is not None:   # being started: it is, then stopped
@@ -915,8 +925,8 @@ class Orchestrator:
         for run in runs:
             if run.follow is not None:
                 run.follow.cancel()
-            self._runs.pop(run.project_id, None)
-            self._states.pop(run.project_id, None)   # what it becomes is the runner's to record
+            self._p(run.project_id).runner = None
+            self._p(run.project_id).state = None   # what it becomes is the runner's to record
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -99,7 +99,7 @@ def test_the_window_starts_a_runner_and_cchub_stop_stops_it(
         phases = [e.phase for e in window.events if e.status == S.STARTING and e.phase]
         assert phases[0] == "engine" and len(set(phases)) >= 2, phases
         assert ports.find_conflicts(port_block.as_dict()) != []   # the stack's ports are taken: it serves
-        runner = window.orch._runs[pid].proc
+        runner = window.orch.runner_of(pid).proc
         assert runner is not None
         # a backup of the running project: taken by its runner, in its session (never a second PostgreSQL)
         sessions = len(fake_dagger_env.journal.sessions())
@@ -131,7 +131,7 @@ def test_a_runner_outlives_its_window_and_the_next_window_shows_and_stops_it(
         window = Window()
         await window.orch.start(pid)
         assert window.orch.state(pid) == S.RUNNING, window.orch.message(pid)
-        runner = window.orch._runs[pid].proc
+        runner = window.orch.runner_of(pid).proc
         assert runner is not None
         runner_pid.append(runner.pid)
         await window.close(stop_runners=False)   # Quit with "leave them running"
@@ -165,7 +165,7 @@ def test_a_runner_killed_mid_start_is_reported_on_its_row(
         window = Window()
         window.orch.request_start(pid)
         await until(lambda: window.orch.phase(pid) is not None, "a phase from the runner")
-        run_ = window.orch._runs[pid]
+        run_ = window.orch.runner_of(pid)
         assert run_.pid is not None
         os.killpg(run_.pid, signal.SIGKILL)   # the runner and its engine session, as an OOM kill would
         await until(lambda: window.orch.state(pid) == S.ERROR, "the row shows the failure")
@@ -188,7 +188,7 @@ def test_stop_ends_a_runner_whose_engine_never_connects_within_the_bound(
         window.orch.runner_stop_bound = 2.0
         window.orch.request_start(pid)
         await until(lambda: len(fake_dagger_env.journal.sessions()) == 1, "the session is connecting")
-        runner = window.orch._runs[pid].proc
+        runner = window.orch.runner_of(pid).proc
         assert runner is not None
         await window.orch.stop(pid)
         assert window.orch.state(pid) == S.STOPPED
@@ -239,7 +239,7 @@ def test_cchub_stop_ends_a_runner_that_does_not_stop_within_its_timeout(
         window = Window()
         window.orch.request_start(pid)
         await until(lambda: len(fake_dagger_env.journal.sessions()) == 1, "the session is connecting")
-        runner = window.orch._runs[pid].proc
+        runner = window.orch.runner_of(pid).proc
         assert runner is not None
         result = await asyncio.to_thread(cchub_module, "stop", "demo", "--timeout", "2")
         assert result.returncode == 0, result.stderr
