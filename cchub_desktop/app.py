@@ -32,6 +32,7 @@ from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings, load_settings
 from cchub_desktop.store.rows import ProjectStatus, StoreError
+from cchub_desktop.ui.box_width import fit_title
 from cchub_desktop.ui.first_window import READY_LOG, Launch, begin, check_engine, prepare_launch
 from cchub_desktop.ui.first_window import parse_args as parse_args  # where callers have always found it
 from cchub_desktop.ui.gc_guard import GuiThreadGarbageCollector
@@ -249,7 +250,7 @@ def _import_core() -> None:
 async def _show_fatal(title: str, message: str) -> None:
     """A blocking-free message box for errors that stop the app before its window exists."""
     logger.error("%s: %s", title, message)
-    box = QMessageBox(QMessageBox.Icon.Critical, title, message)
+    box = fit_title(QMessageBox(QMessageBox.Icon.Critical, title, message))
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def finished(_result: int) -> None:

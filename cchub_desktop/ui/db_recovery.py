@@ -26,6 +26,7 @@ from cchub_desktop.paths import AppPaths
 from cchub_desktop.store import ProjectStore, StoreError
 from cchub_desktop.store.project_store import describe_db_error
 from cchub_desktop.store.recovery import list_backups, restore_backup, start_fresh
+from cchub_desktop.ui.box_width import fit_title
 
 logger = logging.getLogger(__name__)
 RESTORE, FRESH, RETRY, CONTINUE, QUIT = "restore", "fresh", "retry", "continue", "quit"
@@ -88,6 +89,7 @@ async def ask(problem: Problem, parent: QWidget | None = None) -> str:
     box = QMessageBox(QMessageBox.Icon.Warning, f"{APP_NAME}: the project database", problem.message,
                       QMessageBox.StandardButton.NoButton, parent)
     box.setObjectName(DIALOG_NAME)
+    fit_title(box)
     buttons: dict[QPushButton, str] = {}
     for choice, text in problem.choices:
         role = QMessageBox.ButtonRole.RejectRole if choice == QUIT else QMessageBox.ButtonRole.AcceptRole

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from cchub_desktop.store import ProjectStatus
+from cchub_desktop.ui.box_width import fit_title
 
 if TYPE_CHECKING:
     from cchub_desktop.engine_jobs import JobReport
@@ -27,6 +28,7 @@ def _box(window: MainWindow, icon: QMessageBox.Icon, title: str, text: str, name
         old.close()
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, window)
     box.setObjectName(name)
+    fit_title(box)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     return box
 

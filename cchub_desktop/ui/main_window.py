@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 from cchub_desktop import APP_NAME
 from cchub_desktop.lifecycle_events import OrchestratorEvent
 from cchub_desktop.store import ProjectStatus, StoreError
+from cchub_desktop.ui.box_width import fit_title
+from cchub_desktop.ui.column_fit import ColumnFitter
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.folder_open import open_folder, unsure_hint
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+MIN_WIDTH, MIN_HEIGHT = 680, 480   # the window never gets smaller: see setMinimumSize
 
 
 def launch_row(project: StoredProject) -> ProjectRow:
@@ -108,6 +111,7 @@ class MainWindow(QMainWindow):
         self._last_toggle: tuple[int | None, float] = (None, 0.0)
         self.setWindowTitle(APP_NAME)
         self.resize(1080, 680)
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)   # Name, Status and the row's buttons, and a few rows
 
         self.model = ProjectTableModel(self)
         self.proxy = ProjectFilterProxy(self.model, self)
@@ -133,6 +137,8 @@ class MainWindow(QMainWindow):
         for column, width in ((Column.NAME, 140), (Column.FOLDER, 190), (Column.STATUS, status_width),
                               (Column.PORTS, 190), (Column.CONTROLS, 250)):
             self.table.setColumnWidth(column, width)
+        # narrow windows: Folder, then Ports, then Health step aside; the row's buttons stay in view
+        self.column_fitter = ColumnFitter(self.table, (Column.FOLDER, Column.PORTS, Column.HEALTH), Column.HEALTH)
         self.table.verticalHeader().setDefaultSectionSize(max(30, self.table.verticalHeader().defaultSectionSize()))
         self.filter_bar = FilterBar(self.proxy)
         self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self._row_toggled,
@@ -574,6 +580,7 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("error_box")
+        fit_title(box)
         if remedy_for(message) == OPEN_SETTINGS:
             settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
             settings.clicked.connect(self.settings_requested.emit)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from cchub_desktop import APP_NAME
+from cchub_desktop.ui.box_width import fit_title
 from cchub_desktop.ui.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def show_settings_notices(window: MainWindow, notices: Sequence[str]) -> QMessag
     box = QMessageBox(QMessageBox.Icon.Warning, f"{APP_NAME}: the settings", "\n\n".join(notices),
                       QMessageBox.StandardButton.Ok, window)
     box.setObjectName(SETTINGS_NOTICE)
+    fit_title(box)
     box.setDefaultButton(QMessageBox.StandardButton.Ok)
     box.setEscapeButton(QMessageBox.StandardButton.Ok)  # with two buttons Qt picks none: closing would do nothing
     settings = box.addButton(OPEN_SETTINGS, QMessageBox.ButtonRole.ActionRole)
