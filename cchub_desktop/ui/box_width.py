@@ -13,11 +13,17 @@ TITLE_BAR_EXTRA = 140
 SCREEN_SHARE = 0.8   # never wider than this share of the screen: a very long title is cut, as elsewhere
 
 
+def shown_title(title: str) -> str:
+    """The title as the title bar shows it: Qt adds " — <application display name>" on Linux desktops."""
+    name = QGuiApplication.applicationDisplayName()
+    return f"{title} \u2014 {name}" if name and name != title else title
+
+
 def title_width(title: str) -> int:
     """The width a message box needs for `title` to show whole in its title bar (bold, as most title bars)."""
     font = QGuiApplication.font()
     font.setBold(True)
-    width = QFontMetrics(font).horizontalAdvance(title) + TITLE_BAR_EXTRA
+    width = QFontMetrics(font).horizontalAdvance(shown_title(title)) + TITLE_BAR_EXTRA
     screen = QGuiApplication.primaryScreen()
     if screen is not None:
         width = min(width, int(screen.availableGeometry().width() * SCREEN_SHARE))
