@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-RUNNER_NICE = 10
+RUNNER_NICE = 19
 
 
 def lower_priority() -> None:

@@ -285,9 +285,11 @@ def test_the_lane_says_why_it_skips(tmp_path: Path) -> None:
 
 
 def test_the_window_runs_a_real_stack_in_its_runner_backs_it_up_there_and_stops_it(
-        real_project: dict[str, int]) -> None:
+        real_engine: str, real_project: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     """What the app does on a Start: a runner process (`python -m cchub_desktop.runner`), followed through its
-    lease and log file; a backup of the running project taken in the runner's session; Stop from the window."""
+    lease and log file; a backup of the running project taken in the runner's session; Stop from the window.
+    Then the window's engine jobs, each a `cchub … --json` process of its own (engine_jobs.py): a backup of the
+    stopped project, and its removal with its data."""
     import asyncio
 
     from cchub_desktop.lease import RUNNER, owner_of
@@ -295,6 +297,10 @@ def test_the_window_runs_a_real_stack_in_its_runner_backs_it_up_there_and_stops_
     from cchub_desktop.paths import app_paths
     from cchub_desktop.settings import AppSettings
     from cchub_desktop.store import ProjectStatus, ProjectStore
+
+    volumes: dict[str, tuple[str, str]] = {}
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", real_engine)   # for counting the volumes' entries
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(_cli()))
 
     async def scenario() -> None:
         paths = app_paths()
@@ -315,6 +321,21 @@ def test_the_window_runs_a_real_stack_in_its_runner_backs_it_up_there_and_stops_
             assert "PostgreSQL database dump" in dump.read_text()
             await asyncio.wait_for(orch.stop(pid), STOP_BOUND)
             assert orch.state(pid) == ProjectStatus.STOPPED, orch.message(pid)
+            began = time.monotonic()
+            stopped_dump = await asyncio.wait_for(orch.backup(pid), STOP_BOUND)
+            print(f"the window's backup of the stopped project (a job process): {time.monotonic() - began:.1f} s")
+            assert stopped_dump != dump and "PostgreSQL database dump" in stopped_dump.read_text()
+            assert "database saved to" in orch.log(pid).text("hub")   # the job's lines, followed in the pane
+            key = store.get(pid).data_key
+            volumes[f"cchub-{key}-pgdata"] = ("LOCKED", "postgres")
+            volumes[f"cchub-{key}-redis"] = ("LOCKED", "")
+            volumes[f"cchub-{key}-rag-storage"] = ("SHARED", "")
+            before = await asyncio.to_thread(_volume_entries, volumes)
+            assert before[f"cchub-{key}-pgdata"] > 0, before   # the database is there before the removal
+            began = time.monotonic()
+            await asyncio.wait_for(orch.remove(pid, delete_data=True), STOP_BOUND)
+            print(f"the window's remove with data (a job process): {time.monotonic() - began:.1f} s")
+            assert [p.name for p in store.list()] == []
         finally:
             await orch.aclose(runner_wait=STOP_BOUND)
             store.close()
@@ -322,3 +343,4 @@ def test_the_window_runs_a_real_stack_in_its_runner_backs_it_up_there_and_stops_
     asyncio.run(scenario())
     _poll(lambda: is_port_free(real_project["frontend"]) and is_port_free(real_project["backend"]),
           "the stack's ports were not freed after the runner stopped")
+    assert _volume_entries(volumes) == dict.fromkeys(volumes, 0)   # the removal emptied the data volumes
