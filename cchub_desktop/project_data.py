@@ -22,8 +22,10 @@ from cchub_desktop.store import Project
 
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:
-    """The secrets file and the log files (with rotated copies) of a project."""
-    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*")]
+    """The secrets file and the log files (with rotated copies) of a project: its log, and the database jobs'
+    log that earlier versions wrote beside it."""
+    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*"),
+            paths.log_file(key, "database"), *paths.logs_dir.glob(f"{checked_key(key)}-database.log.*")]
     return [secrets_file(paths.secrets_dir, key), *logs]
 
 
