@@ -51,9 +51,11 @@ def test_plan_has_the_services_compose_runs_with_their_images_and_commands(proje
     # upstream's backend/Dockerfile installs gcc, g++ and libpq-dev before pip
     assert "apt-get install" in backend.build_steps[0]
     assert all(pkg in backend.build_steps[0].split() for pkg in ("gcc", "g++", "libpq-dev"))
-    # CPU-only torch first (it falls back to the normal wheel), then the requirements with the app's constraints
-    assert "download.pytorch.org/whl/cpu" in backend.build_steps[1] and "||" in backend.build_steps[1]
-    assert backend.build_steps[2:] == ["pip install -r requirements.txt -c /app/constraints.txt"]
+    # the requirements' upstream fix, CPU-only torch (it falls back to the normal wheel), then the requirements
+    # with the app's constraints
+    assert backend.build_steps[1] == "python /app/fix_requirements.py"
+    assert "download.pytorch.org/whl/cpu" in backend.build_steps[2] and "||" in backend.build_steps[2]
+    assert backend.build_steps[3:] == ["pip install -r requirements.txt -c /app/constraints.txt"]
     assert backend.command[:2] == ["sh", "-c"]
     # the database wait, then migrations, then the server, in the service command
     script = backend.command[2]

@@ -44,7 +44,12 @@ def test_the_native_commands_are_the_recipes_with_host_paths_and_ports(tmp_path:
 
     # the backend's build: the recipe's steps in its order, the constraints file the app writes
     assert [c.label for c in backend.build] == [s.label for s in recipe.service("backend").build_steps]
-    assert backend.build[-1].argv == ("pip", "install", "-r", "requirements.txt", "-c", str(constraints))
+    fixed = layout.files_dir / "requirements-fixed.txt"   # the recipe's requirements fix, on a copy
+    assert backend.build[-1].argv == ("pip", "install", "-r", str(fixed), "-c", str(constraints))
+    fix = next(c for c in backend.build if c.label == "requirements fix")
+    assert fix.argv == ("sh", "-c", f"cp requirements.txt {fixed} && python {layout.files_dir / 'fix_requirements.py'}"
+                                    f" {fixed}")   # the checkout's own file is never changed
+    assert backend.files[layout.files_dir / "fix_requirements.py"] == fixes.REWRITE_SCRIPT
     assert backend.files[constraints] == fixes.constraints_text()
     assert all(c.cwd == layout.checkout / "backend" for c in backend.build)
     assert backend.build[-1].env["PIP_DISABLE_PIP_VERSION_CHECK"] == "1"

@@ -75,7 +75,7 @@ def test_the_install_sees_only_requirements_libs_and_the_constraints_so_a_source
     # its inputs: requirements.txt, libs/ (for `-e ../libs/...`), the app's constraints and wait script; the
     # rest of backend/ (where app/ lives) is copied after it, so changing app/ leaves the install layer as is
     assert first == second == {"/app/backend/requirements.txt", "/app/libs", "/app/constraints.txt",
-                               "/app/wait_for_db.py"}
+                               "/app/fix_requirements.py", "/app/wait_for_db.py"}
     assert installs[0]["command"][-2:] == ["-c", "/app/constraints.txt"]
     backend = services_by_name(fake_dagger_env, config)["backend"]
     assert [c["path"] for c in backend["copies"]][-1] == "/app/backend"   # the rest of backend/, last
@@ -129,3 +129,45 @@ def test_a_start_failing_in_the_migrations_says_the_revision_and_the_first_error
     assert 'type "linktype" does not exist' in error.user_message
     assert VERIFIED_COMMIT[:7] in error.user_message
     assert fake_dagger_env.journal.running_services() == []
+
+
+UPSTREAM_LINES = [   # backend/requirements.txt at cc1da242, around its litellm line
+    "anthropic>=0.69.0,<0.70.0  # Direct Anthropic/Claude access (latest: 0.69.0, Sep 2025)",
+    "litellm>=1.30.0,<1.50.0  # Self-hosted proxy for 100+ LLMs (tested 1.30-1.45)",
+    "",
+    "toml>=0.10.2  # Parse TOML files (Cargo.toml, pyproject.toml)",
+]
+
+
+def test_the_litellm_range_no_index_serves_is_rewritten_before_the_install_and_nothing_else(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cchub_desktop.stack import upstream_fixes
+
+    checkout = write_commandcenter_tree(tmp_path / "CommandCenter")
+    settings = AppSettings(source_local_dir=str(checkout))
+    config = make_config(project_dir, port_block, settings=settings)
+    asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
+    commands = [e["command"] for e in fake_dagger_env.journal.execs()]
+    fix = commands.index(["python", "/app/fix_requirements.py"])
+    install = next(i for i, c in enumerate(commands) if c[:4] == ["pip", "install", "-r", "requirements.txt"])
+    assert fix < install                                           # the install reads the fixed file
+    assert "build:    python /app/fix_requirements.py" in format_plan(build_plan(config))   # shown in the plan
+
+    requirements = tmp_path / "requirements.txt"                   # what the step does to upstream's file
+    requirements.write_text("\n".join(UPSTREAM_LINES) + "\n", encoding="utf-8")
+    script = tmp_path / "fix_requirements.py"
+    script.write_text(upstream_fixes.REWRITE_SCRIPT, encoding="utf-8")
+    ran = subprocess.run([sys.executable, str(script), str(requirements)], capture_output=True, text=True,
+                         check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == ("upstream fix: litellm>=1.30.0,<1.50.0 -> litellm>=1.53.1,<1.54 (that range is not on "
+                          "the package index)\n")
+    expected = list(UPSTREAM_LINES)
+    expected[1] = "litellm>=1.53.1,<1.54  # Self-hosted proxy for 100+ LLMs (tested 1.30-1.45)"
+    assert requirements.read_text(encoding="utf-8") == "\n".join(expected) + "\n"
+    again = subprocess.run([sys.executable, str(script), str(requirements)], capture_output=True, text=True,
+                           check=False)
+    assert again.returncode == 0 and again.stdout == ""            # another commit's line: left alone

@@ -219,10 +219,26 @@ def native_plan(config: CommandCenterConfig, layout: HostLayout) -> dict[str, Na
         plan[spec.name] = NativeService(
             name=spec.name, title=spec.title, files=files, build=build, prepare=prepare, run=run, env=env,
             port=layout.ports.get(spec.name) if spec.port is not None else None, health_path=spec.health_path)
+    if "backend" in plan:
+        plan["backend"] = _fix_a_copy(plan["backend"], layout)
     return plan
 
 
 RECIPE_REQUIREMENTS = "requirements.txt"
+FIX_LABEL = "requirements fix"
+
+
+def _fix_a_copy(backend: NativeService, layout: HostLayout) -> NativeService:
+    """In a container the recipe's requirements fix edits the build's own copy of requirements.txt; here it
+    edits a copy in this run's folder, which the install then reads: the checkout is never changed."""
+    fix = next((c for c in backend.build if c.label == FIX_LABEL), None)
+    if fix is None:
+        return backend
+    copy = layout.files_dir / "requirements-fixed.txt"
+    script = f"cp {RECIPE_REQUIREMENTS} {shlex.quote(str(copy))} && {shlex.join(fix.argv)} {shlex.quote(str(copy))}"
+    fixed = dataclasses.replace(fix, argv=("sh", "-c", script))
+    backend = dataclasses.replace(backend, build=tuple(fixed if c is fix else c for c in backend.build))
+    return with_requirements(backend, str(copy))
 
 
 def with_requirements(backend: NativeService, requirements: str) -> NativeService:
@@ -230,7 +246,7 @@ def with_requirements(backend: NativeService, requirements: str) -> NativeServic
     def swap(cmd: Command) -> Command:
         argv = list(cmd.argv)
         for i in range(1, len(argv)):
-            if argv[i - 1] == "-r" and argv[i] == RECIPE_REQUIREMENTS:
+            if argv[i - 1] == "-r" and argv[0] == "pip":
                 argv[i] = requirements
         return dataclasses.replace(cmd, argv=tuple(argv))
     return dataclasses.replace(backend, build=tuple(swap(c) for c in backend.build))

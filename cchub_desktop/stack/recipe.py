@@ -283,7 +283,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),
                 CacheMount(fixes.HF_HOME, "cchub-huggingface-cache", "SHARED"), rag_storage),
         build_env=(("PIP_DISABLE_PIP_VERSION_CHECK", "1"),),
-        build_steps=(*torch_step,
+        build_steps=(BuildStep("requirements fix", fixes.REWRITE_STEP), *torch_step,
                      BuildStep("pip install", ("pip", "install", "-r", "requirements.txt",
                                                "-c", fixes.CONSTRAINTS_FILE))),
         env=backend_env, secrets=backend_secrets,
@@ -293,6 +293,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         tunnel=tunnel(config.backend_port, BACKEND_PORT), health_path="/health",
         log_markers=(images.python, "apt-get", "pip install", "alembic", "uvicorn"),
         files=(NewFile(fixes.CONSTRAINTS_FILE, fixes.constraints_text()),
+               NewFile(fixes.REWRITE_FILE, fixes.REWRITE_SCRIPT),
                NewFile(fixes.DB_WAIT_FILE, fixes.DB_WAIT_SCRIPT)),
         late_sources=(SourceCopy(BACKEND_DIR, "backend"),),
     )

@@ -13,6 +13,33 @@ from __future__ import annotations
 PIP_CONSTRAINTS: tuple[str, ...] = ("kombu<5.7",)
 CONSTRAINTS_FILE = "/app/constraints.txt"
 
+# backend/requirements.txt (cc1da242) asks for `litellm>=1.30.0,<1.50.0`. PyPI, as our machines reach it
+# (checked 2026-12-05, pypi.org/pypi/litellm/json), lists no litellm between 1.14.4 and 1.53.1.dev1, so that line
+# cannot be installed, and a pip constraint cannot widen a requirement. Before the install the build rewrites that
+# exact line to the nearest releases there; the backend ran with them (/health, a Celery task, the dashboard:
+# docs/upstream-run.md). Any other line, and a litellm line that reads differently (another commit), is kept.
+REQUIREMENT_REWRITES: tuple[tuple[str, str], ...] = (("litellm>=1.30.0,<1.50.0", "litellm>=1.53.1,<1.54"),)
+REWRITE_FILE = "/app/fix_requirements.py"
+REWRITE_SCRIPT = f"""import sys
+rewrites = dict({REQUIREMENT_REWRITES!r})
+path = sys.argv[1] if len(sys.argv) > 1 else "requirements.txt"
+with open(path, encoding="utf-8") as f:
+    lines = f.read().split("\\n")
+def fixed_line(line):
+    requirement, hash_sign, comment = line.partition("#")
+    new = rewrites.get(requirement.strip())
+    return line if new is None else new + (f"  #{{comment}}" if hash_sign else "")
+fixed = [fixed_line(line) for line in lines]
+for old, new in zip(lines, fixed):
+    if old != new:
+        was, now = old.partition("#")[0].strip(), new.partition("#")[0].strip()
+        print(f"upstream fix: {{was}} -> {{now}} (that range is not on the package index)", flush=True)
+if fixed != lines:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\\n".join(fixed))
+"""
+REWRITE_STEP: tuple[str, ...] = ("python", REWRITE_FILE)
+
 # backend/app/main.py and app/config.py (cc1da242) connect to NATS at startup, before uvicorn binds, with the
 # default nats://localhost:4222 and 60 retries x 2 s: without a NATS server /health first answers after ~2 minutes.
 # docker-compose.yml runs nats:2.10-alpine with JetStream and the monitoring port.
