@@ -255,8 +255,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyError:   # removed meanwhile (by an older version, or by hand): nothing left to record
         print(f"'{name}' was removed while it ran; its stack is stopped.")
     finally:
+        # a `cchub stop` that read the lease a moment ago may still send its SIGTERM: this process is ending
+        # anyway, so from here to its exit that SIGTERM is already done, never a kill (exit -15) mid-way
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         lease.release()
-        signal.signal(signal.SIGTERM, previous)
     if runner:   # nobody waits on this process: end it now, whatever SDK thread still blocks
         sys.stdout.flush()
         sys.stderr.flush()
