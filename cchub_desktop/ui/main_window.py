@@ -42,6 +42,7 @@ from cchub_desktop.ui.project_table_model import WIDEST_STATUS, Column, ProjectR
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
 from cchub_desktop.ui.services_panel import ServicesPanel
+from cchub_desktop.ui.storage_panel import StoragePanel
 from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
@@ -162,6 +163,9 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.setDocumentMode(True)
         self.bottom_tabs.addTab(self.log_view, "Log")
         self.bottom_tabs.addTab(self.services, "Services")
+        self.storage = StoragePanel()
+        self.storage.open_folder.connect(self._open_storage_folder)
+        self.bottom_tabs.addTab(self.storage, "Storage")
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
@@ -313,6 +317,11 @@ class MainWindow(QMainWindow):
                                 in_log=self.orchestrator.has_details(event.project_id))
             else:  # no box over what the user is looking at: the row turns red, the status bar says so
                 self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
+
+    def _open_storage_folder(self, path: str) -> None:
+        problem = open_folder(path)
+        if problem is not None:
+            self.statusBar().showMessage(problem, 20000)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()

@@ -112,11 +112,18 @@ def show_services(window: MainWindow, row: ProjectRow | None) -> None:
     window.services.show_row(row, window.orchestrator.settings, window.orchestrator.paths.secrets_dir, last)
 
 
+def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
+    """The storage tab follows the selection, while it is shown (showing it refreshes it)."""
+    if window.bottom_tabs.currentWidget() is window.storage:
+        window.storage.show_row(row, window.orchestrator.paths if window.attached else None)
+
+
 def update_actions(window: MainWindow) -> None:
     """Enable, name and explain every action for the selection and the engine's state."""
     row = window.selected_row()
     window.detail.show_row(row)
     show_services(window, row)
+    show_storage(window, row)
     status = row.status if row else None
     has = row is not None
     window.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)

@@ -1,0 +1,134 @@
+"""Where the selected project's data lives: its volumes in the engine's cache (which the engine may prune), the
+host copies the app keeps of them (the data's true copy: the last one, when, how big, or why the latest attempt
+failed), the user's own backups, and its log files. Read from the app's folders on the host only: no engine
+session, nothing heavy, so it shows at once. No asyncio here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from cchub_desktop import host_copies
+from cchub_desktop.ui.project_table_model import ProjectRow
+
+if TYPE_CHECKING:
+    from cchub_desktop.paths import AppPaths
+    from cchub_desktop.store import Project
+
+COLUMNS = ("What", "Where", "How much / when")
+NO_COPY_YET = "none yet: the first is written when the project first stops (and periodically while it runs)"
+
+
+def when(moment: datetime) -> str:
+    """'today 14:02', or '2026-12-03 14:02' for another day (local time)."""
+    local = moment.astimezone() if moment.tzinfo is not None else moment
+    return f"today {local:%H:%M}" if local.date() == datetime.now().date() else f"{local:%Y-%m-%d %H:%M}"
+
+
+def files_size(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]]:
+    """(what, where, how much / when) for each place the project's data is kept."""
+    from cchub_desktop.safe_names import checked_key
+    from cchub_desktop.stack.backup import list_backups
+    from cchub_desktop.stack.db_image import pgdata_volume
+    from cchub_desktop.stack.upstream_fixes import rag_storage_volume
+
+    key = project.data_key
+    image = (f"{project.db_image} (PostgreSQL {project.db_major})" if project.db_image else
+             "chosen at its first start")
+    rows = [("Database", f"engine cache volume {project.db_volume or pgdata_volume(key)}", image),
+            ("Redis data", f"engine cache volume cchub-{key}-redis", ""),
+            ("rag_storage", f"engine cache volume {rag_storage_volume(key)}", "")]
+    folder = host_copies.copies_dir(paths.data_dir, key)
+    copies = host_copies.list_copies(folder)
+    status = host_copies.read_status(folder)
+    if copies:
+        last = copies[0]
+        copy_text = (f"last: copy {last.number}, {when(last.taken_at)} ({last.reason or 'copy'}), "
+                     f"{host_copies.human_size(last.size)}; {len(copies)} kept")
+    else:
+        copy_text = NO_COPY_YET
+    if status is not None and not status.ok:
+        copy_text = f"the latest copy failed ({when(status.at)}): {status.message}; " + copy_text
+    rows.append(("Host copies (restored if the engine loses the volume)", str(folder), copy_text))
+    backups = list_backups(paths.backups_dir, project.slug)
+    rows.append(("Your backups (Back up database)", str(paths.backups_dir),
+                 f"{len(backups)}, newest {backups[0].name}" if backups else "none"))
+    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*")]
+    rows.append(("Logs", str(paths.log_file(key)), host_copies.human_size(files_size(logs))))
+    return rows
+
+
+class StoragePanel(QWidget):
+    """The Storage tab: the rows above for the selected project, and buttons that open the folders."""
+
+    open_folder = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("storage_panel")
+        self._folders: tuple[str, str] = ("", "")
+        self.title = QLabel("<b>Storage</b> — select a project")
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("storage_tree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 300)
+        self.tree.setColumnWidth(1, 380)
+        self.open_copies = QPushButton("Open host copies folder")
+        self.open_backups = QPushButton("Open backups folder")
+        for button in (self.open_copies, self.open_backups):
+            button.setEnabled(False)
+        self.open_copies.clicked.connect(lambda: self.open_folder.emit(self._folders[0]))
+        self.open_backups.clicked.connect(lambda: self.open_folder.emit(self._folders[1]))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.title, 1)
+        buttons.addWidget(self.open_copies)
+        buttons.addWidget(self.open_backups)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+
+    def show_row(self, row: ProjectRow | None, paths: AppPaths | None) -> None:
+        """Show `row`'s project (nothing before the orchestrator attached: `paths` is None until then, and only
+        then is the store imported, so the first paint costs nothing)."""
+        project = row.project if row is not None else None
+        if paths is not None:
+            from cchub_desktop.store import Project
+        if row is None or paths is None or not isinstance(project, Project):
+            self.tree.clear()
+            self.title.setText("<b>Storage</b> — select a project" if row is None else
+                               "<b>Storage</b> — loading the projects…")
+            for button in (self.open_copies, self.open_backups):
+                button.setEnabled(False)
+            return
+        self.title.setText(f"<b>Storage</b> — where {project.name}'s data is kept")
+        self.tree.clear()
+        for what, where, detail in storage_rows(project, paths):
+            item = QTreeWidgetItem([what, where, detail])
+            for column, text in enumerate((what, where, detail)):
+                item.setToolTip(column, text)
+            self.tree.addTopLevelItem(item)
+        folder = host_copies.copies_dir(paths.data_dir, project.data_key)
+        self._folders = (str(folder), str(paths.backups_dir))
+        self.open_copies.setEnabled(folder.is_dir())
+        self.open_backups.setEnabled(paths.backups_dir.is_dir())
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [(item.text(0), item.text(1), item.text(2)) for item in items if item is not None]
