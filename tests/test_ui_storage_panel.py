@@ -47,11 +47,11 @@ def test_the_storage_tab_shows_volumes_copies_backups_and_logs(
     rows = {what: (where, detail) for what, where, detail in hub.window.storage.rows()}
     assert rows["Database"][0] == f"engine cache volume cchub-{key}-pgdata"
     assert rows["rag_storage"][0] == f"engine cache volume cchub-{key}-rag-storage"
-    where, detail = rows["Host copies (restored if the engine loses the volume)"]
+    where, detail = rows["Host copies (the true copy)"]
     assert where == str(folder)
     assert detail == (f"last: copy 2, today {copy.taken_at:%H:%M} (periodic), "
                       f"{host_copies.human_size(copy.size)}; 2 kept")
-    assert rows["Your backups (Back up database)"][1] == f"1, newest {project.slug}-20261205-120000.sql"
+    assert rows["Your backups"][1] == f"1, newest {project.slug}-20261205-120000.sql"
     assert rows["Logs"][1] == "2.5 kB"
     assert hub.window.storage.open_copies.isEnabled()
 
@@ -60,7 +60,7 @@ def test_the_storage_tab_shows_volumes_copies_backups_and_logs(
     hub.window.select_project(other)
     hub.window.select_project(pid)
     qtbot.waitUntil(lambda: "the latest copy failed" in dict(
-        (w, d) for w, _, d in hub.window.storage.rows()).get("Host copies (restored if the engine loses the volume)",
+        (w, d) for w, _, d in hub.window.storage.rows()).get("Host copies (the true copy)",
                                                               ""))
     assert "disk full" in hub.window.storage.rows()[3][2] and "2 kept" in hub.window.storage.rows()[3][2]
 

@@ -63,9 +63,9 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
         copy_text = NO_COPY_YET
     if status is not None and not status.ok:
         copy_text = f"the latest copy failed ({when(status.at)}): {status.message}; " + copy_text
-    rows.append(("Host copies (restored if the engine loses the volume)", str(folder), copy_text))
+    rows.append(("Host copies (the true copy)", str(folder), copy_text))
     backups = list_backups(paths.backups_dir, project.slug)
-    rows.append(("Your backups (Back up database)", str(paths.backups_dir),
+    rows.append(("Your backups", str(paths.backups_dir),
                  f"{len(backups)}, newest {backups[0].name}" if backups else "none"))
     logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*")]
     rows.append(("Logs", str(paths.log_file(key)), host_copies.human_size(files_size(logs))))
