@@ -280,7 +280,8 @@ def test_a_local_commandcenter_checkout_is_used_instead_of_git(
     backend = services_by_name(fake_dagger_env, config)["backend"]
     assert backend["workdir"] == "/app/backend"
     assert sorted(c["path"] for c in backend["copies"]) == [
-        "/app/backend", "/app/backend/requirements.txt", "/app/constraints.txt", "/app/libs", "/app/wait_for_db.py"]
+        "/app/backend", "/app/backend/requirements.txt", "/app/constraints.txt", "/app/fix_requirements.py",
+        "/app/libs", "/app/wait_for_db.py"]
     pip = next(e for e in fake_dagger_env.journal.execs() if e["command"][:2] == ["pip", "install"])
     assert pip["workdir"] == "/app/backend" and pip["exit_code"] == 0
     postgres = next(r for r in fake_dagger_env.journal.services("start") if r["hostname"] != backend["hostname"]
