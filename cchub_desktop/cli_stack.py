@@ -483,17 +483,23 @@ def cmd_update(args: argparse.Namespace) -> int:
         emit_error(args, exc)
         print(f"cchub: {exc.user_message}", file=sys.stderr)
         return 1
-    if args.json:
-        emit_result({"project": project.name, "message": result.message(), "changed": result.changed,
-                     "commit": result.new.commit, "applies_next_start": result.applies_next_start})
-    else:
-        print(result.message())
+    report(args, result.message(), {"project": project.name, "message": result.message(),
+                                    "changed": result.changed, "commit": result.new.commit,
+                                    "applies_next_start": result.applies_next_start})
     return 0
 
 
 def emit_result(result: dict[str, Any]) -> None:
     """`--json`: the command's result as one JSON object on stdout (what the window reads, engine_jobs.py)."""
     print(json.dumps(result), flush=True)
+
+
+def report(args: argparse.Namespace, text: str, result: dict[str, Any]) -> None:
+    """A command's outcome: `result` as JSON with `--json`, else `text` for a person."""
+    if getattr(args, "json", False):
+        emit_result(result)
+    else:
+        print(text)
 
 
 def progress_stream(args: argparse.Namespace) -> Any:
@@ -598,10 +604,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     with lease:
         dest = new_backup_path(paths.backups_dir, project.slug)
         saved = _run_job(job, lambda: job.backup(dest))
-    if args.json:
-        emit_result({"project": project.name, "path": str(saved)})
-    else:
-        print(f"Backed up '{project.name}' to {saved}")
+    report(args, f"Backed up '{project.name}' to {saved}", {"project": project.name, "path": str(saved)})
     return 0
 
 
@@ -678,20 +681,15 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
     try:
         if args.delete_old:
             deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))
-            if args.json:
-                emit_result({"project": project.name, "deleted": deleted})
-                return 0
-            print(f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
-                  else f"'{project.name}' has no old database volume left by an upgrade.")
+            report(args, f"Deleted the old database volume(s) {', '.join(deleted)} of '{project.name}'." if deleted
+                   else f"'{project.name}' has no old database volume left by an upgrade.",
+                   {"project": project.name, "deleted": deleted})
             return 0
         out = progress_stream(args)
         try:
             plan = plan_upgrade(project, "stopped", args.image or settings.postgres_image)
         except NothingToUpgrade as exc:
-            if args.json:
-                emit_result({"project": project.name, "upgraded": False, "summary": exc.user_message})
-            else:
-                print(exc.user_message)
+            report(args, exc.user_message, {"project": project.name, "upgraded": False, "summary": exc.user_message})
             return 0
         print(plan.describe(), file=out, flush=True)
         upgrade = DatabaseUpgrade(store, project, plan, settings, paths, log,
@@ -702,9 +700,6 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
         raise
     finally:
         log.close()
-    if args.json:
-        emit_result({"project": project.name, "upgraded": True, "new_major": result.plan.new_major,
-                     "summary": result.summary()})
-    else:
-        print(result.summary())
+    report(args, result.summary(), {"project": project.name, "upgraded": True, "new_major": result.plan.new_major,
+                                    "summary": result.summary()})
     return 0

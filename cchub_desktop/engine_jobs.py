@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from cchub_desktop.paths import AppPaths
-from cchub_desktop.runner_control import end, exit_words
+from cchub_desktop.runner_control import end, exit_words, frozen_cchub, start_detached
 from cchub_desktop.stack.errors import StackError
 
-POLL_S = 0.2   # how often the window reads a job's progress and asks whether it has ended
+POLL_S = 0.2   # how often the window follows a job's log lines and asks whether it has ended
 # the longest each job may take before the window ends it (and its engine session): a large database's dump
 # and restore take many minutes, finding a commit only seconds
 JOB_BOUNDS = {"backup": 60 * 60.0, "upgrade-db": 3 * 60 * 60.0, "update": 10 * 60.0, "remove": 30 * 60.0}
@@ -44,32 +43,8 @@ class JobReport:
 
 def job_command(verb: str, args: Sequence[str]) -> list[str]:
     """`cchub VERB ARGS --json`: the frozen app's `cchub` beside it, else this interpreter's CLI module."""
-    if getattr(sys, "frozen", False):
-        exe = Path(sys.executable).with_name("cchub.exe" if os.name == "nt" else "cchub")
-        return [str(exe), verb, *args, "--json"]
-    return [sys.executable, "-m", "cchub_desktop.cli", verb, *args, "--json"]
-
-
-class _Lines:
-    """The complete lines another process appends to a file, read as they come."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-        self._offset = 0
-        self._partial = b""
-
-    def new(self, *, final: bool = False) -> list[str]:
-        try:
-            with open(self.file, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except OSError:
-            return []
-        self._offset += len(data)
-        data = self._partial + data
-        lines = data.split(b"\n")
-        self._partial = b"" if final else lines.pop()
-        return [line.decode("utf-8", "replace").rstrip("\r") for line in lines if line.strip()]
+    exe = frozen_cchub()
+    return [*([str(exe)] if exe is not None else [sys.executable, "-m", "cchub_desktop.cli"]), verb, *args, "--json"]
 
 
 async def run_job(paths: AppPaths, verb: str, args: Sequence[str], on_poll: Callable[[], None], *,
@@ -88,10 +63,8 @@ async def run_job(paths: AppPaths, verb: str, args: Sequence[str], on_poll: Call
     except OSError as exc:
         raise StackError(f"The {what} could not be started: {exc.strerror or exc}. Reinstall the app if "
                          "this persists.", step=verb) from exc
-    errors = _Lines(err_file)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + bound
-    finished = False
     try:
         while proc.poll() is None:
             on_poll()
@@ -103,21 +76,27 @@ async def run_job(paths: AppPaths, verb: str, args: Sequence[str], on_poll: Call
                                  "its engine session. Try again; if it hangs again, check the engine (cchub "
                                  "doctor).", step=verb)
             await asyncio.sleep(POLL_S)
-        finished = True
         on_poll()
-        return _result(proc.returncode, out_file, errors.new(final=True), what, verb)
+        return _result(proc.returncode, out_file, _lines_of(err_file), what, verb)
     finally:
-        if finished or proc.poll() is not None:
+        if proc.poll() is not None:   # else the window is quitting and the job goes on: its files too
             for file in (out_file, err_file):
                 with contextlib.suppress(OSError):
                     file.unlink()
 
 
 def _launch(command: list[str], out_file: Path, err_file: Path) -> subprocess.Popen[bytes]:
-    group: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)   # Windows; 0 elsewhere
     with open(out_file, "wb") as out, open(err_file, "wb") as err:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, close_fds=True,
-                                start_new_session=os.name != "nt", creationflags=group)
+        return start_detached(command, out, err)
+
+
+def _lines_of(err_file: Path) -> list[str]:
+    """The non-empty lines the job wrote on stderr."""
+    try:
+        text = err_file.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
 def _result(code: int, out_file: Path, err_lines: list[str], what: str, verb: str) -> dict[str, Any]:

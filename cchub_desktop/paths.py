@@ -31,6 +31,13 @@ class AppPaths:
         """A project's log file (`kind` "database" for its database jobs); the key is checked first."""
         return self.logs_dir / f"{checked_key(data_key)}{'-' + kind if kind else ''}.log"
 
+    def log_files(self, data_key: str) -> list[Path]:
+        """Every log file of a project: its log with rotated copies, and the database jobs' log that earlier
+        versions wrote beside it (with its rotated copies); the first two may not exist."""
+        key = checked_key(data_key)
+        return [self.log_file(key), *self.logs_dir.glob(f"{key}.log.*"),
+                self.log_file(key, "database"), *self.logs_dir.glob(f"{key}-database.log.*")]
+
     def ensure(self) -> None:
         """Create every folder. The data, logs, backups and runtime folders are private to the user (0700),
         and tightened to it if found wider. The secrets folder is created 0700 too, but an existing one keeps

@@ -13,7 +13,6 @@ import contextlib
 from pathlib import Path
 
 from cchub_desktop.paths import AppPaths
-from cchub_desktop.safe_names import checked_key
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
 from cchub_desktop.stack.secrets_store import secrets_file
@@ -22,11 +21,8 @@ from cchub_desktop.store import Project
 
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:
-    """The secrets file and the log files (with rotated copies) of a project: its log, and the database jobs'
-    log that earlier versions wrote beside it."""
-    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*"),
-            paths.log_file(key, "database"), *paths.logs_dir.glob(f"{checked_key(key)}-database.log.*")]
-    return [secrets_file(paths.secrets_dir, key), *logs]
+    """The secrets file and every log file of a project (AppPaths.log_files)."""
+    return [secrets_file(paths.secrets_dir, key), *paths.log_files(key)]
 
 
 async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog, *,

@@ -16,19 +16,35 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from cchub_desktop.paths import AppPaths
 
 LAST_LINES = 3
 
 
+def frozen_cchub() -> Path | None:
+    """The frozen app's `cchub` beside it; None when this runs from source."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).with_name("cchub.exe" if os.name == "nt" else "cchub")
+    return None
+
+
 def runner_command(name: str) -> list[str]:
     """The command that runs project `name`'s stack as a runner: the frozen app's `cchub` beside it, else
     this interpreter's `cchub_desktop.runner` (both lower their priority first)."""
-    if getattr(sys, "frozen", False):
-        exe = Path(sys.executable).with_name("cchub.exe" if os.name == "nt" else "cchub")
+    exe = frozen_cchub()
+    if exe is not None:
         return [str(exe), "up", "--runner", name]
     return [sys.executable, "-m", "cchub_desktop.runner", name]
+
+
+def start_detached(command: list[str], stdout: int | IO[bytes], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start `command` in a session (Windows: a process group) of its own, so it outlives this process and
+    ending its group ends everything it started; OSError when it cannot be started."""
+    group: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)   # Windows; 0 elsewhere
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, close_fds=True,
+                            start_new_session=os.name != "nt", creationflags=group)
 
 
 def launch(paths: AppPaths, name: str, data_key: str) -> subprocess.Popen[bytes]:
@@ -37,11 +53,8 @@ def launch(paths: AppPaths, name: str, data_key: str) -> subprocess.Popen[bytes]
     beside its lease: `early_output`."""
     paths.runtime_dir.mkdir(parents=True, exist_ok=True)
     err_file = early_output_file(paths, data_key)
-    group: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)   # Windows; 0 elsewhere
     with open(err_file, "wb") as err:
-        return subprocess.Popen(runner_command(name), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err, close_fds=True, start_new_session=os.name != "nt",
-                                creationflags=group)
+        return start_detached(runner_command(name), subprocess.DEVNULL, err)
 
 
 def early_output_file(paths: AppPaths, data_key: str) -> Path:

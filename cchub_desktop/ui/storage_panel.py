@@ -41,7 +41,6 @@ def files_size(files: list[Path]) -> int:
 
 def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]]:
     """(what, where, how much / when) for each place the project's data is kept."""
-    from cchub_desktop.safe_names import checked_key
     from cchub_desktop.stack.backup import list_backups
     from cchub_desktop.stack.db_image import pgdata_volume
     from cchub_desktop.stack.upstream_fixes import rag_storage_volume
@@ -67,8 +66,7 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
     backups = list_backups(paths.backups_dir, project.slug)
     rows.append(("Your backups", str(paths.backups_dir),
                  f"{len(backups)}, newest {backups[0].name}" if backups else "none"))
-    logs = [paths.log_file(key), *paths.logs_dir.glob(f"{checked_key(key)}.log.*")]
-    rows.append(("Logs", str(paths.log_file(key)), host_copies.human_size(files_size(logs))))
+    rows.append(("Logs", str(paths.log_file(key)), host_copies.human_size(files_size(paths.log_files(key)))))
     return rows
 
 
