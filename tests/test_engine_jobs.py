@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from cchub_desktop.lease import owner_of
 from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.errors import StackError
 from cchub_desktop.store import ProjectStatus, ProjectStore
-from tests.test_runners import Window, add_project, run, until
+from tests.test_runners import Window, add_project, run, run_window_side, until
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="jobs are detached with POSIX sessions here")
 
@@ -27,18 +25,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="jobs are detached wi
 def test_the_windows_engine_jobs_run_in_processes_of_their_own_and_it_never_imports_dagger(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     add_project(project_dir, port_block)
-    code = (
-        "import asyncio, sys\n"
-        "from cchub_desktop.app import AppController\n"   # the window's modules, all of them
-        "from cchub_desktop.orchestrator import Orchestrator\n"
-        "from cchub_desktop.paths import app_paths\n"
-        "from cchub_desktop.settings import AppSettings\n"
-        "from cchub_desktop.stack.errors import StackError\n"
-        "from cchub_desktop.store import ProjectStore\n"
-        "async def main():\n"
-        "    paths = app_paths(); store = ProjectStore(paths.db_file)\n"
-        "    orch = Orchestrator(store, AppSettings(), paths, runners=True)\n"
-        "    pid = store.get_by_name('demo').id\n"
+    lines = run_window_side(
         "    dump = await orch.backup(pid)\n"
         "    print('backup', dump.parent == paths.backups_dir, 'PostgreSQL database dump' in dump.read_text())\n"
         "    print('update', (await orch.update_source(pid)).headline.startswith(\"CommandCenter for 'Demo'\"))\n"
@@ -48,18 +35,10 @@ def test_the_windows_engine_jobs_run_in_processes_of_their_own_and_it_never_impo
         "    except StackError as exc:\n"
         "        print('upgrade', exc.user_message.splitlines()[0][:40])\n"
         "    await orch.remove(pid, delete_data=True)\n"
-        "    print('removed', [p.name for p in store.list()])\n"
-        "    await orch.aclose(); store.close()\n"
-        "    print(sorted(m for m in sys.modules if m == 'dagger' or m.startswith('dagger.')))\n"
-        "asyncio.run(main())\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[:3] == ["backup True True", "update True", "pinned True"], result.stdout
-    assert lines[3] == "upgrade 'Demo' has no database yet: its first st", result.stdout   # said by the job
-    assert lines[4:] == ["removed []", "[]"], result.stdout
+        "    print('removed', [p.name for p in store.list()])\n", timeout=300)
+    assert lines[:3] == ["backup True True", "update True", "pinned True"], lines
+    assert lines[3] == "upgrade 'Demo' has no database yet: its first st", lines   # said by the job
+    assert lines[4:] == ["removed []", "[]"], lines
     # each job opened a session of its own, from a process of its own: backup, update, removal's wipe
     assert len(fake_dagger_env.journal.sessions()) >= 3
     fake_dagger_env.sessions_exited()

@@ -201,32 +201,42 @@ def test_stop_ends_a_runner_whose_engine_never_connects_within_the_bound(
     fake_dagger_env.sessions_exited(30)   # nothing of the project is left running
 
 
-def test_the_window_side_never_imports_the_dagger_sdk(
-        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
-    add_project(project_dir, port_block)
+def run_window_side(body: str, timeout: float = 180) -> list[str]:
+    """Run `body` (indented statements using `orch`, `store`, `paths`, `pid` of project 'demo') in a process
+    that imports every module of the window and drives a runner-mode orchestrator, as the app does; its
+    output lines, the last one the `dagger` modules that process loaded (none is right)."""
     code = (
         "import asyncio, sys\n"
         "from cchub_desktop.app import AppController\n"   # the window's modules, all of them
         "from cchub_desktop.orchestrator import Orchestrator\n"
         "from cchub_desktop.paths import app_paths\n"
         "from cchub_desktop.settings import AppSettings\n"
+        "from cchub_desktop.stack.errors import StackError\n"
         "from cchub_desktop.store import ProjectStore\n"
         "async def main():\n"
         "    paths = app_paths(); store = ProjectStore(paths.db_file)\n"
         "    orch = Orchestrator(store, AppSettings(), paths, runners=True)\n"
         "    pid = store.get_by_name('demo').id\n"
-        "    await orch.start(pid)\n"
-        "    print(orch.state(pid).value, orch.message(pid))\n"
-        "    await orch.stop(pid)\n"
-        "    print(orch.state(pid).value)\n"
+        f"{body}"
         "    await orch.aclose(); store.close()\n"
         "    print(sorted(m for m in sys.modules if m == 'dagger' or m.startswith('dagger.')))\n"
         "asyncio.run(main())\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["running None", "stopped", "[]"]
+    return result.stdout.splitlines()
+
+
+def test_the_window_side_never_imports_the_dagger_sdk(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    add_project(project_dir, port_block)
+    lines = run_window_side(
+        "    await orch.start(pid)\n"
+        "    print(orch.state(pid).value, orch.message(pid))\n"
+        "    await orch.stop(pid)\n"
+        "    print(orch.state(pid).value)\n")
+    assert lines == ["running None", "stopped", "[]"]
     fake_dagger_env.sessions_exited()
 
 

@@ -13,7 +13,7 @@ from commandcenter_tree import write_commandcenter_tree
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack import CommandCenterStack, StackLog, build_plan, format_plan
+from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackLog, build_plan, format_plan
 from cchub_desktop.stack.source_pin import VERIFIED_COMMIT
 from cchub_desktop.stack.upstream_fixes import rag_storage_volume
 from tests.test_stack import make_config, run_and_stop, services_by_name
@@ -59,12 +59,19 @@ def test_nats_worker_and_beat_run_with_compose_commands_and_the_backend_reaches_
     assert fake_dagger_env.journal.running_services() == []
 
 
-def test_the_install_sees_only_requirements_libs_and_the_constraints_so_a_source_change_keeps_it(
-        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+def started_once_on_a_checkout(tmp_path: Path, project_dir: Path, port_block: FreePortBlock
+                               ) -> tuple[Path, AppSettings, CommandCenterConfig]:
+    """A CommandCenter-shaped local checkout as Settings → Source, and one start and stop of a stack on it."""
     checkout = write_commandcenter_tree(tmp_path / "CommandCenter")
     settings = AppSettings(source_local_dir=str(checkout))
     config = make_config(project_dir, port_block, settings=settings)
     asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
+    return checkout, settings, config
+
+
+def test_the_install_sees_only_requirements_libs_and_the_constraints_so_a_source_change_keeps_it(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path, tmp_path: Path) -> None:
+    checkout, settings, config = started_once_on_a_checkout(tmp_path, project_dir, port_block)
     (checkout / "backend/app/main.py").write_text("from fastapi import FastAPI\napp = FastAPI(title='new')\n")
     asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
 
@@ -146,10 +153,7 @@ def test_the_litellm_range_no_index_serves_is_rewritten_before_the_install_and_n
 
     from cchub_desktop.stack import upstream_fixes
 
-    checkout = write_commandcenter_tree(tmp_path / "CommandCenter")
-    settings = AppSettings(source_local_dir=str(checkout))
-    config = make_config(project_dir, port_block, settings=settings)
-    asyncio.run(run_and_stop(CommandCenterStack(config, settings, StackLog())))
+    _, _, config = started_once_on_a_checkout(tmp_path, project_dir, port_block)
     commands = [e["command"] for e in fake_dagger_env.journal.execs()]
     fix = commands.index(["python", "/app/fix_requirements.py"])
     install = next(i for i, c in enumerate(commands) if c[:4] == ["pip", "install", "-r", "requirements.txt"])
@@ -160,14 +164,16 @@ def test_the_litellm_range_no_index_serves_is_rewritten_before_the_install_and_n
     requirements.write_text("\n".join(UPSTREAM_LINES) + "\n", encoding="utf-8")
     script = tmp_path / "fix_requirements.py"
     script.write_text(upstream_fixes.REWRITE_SCRIPT, encoding="utf-8")
-    ran = subprocess.run([sys.executable, str(script), str(requirements)], capture_output=True, text=True,
-                         check=False)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == ("upstream fix: litellm>=1.30.0,<1.50.0 -> litellm>=1.53.1,<1.54 (that range is not on "
+    def fix_requirements() -> str:
+        ran = subprocess.run([sys.executable, str(script), str(requirements)], capture_output=True, text=True,
+                             check=False)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+
+    said = fix_requirements()
+    assert said == ("upstream fix: litellm>=1.30.0,<1.50.0 -> litellm>=1.53.1,<1.54 (that range is not on "
                           "the package index)\n")
     expected = list(UPSTREAM_LINES)
     expected[1] = "litellm>=1.53.1,<1.54  # Self-hosted proxy for 100+ LLMs (tested 1.30-1.45)"
     assert requirements.read_text(encoding="utf-8") == "\n".join(expected) + "\n"
-    again = subprocess.run([sys.executable, str(script), str(requirements)], capture_output=True, text=True,
-                           check=False)
-    assert again.returncode == 0 and again.stdout == ""            # another commit's line: left alone
+    assert fix_requirements() == ""                               # another commit's line: left alone
