@@ -196,7 +196,7 @@ HELP_BY_TASK = """by what you do:
   projects  list, add, edit, remove, env
   run       start, stop, restart, up, status, open
   inspect   logs, plan, doctor, status, db-url
-  data      backup, restore, upgrade-db, reset-db, db-url
+  data      backup, restore, upgrade-db, reset-db, db-url, kept-data
   source    check-source, update
 'cchub COMMAND --help' shows a command's options."""
 
@@ -245,6 +245,7 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     register_lifecycle(sub)
     from cchub_desktop.cli_database import register as register_db_url
     from cchub_desktop.cli_env import register as register_env
+    from cchub_desktop.cli_kept import register as register_kept
     from cchub_desktop.cli_logs import register as register_logs
     from cchub_desktop.cli_restart import register as register_restart
 
@@ -252,6 +253,7 @@ def build_parser(*, stack_commands: bool = True) -> argparse.ArgumentParser:
     register_env(sub)
     register_db_url(sub)
     register_restart(sub)
+    register_kept(sub)
     if stack_commands:
         _register_stack_commands(sub)
     return parser

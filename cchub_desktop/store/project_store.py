@@ -284,6 +284,28 @@ class ProjectStore:
                                 .order_by(RetiredData.removed_at)).all()  # type: ignore[arg-type]
             return list(rows)
 
+    def kept_rows(self) -> builtins.list[RetiredData]:
+        """Every row of kept data: removed projects' and upgrades' old database volumes (kept_data.py)."""
+        with self._session() as session:
+            return list(session.exec(select(RetiredData)).all())
+
+    def take_kept(self, data_key: str) -> RetiredData | None:
+        """Take one row of kept data off the list (to delete it), returning it; None when it is gone (adopted
+        or deleted meanwhile). One transaction: of two takers, one gets it."""
+        with self._session() as session:
+            row = session.get(RetiredData, data_key)
+            if row is None:
+                return None
+            session.delete(row)
+            session.commit()   # the row is now detached, its fields loaded (expire_on_commit off)
+            return row
+
+    def put_back_kept(self, row: RetiredData) -> None:
+        """Put a row taken by take_kept back (its deletion failed)."""
+        with self._session() as session:
+            session.merge(RetiredData(**row.model_dump()))
+            session.commit()
+
     def forget_retired_volumes(self, volumes: builtins.list[str]) -> None:
         """Drop the retired_data rows of these (deleted) volumes."""
         with self._session() as session:
