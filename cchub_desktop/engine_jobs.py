@@ -29,8 +29,10 @@ from cchub_desktop.stack.errors import StackError
 POLL_S = 0.2   # how often the window follows a job's log lines and asks whether it has ended
 # the longest each job may take before the window ends it (and its engine session): a large database's dump
 # and restore take many minutes, finding a commit only seconds
-JOB_BOUNDS = {"backup": 60 * 60.0, "upgrade-db": 3 * 60 * 60.0, "update": 10 * 60.0, "remove": 30 * 60.0}
-WHAT = {"backup": "backup", "upgrade-db": "database upgrade", "update": "update", "remove": "removal"}
+JOB_BOUNDS = {"backup": 60 * 60.0, "upgrade-db": 3 * 60 * 60.0, "update": 10 * 60.0, "remove": 30 * 60.0,
+              "kept-data": 30 * 60.0}
+WHAT = {"backup": "backup", "upgrade-db": "database upgrade", "update": "update", "remove": "removal",
+        "kept-data": "deletion of kept data"}
 ERROR_PREFIX = "cchub: "
 
 

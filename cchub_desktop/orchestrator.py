@@ -22,6 +22,7 @@ from typing import Any
 from cchub_desktop import engine_jobs, ports, runner_control, runner_requests
 from cchub_desktop.engine_jobs import JobReport
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
+from cchub_desktop.kept_data import KeptData, list_kept
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.log_tail import FileTail
@@ -437,6 +438,28 @@ class Orchestrator:
             return await engine_jobs.run_job(self._paths, verb, args, lambda: log.take(tail.read()))
         finally:
             self._p(project_id).job = None
+
+    def kept_data(self) -> list[KeptData]:
+        """The data removed projects left, and old database volumes upgrades kept (kept_data.py)."""
+        return list_kept(self._store, self._paths)
+
+    async def delete_kept(self, key: str) -> str:
+        """Delete one item of kept data (its key as kept_data() lists it) and say what was deleted: in a
+        process of its own (`cchub kept-data --delete`), as every engine job of the window. StackError (or
+        KeptDataError) saying why nothing was deleted."""
+        if self.runners:
+            result = await engine_jobs.run_job(self._paths, "kept-data", ["--delete", key, "--yes"], lambda: None)
+            return str(result.get("message", "Deleted."))
+        from cchub_desktop.kept_data import OLD_VOLUME, OLD_VOLUME_NAME, choose, delete_kept
+
+        item = choose(await asyncio.to_thread(self.kept_data), key)
+        match = OLD_VOLUME_NAME.fullmatch(item.volumes[0]) if item.kind == OLD_VOLUME else None
+        log = StackLog(self._paths.log_file(match["key"] if match is not None else item.key))
+        try:
+            await delete_kept(item, self._store, self.settings, self._paths, log)
+        finally:
+            log.close()
+        return f"Deleted {item.describe()}."
 
     async def backup(self, project_id: int) -> Path:
         """pg_dump the project's database into a new file in the backups folder and return it: a running stack

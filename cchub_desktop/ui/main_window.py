@@ -35,6 +35,7 @@ from cchub_desktop.ui.column_fit import ColumnFitter
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.folder_open import open_folder, unsure_hint
+from cchub_desktop.ui.kept_data_actions import ask_delete_kept
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(self.services, "Services")
         self.storage = StoragePanel()
         self.storage.open_folder.connect(self._open_storage_folder)
+        self.storage.delete_kept.connect(lambda key, what: ask_delete_kept(self, key, what))
         self.bottom_tabs.addTab(self.storage, "Storage")
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)

@@ -9,17 +9,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cchub_desktop import host_copies
 from cchub_desktop.ui.project_table_model import ProjectRow
 
 if TYPE_CHECKING:
+    from cchub_desktop.kept_data import KeptData
     from cchub_desktop.paths import AppPaths
     from cchub_desktop.store import Project
 
 COLUMNS = ("What", "Where", "How much / when")
+KEPT_COLUMNS = ("Removed project / volume", "Since", "What is kept")
+NO_KEPT = "Nothing kept: every volume and copy the app holds belongs to a listed project."
 NO_COPY_YET = "none yet: the first is written when the project first stops (and periodically while it runs)"
 
 
@@ -74,10 +86,12 @@ class StoragePanel(QWidget):
     """The Storage tab: the rows above for the selected project, and buttons that open the folders."""
 
     open_folder = Signal(str)
+    delete_kept = Signal(str, str)   # key, description: the user asked to delete that kept data
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("storage_panel")
+        self._deleting: bool = False
         self._folders: tuple[str, str] = ("", "")
         self.title = QLabel("<b>Storage</b> — select a project")
         self.tree = QTreeWidget()
@@ -97,10 +111,85 @@ class StoragePanel(QWidget):
         buttons.addWidget(self.title, 1)
         buttons.addWidget(self.open_copies)
         buttons.addWidget(self.open_backups)
+        project_part = QWidget()
+        upper = QVBoxLayout(project_part)
+        upper.setContentsMargins(0, 0, 0, 0)
+        upper.addLayout(buttons)
+        upper.addWidget(self.tree, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(buttons)
-        layout.addWidget(self.tree, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(project_part)
+        splitter.addWidget(self._kept_part())
+        layout.addWidget(splitter, 1)
+
+    def _kept_part(self) -> QWidget:
+        """Kept data of removed projects, for all projects: listed with a Delete… that asks first."""
+        part = QWidget()
+        self.kept_title = QLabel("<b>Kept data of removed projects</b>")
+        self.kept_tree = QTreeWidget()
+        self.kept_tree.setObjectName("kept_tree")
+        self.kept_tree.setColumnCount(len(KEPT_COLUMNS))
+        self.kept_tree.setHeaderLabels(list(KEPT_COLUMNS))
+        self.kept_tree.setRootIsDecorated(False)
+        self.kept_tree.setColumnWidth(0, 300)
+        self.kept_tree.setColumnWidth(1, 140)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setObjectName("delete_kept_button")
+        self.delete_button.setEnabled(False)
+        self.delete_button.setToolTip("Delete the selected kept data: its engine volumes, passwords, host copies "
+                                      "and logs (asks first)")
+        self.kept_tree.itemSelectionChanged.connect(
+            lambda: self.delete_button.setEnabled(bool(self.kept_tree.selectedItems()) and not self._deleting))
+        self.delete_button.clicked.connect(self._delete_selected)
+        head = QHBoxLayout()
+        head.addWidget(self.kept_title, 1)
+        head.addWidget(self.delete_button)
+        column = QVBoxLayout(part)
+        column.setContentsMargins(0, 4, 0, 0)
+        column.addLayout(head)
+        column.addWidget(self.kept_tree, 1)
+        return part
+
+    def show_kept(self, items: list[KeptData]) -> None:
+        """List the kept data (the selection kept when its item is still there)."""
+        selected = self._selected_key()
+        self.kept_tree.clear()
+        if not items:
+            placeholder = QTreeWidgetItem([NO_KEPT, "", ""])
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.kept_tree.addTopLevelItem(placeholder)
+        for item in items:
+            first = item.name if item.kind != "old database volume" else f"{item.name}: {item.volumes[0]}"
+            row = QTreeWidgetItem([first, when(item.since), item.describe()])
+            row.setData(0, Qt.ItemDataRole.UserRole, (item.key, item.describe()))
+            for column in range(len(KEPT_COLUMNS)):
+                row.setToolTip(column, row.text(column))
+            self.kept_tree.addTopLevelItem(row)
+            if item.key == selected:
+                row.setSelected(True)
+        self.delete_button.setEnabled(bool(self.kept_tree.selectedItems()) and not self._deleting)
+
+    def set_deleting(self, deleting: bool) -> None:
+        """While a deletion runs, no second one starts (the button says so)."""
+        self._deleting = deleting
+        self.delete_button.setText("Deleting…" if deleting else "Delete…")
+        self.delete_button.setEnabled(not deleting and bool(self.kept_tree.selectedItems()))
+
+    def _selected_key(self) -> str | None:
+        chosen = self.kept_tree.selectedItems()
+        data = chosen[0].data(0, Qt.ItemDataRole.UserRole) if chosen else None
+        return str(data[0]) if data else None
+
+    def _delete_selected(self) -> None:
+        chosen = self.kept_tree.selectedItems()
+        data = chosen[0].data(0, Qt.ItemDataRole.UserRole) if chosen else None
+        if data:
+            self.delete_kept.emit(str(data[0]), str(data[1]))
+
+    def kept_rows(self) -> list[tuple[str, str, str]]:
+        items = (self.kept_tree.topLevelItem(i) for i in range(self.kept_tree.topLevelItemCount()))
+        return [(item.text(0), item.text(1), item.text(2)) for item in items if item is not None]
 
     def show_row(self, row: ProjectRow | None, paths: AppPaths | None) -> None:
         """Show `row`'s project (nothing before the orchestrator attached: `paths` is None until then, and only

@@ -116,6 +116,8 @@ def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
     """The storage tab follows the selection, while it is shown (showing it refreshes it)."""
     if window.bottom_tabs.currentWidget() is window.storage:
         window.storage.show_row(row, window.orchestrator.paths if window.attached else None)
+        if window.attached:
+            window.storage.show_kept(window.orchestrator.kept_data())
 
 
 def update_actions(window: MainWindow) -> None:
