@@ -56,10 +56,10 @@ class KeptData:
         if self.kind == OLD_VOLUME:
             whose = f"'{self.name}'" + ("" if self.listed_owner else " (removed)")
             return f"old database volume {self.volumes[0]} of {whose}, {image}, kept since {self.since:%Y-%m-%d %H:%M}"
+        copies = f"{self.copies} host cop{'y' if self.copies == 1 else 'ies'}"
         parts = [f"{len(self.volumes)} engine volumes ({image})",
-                 f"{self.copies} host cop{'y' if self.copies == 1 else 'ies'}, {host_copies.human_size(self.copies_bytes)}"
-                 if self.copies
-                 else "no host copy", f"logs {host_copies.human_size(self.logs_bytes)}"]
+                 f"{copies}, {host_copies.human_size(self.copies_bytes)}" if self.copies else "no host copy",
+                 f"logs {host_copies.human_size(self.logs_bytes)}"]
         return f"'{self.name}', removed {self.since:%Y-%m-%d %H:%M}: " + ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
