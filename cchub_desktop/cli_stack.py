@@ -159,7 +159,15 @@ def _host_copy_notes(paths: AppPaths, settings: AppSettings) -> list[str]:
         projects = [(p.name, p.data_key) for p in read_rows()]
     except Exception as exc:   # the doctor reports; a damaged project list is said by other commands
         return [f"the project list could not be read to check the host copies: {exc}"]
-    return doctor_notes(paths.data_dir, projects, settings.host_copy_interval_min)
+    from cchub_desktop.engine_gc import disk_pressure_note
+
+    pressure = disk_pressure_note() if not settings.runner_host.strip() or _local_socket(settings) else None
+    return doctor_notes(paths.data_dir, projects, settings.host_copy_interval_min) + ([pressure] if pressure else [])
+
+
+def _local_socket(settings: AppSettings) -> bool:
+    """The runner named in Settings is a socket on this machine (an engine run here, as root)."""
+    return settings.runner_host.strip().startswith("unix://")
 
 
 def cmd_check_source(args: argparse.Namespace) -> int:
