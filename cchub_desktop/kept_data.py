@@ -56,11 +56,18 @@ class KeptData:
         if self.kind == OLD_VOLUME:
             whose = f"'{self.name}'" + ("" if self.listed_owner else " (removed)")
             return f"old database volume {self.volumes[0]} of {whose}, {image}, kept since {self.since:%Y-%m-%d %H:%M}"
+        return f"'{self.name}', removed {self.since:%Y-%m-%d %H:%M}: " + self.contents()
+
+    def contents(self) -> str:
+        """What is kept, without whose or since when (the Storage tab shows those in columns of their own)."""
+        image = f"PostgreSQL {self.db_major}" if self.db_major else (self.db_image or "database never started")
+        if self.kind == OLD_VOLUME:
+            return f"old database volume ({image})" + ("" if self.listed_owner else ", its project removed")
         copies = f"{self.copies} host cop{'y' if self.copies == 1 else 'ies'}"
         parts = [f"{len(self.volumes)} engine volumes ({image})",
                  f"{copies}, {host_copies.human_size(self.copies_bytes)}" if self.copies else "no host copy",
                  f"logs {host_copies.human_size(self.logs_bytes)}"]
-        return f"'{self.name}', removed {self.since:%Y-%m-%d %H:%M}: " + ", ".join(parts)
+        return ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "name": self.name, "folder": self.folder,

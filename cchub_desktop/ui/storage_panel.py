@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cchub_desktop.store import Project
 
 COLUMNS = ("What", "Where", "How much / when")
-KEPT_COLUMNS = ("Removed project / volume", "Since", "What is kept")
+KEPT_COLUMNS = ("Removed project / volume", "Kept since", "What is kept")
 NO_KEPT = "Nothing kept: every volume and copy the app holds belongs to a listed project."
 NO_COPY_YET = "none yet: the first is written when the project first stops (and periodically while it runs)"
 
@@ -121,6 +121,8 @@ class StoragePanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(project_part)
         splitter.addWidget(self._kept_part())
+        splitter.setStretchFactor(0, 3)   # the selected project's rows first; kept data below, smaller
+        splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
 
     def _kept_part(self) -> QWidget:
@@ -134,6 +136,7 @@ class StoragePanel(QWidget):
         self.kept_tree.setRootIsDecorated(False)
         self.kept_tree.setColumnWidth(0, 300)
         self.kept_tree.setColumnWidth(1, 140)
+        self.kept_tree.setMinimumHeight(60)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("delete_kept_button")
         self.delete_button.setEnabled(False)
@@ -159,9 +162,10 @@ class StoragePanel(QWidget):
             placeholder = QTreeWidgetItem([NO_KEPT, "", ""])
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.kept_tree.addTopLevelItem(placeholder)
+            placeholder.setFirstColumnSpanned(True)   # the whole sentence, not cut by the first column
         for item in items:
             first = item.name if item.kind != "old database volume" else f"{item.name}: {item.volumes[0]}"
-            row = QTreeWidgetItem([first, when(item.since), item.describe()])
+            row = QTreeWidgetItem([first, when(item.since), item.contents()])
             row.setData(0, Qt.ItemDataRole.UserRole, (item.key, item.describe()))
             for column in range(len(KEPT_COLUMNS)):
                 row.setToolTip(column, row.text(column))
