@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -101,6 +103,7 @@ class StoragePanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setColumnWidth(0, 300)
         self.tree.setColumnWidth(1, 380)
+        self.tree.setMinimumHeight(40)   # the tab is never taller than the Log's at the smallest window
         self.open_copies = QPushButton("Open host copies folder")
         self.open_backups = QPushButton("Open backups folder")
         for button in (self.open_copies, self.open_backups):
@@ -116,14 +119,20 @@ class StoragePanel(QWidget):
         upper.setContentsMargins(0, 0, 0, 0)
         upper.addLayout(buttons)
         upper.addWidget(self.tree, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(project_part)
         splitter.addWidget(self._kept_part())
         splitter.setStretchFactor(0, 3)   # the selected project's rows first; kept data below, smaller
         splitter.setStretchFactor(1, 1)
-        layout.addWidget(splitter, 1)
+        # in a pane lower than both lists need (the smallest window), the tab scrolls instead of taking
+        # the project table's rows away
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(splitter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(scroll, 1)
 
     def _kept_part(self) -> QWidget:
         """Kept data of removed projects, for all projects: listed with a Delete… that asks first."""
@@ -136,7 +145,7 @@ class StoragePanel(QWidget):
         self.kept_tree.setRootIsDecorated(False)
         self.kept_tree.setColumnWidth(0, 300)
         self.kept_tree.setColumnWidth(1, 140)
-        self.kept_tree.setMinimumHeight(60)
+        self.kept_tree.setMinimumHeight(40)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("delete_kept_button")
         self.delete_button.setEnabled(False)
