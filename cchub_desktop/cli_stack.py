@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cchub_desktop.log_names import named_log_file
 from cchub_desktop.paths import AppPaths, app_paths
 from cchub_desktop.settings import AppSettings, load_for_cli
 from cchub_desktop.stack.config import CommandCenterConfig
@@ -211,7 +212,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         raise CliError(str(exc)) from None
     project_id, name = project.id, project.name
-    log = StackLog(paths.log_file(project.data_key))   # the file the window's log pane reads
+    log = StackLog(named_log_file(paths, project))   # the file the window's log pane reads
     error: StackError | None = None
     try:
         secrets = checked_secrets(store, project, paths)   # made once, then exactly those
@@ -567,7 +568,7 @@ def _database_job_setup(name: str, doing: str, out: Any = None) -> tuple[AppPath
         raise
     finally:
         store.close()
-    log = StackLog(paths.log_file(project.data_key))   # the project's log: the window and `cchub logs` show it
+    log = StackLog(named_log_file(paths, project))   # the project's log: the window and `cchub logs` show it
     job = DatabaseJob(config, settings, log,
                       progress=lambda text: print(f"[{project.name}] {text}", file=out or sys.stdout, flush=True))
     return paths, project, job, lease
@@ -645,7 +646,7 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
     with hold(paths, project, "cchub reset-db", "having its database reset"):
         _confirm(f"Delete the database (PostgreSQL and Redis data) and the passwords of '{project.name}'? Its "
                  "next start makes an empty database with new passwords. This cannot be undone. [y/N] ", args.yes)
-        log = StackLog(paths.log_file(project.data_key))
+        log = StackLog(named_log_file(paths, project))
         try:
             kept = copy_before(store, project, settings, paths, log, "reset-db")
             asyncio.run(delete_project_data(project, settings, paths, log, retire_copies="before-reset"))
@@ -685,7 +686,7 @@ def _upgrade_db(args: argparse.Namespace, store: ProjectStore, project: Project,
     """With the project's lease held: its recorded status is stale (no process runs it)."""
     from cchub_desktop.stack.db_upgrade import DatabaseUpgrade, NothingToUpgrade, delete_retired_volumes, plan_upgrade
 
-    log = StackLog(paths.log_file(project.data_key))
+    log = StackLog(named_log_file(paths, project))
     try:
         if args.delete_old:
             deleted = asyncio.run(delete_retired_volumes(store, project, settings, paths, log))

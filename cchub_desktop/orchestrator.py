@@ -25,6 +25,7 @@ from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
 from cchub_desktop.kept_data import KeptData, list_kept
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
+from cchub_desktop.log_names import named_log_file
 from cchub_desktop.log_tail import FileTail
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.project_data import delete_project_data
@@ -140,7 +141,7 @@ class Orchestrator:
 
     def _log_file(self, project_id: int) -> Path:
         try:
-            return self._paths.log_file(self._store.get(project_id).data_key)   # the file `cchub up` writes too
+            return named_log_file(self._paths, self._store.get(project_id))   # the file `cchub up` writes too
         except (KeyError, StoreError, ValueError):   # ValueError: a key that must not become a path
             return self._paths.logs_dir / f"project-{project_id}.log"
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from cchub_desktop.log_names import links_to
 from cchub_desktop.paths import AppPaths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
@@ -21,8 +22,8 @@ from cchub_desktop.store import Project
 
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:
-    """The secrets file and every log file of a project (AppPaths.log_files)."""
-    return [secrets_file(paths.secrets_dir, key), *paths.log_files(key)]
+    """The secrets file and every log file of a project (AppPaths.log_files), with the links to its log."""
+    return [secrets_file(paths.secrets_dir, key), *paths.log_files(key), *links_to(paths, key)]
 
 
 async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog, *,

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cchub_desktop import host_copies
+from cchub_desktop.log_names import links_to
 from cchub_desktop.ui.project_table_model import ProjectRow
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
     backups = list_backups(paths.backups_dir, project.slug)
     rows.append(("Your backups", str(paths.backups_dir),
                  f"{len(backups)}, newest {backups[0].name}" if backups else "none"))
-    rows.append(("Logs", str(paths.log_file(key)), host_copies.human_size(files_size(paths.log_files(key)))))
+    named = links_to(paths, key)   # by-name/<slug>.log, once the project has written a log
+    rows.append(("Logs", str(named[0] if named else paths.log_file(key)),
+                 host_copies.human_size(files_size(paths.log_files(key)))))
     return rows
 
 
