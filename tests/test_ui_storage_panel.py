@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cchub_desktop import host_copies
+from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.config import CommandCenterConfig
+from cchub_desktop.stack.recipe import build_recipe
 from cchub_desktop.ui.storage_panel import NO_COPY_YET
 
 if TYPE_CHECKING:
@@ -43,8 +46,15 @@ def test_the_storage_tab_shows_volumes_copies_backups_and_logs(
 
     hub.window.select_project(pid)
     hub.window.bottom_tabs.setCurrentWidget(hub.window.storage)
-    qtbot.waitUntil(lambda: len(hub.window.storage.rows()) == 6)
+    qtbot.waitUntil(lambda: len(hub.window.storage.rows()) == 9)
     rows = {what: (where, detail) for what, where, detail in hub.window.storage.rows()}
+    # the caches every project's builds share: exactly those the recipe mounts, named as the engine knows them
+    recipe = build_recipe(CommandCenterConfig.for_plan(project, AppSettings()))
+    shared = {cache.volume for spec in recipe.services for cache in spec.caches if key not in cache.volume}
+    assert {where.removeprefix("engine cache volume ") for what, (where, _) in rows.items()
+            if what.startswith("Shared cache: ")} == shared == {"cchub-pip-cache", "cchub-npm-cache",
+                                                                 "cchub-huggingface-cache"}
+    assert rows["Shared cache: pip downloads (backend builds)"][1].startswith("all projects; no size")
     assert rows["Database"][0] == f"engine cache volume cchub-{key}-pgdata"
     assert rows["rag_storage"][0] == f"engine cache volume cchub-{key}-rag-storage"
     where, detail = rows["Host copies (the true copy)"]

@@ -91,6 +91,13 @@ class CacheMount:
     owner: str = ""
 
 
+# the cache volumes every project's builds share (the Storage tab lists them with what they hold)
+PIP_CACHE, HF_CACHE, NPM_CACHE = "cchub-pip-cache", "cchub-huggingface-cache", "cchub-npm-cache"
+SHARED_CACHES = ((PIP_CACHE, "pip downloads (backend builds)"),
+                 (HF_CACHE, "the embedding model (backend and worker)"),
+                 (NPM_CACHE, "npm downloads (frontend builds)"))
+
+
 @dataclass(frozen=True)
 class ProjectMount:
     """The user's project folder, uploaded as a snapshot (changes never flow back)."""
@@ -280,8 +287,8 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
         sources=(SourceCopy(f"{BACKEND_DIR}/requirements.txt", "backend/requirements.txt", file=True),
                  SourceCopy(LIBS_DIR, "libs")),
         workdir=BACKEND_DIR,
-        caches=(CacheMount("/root/.cache/pip", "cchub-pip-cache", "SHARED"),
-                CacheMount(fixes.HF_HOME, "cchub-huggingface-cache", "SHARED"), rag_storage),
+        caches=(CacheMount("/root/.cache/pip", PIP_CACHE, "SHARED"),
+                CacheMount(fixes.HF_HOME, HF_CACHE, "SHARED"), rag_storage),
         build_env=(("PIP_DISABLE_PIP_VERSION_CHECK", "1"),),
         build_steps=(BuildStep("requirements fix", fixes.REWRITE_STEP), *torch_step,
                      BuildStep("pip install", ("pip", "install", "-r", "requirements.txt",
@@ -308,7 +315,7 @@ def build_recipe(config: CommandCenterConfig) -> StackRecipe:
     frontend = ServiceSpec(
         name="frontend", title="frontend", phase=StackPhase.FRONTEND, build_phase=StackPhase.FRONTEND_BUILD,
         image=images.node, system_steps=(), sources=(SourceCopy(FRONTEND_DIR, "frontend"),), workdir=FRONTEND_DIR,
-        caches=(CacheMount("/root/.npm", "cchub-npm-cache", "SHARED"),),
+        caches=(CacheMount("/root/.npm", NPM_CACHE, "SHARED"),),
         build_env=(("NPM_CONFIG_UPDATE_NOTIFIER", "false"), NODE_SYSTEM_CA),
         build_steps=(BuildStep("npm ci", ("npm", "ci")),),
         # the URL the browser uses to reach the backend: the host tunnel, not the container hostname. The

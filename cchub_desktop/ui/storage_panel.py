@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 COLUMNS = ("What", "Where", "How much / when")
 KEPT_COLUMNS = ("Removed project / volume", "Kept since", "What is kept")
 NO_KEPT = "Nothing kept: every volume and copy the app holds belongs to a listed project."
+SHARED_NOTE = ("all projects; no size: the engine does not report one per volume. It may prune it when no stack "
+               "runs; the next build then downloads again, no data is lost")
 NO_COPY_YET = "none yet: the first is written when the project first stops (and periodically while it runs)"
 
 
@@ -58,6 +60,7 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
     """(what, where, how much / when) for each place the project's data is kept."""
     from cchub_desktop.stack.backup import list_backups
     from cchub_desktop.stack.db_image import pgdata_volume
+    from cchub_desktop.stack.recipe import SHARED_CACHES
     from cchub_desktop.stack.upstream_fixes import rag_storage_volume
 
     key = project.data_key
@@ -84,6 +87,8 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
     named = links_to(paths, key)   # by-name/<slug>.log, once the project has written a log
     rows.append(("Logs", str(named[0] if named else paths.log_file(key)),
                  host_copies.human_size(files_size(paths.log_files(key)))))
+    rows.extend((f"Shared cache: {what}", f"engine cache volume {volume}", SHARED_NOTE)
+                for volume, what in SHARED_CACHES)
     return rows
 
 
