@@ -21,6 +21,17 @@ async def probe(backend_port: int, frontend_port: int, host: str = "127.0.0.1") 
     return "; ".join(problems) or HEALTHY
 
 
+def service_health(verdict: str | None, service: str) -> str:
+    """One service's part of a verdict of `probe`: "healthy", "not answering", "answers HTTP 500"; "" for a
+    service this monitor does not ask (the engine checked its port once, at the start)."""
+    if service not in ("backend", "frontend"):
+        return ""
+    for problem in (verdict or HEALTHY).split("; "):
+        if problem.startswith(f"{service} "):
+            return problem.removeprefix(f"{service} ")
+    return HEALTHY
+
+
 async def watch_health(backend_port: int, frontend_port: int, on_change: Callable[[str], None],
                        interval: float = HEALTH_INTERVAL) -> None:
     """Probe every `interval` seconds until cancelled; call `on_change` when the verdict changes."""

@@ -4,6 +4,7 @@ copied only when the database is exposed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,9 +12,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
+from cchub_desktop.health_monitor import service_health
+from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import ProjectRow
-from cchub_desktop.ui.services_panel import service_state
+from cchub_desktop.ui.services_panel import HEALTH, LAST_LINE, LISTENS, UP, service_state, up_for
 
 if TYPE_CHECKING:
     from fake_dagger.fixtures import FakeDagger
@@ -41,20 +44,24 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
     assert panel.services() == SEVEN
     assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
     item = panel.tree.findItems("frontend", Qt.MatchFlag.MatchExactly)[0]
-    assert item.text(2) == f"localhost:{project.frontend_port} → 3000"
-    assert panel.tree.findItems("postgres", Qt.MatchFlag.MatchExactly)[0].text(2) == "postgres:5432 in the stack"
+    assert item.text(LISTENS) == f"localhost:{project.frontend_port} → 3000"
+    assert panel.tree.findItems("postgres", Qt.MatchFlag.MatchExactly)[0].text(LISTENS) == "postgres:5432 in the stack"
     assert not panel.copy_db.isEnabled() and "Expose the database ports" in panel.copy_db.toolTip()
 
     hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
     qtbot.waitUntil(lambda: {panel.state_of(s) for s in SEVEN} == {"running"}, timeout=10_000)
     worker = panel.tree.findItems("worker", Qt.MatchFlag.MatchExactly)[0]
-    assert worker.text(4), "the worker's last log line"
-    last = worker.text(4)
+    assert worker.text(LAST_LINE), "the worker's last log line"
+    # how long each service has been up, and the live check where there is one (the backend's and frontend's)
+    assert all(panel.column_of(s, UP).endswith(" s") or panel.column_of(s, UP).endswith(" min") for s in SEVEN)
+    assert panel.column_of("backend", HEALTH) == panel.column_of("frontend", HEALTH) == "healthy"
+    assert panel.column_of("postgres", HEALTH) == "—"
+    last = worker.text(LAST_LINE)
     # a double-click shows that service's log, and only it
     hub.window.bottom_tabs.setCurrentWidget(panel)   # the tab refreshes its rows
     worker = panel.tree.findItems("worker", Qt.MatchFlag.MatchExactly)[0]
-    last = worker.text(4)
+    last = worker.text(LAST_LINE)
     panel.tree.itemDoubleClicked.emit(worker, 0)
     assert hub.window.bottom_tabs.currentWidget() is hub.window.log_view   # back on the log tab, filtered
     assert hub.window.log_view.filter.currentText() == "worker"
@@ -65,6 +72,7 @@ def test_the_panel_lists_every_service_with_its_state_ports_and_log(
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
     hub.window.bottom_tabs.setCurrentWidget(panel)   # back to the services: refreshed when shown
     assert {panel.state_of(s) for s in SEVEN} == {"stopped"}
+    assert {panel.column_of(s, UP) for s in SEVEN} == {panel.column_of(s, HEALTH) for s in SEVEN} == {""}
     fake_dagger_env.sessions_exited(timeout=10)
 
 
@@ -115,3 +123,30 @@ def test_while_starting_the_services_before_the_phase_are_up_and_the_rest_wait(
         "started", "started", "started", "starting", "waiting", "waiting", "waiting"]
     building = ProjectRow(project, ProjectStatus.STARTING, phase="backend_build|pip install: collecting torch")
     assert {service_state(building, s) for s in SEVEN} == {"waiting"}
+
+
+def test_a_service_that_stops_answering_is_named_in_its_own_row_and_up_ages(
+        gui_hub: GuiHub, project_dir: Path) -> None:
+    hub = gui_hub
+    project = hub.store.get(hub.add_project("ailing", project_dir))
+    hub.window.bottom_tabs.setCurrentWidget(hub.window.services)
+    panel = hub.window.services
+    started = datetime.now(UTC) - timedelta(hours=3, minutes=5)
+    project.last_started_at = started
+    row = ProjectRow(project, ProjectStatus.RUNNING, health="backend answers HTTP 500; frontend not answering")
+    panel.show_row(row, AppSettings(), hub.paths.secrets_dir, {})
+    assert panel.column_of("backend", HEALTH) == "answers HTTP 500"
+    assert panel.column_of("frontend", HEALTH) == "not answering"
+    assert panel.column_of("redis", HEALTH) == "—"
+    assert {panel.column_of(s, UP) for s in SEVEN} == {"3 h 05 min"}
+
+
+def test_service_health_and_up_texts() -> None:
+    assert service_health("healthy", "backend") == "healthy"
+    assert service_health("frontend not answering", "backend") == "healthy"
+    assert service_health("frontend not answering", "frontend") == "not answering"
+    assert service_health("backend answers HTTP 503", "worker") == ""
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert [up_for(now - timedelta(seconds=s), now) for s in (40, 12 * 60, 2 * 86400 + 4 * 3600 + 9)] == [
+        "40 s", "12 min", "2 d 4 h"]
+    assert up_for(None) == ""

@@ -8,13 +8,15 @@ those before the current phase are up, the one of the phase is starting, the res
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from cchub_desktop.health_monitor import service_health
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import ProjectRow
@@ -24,7 +26,9 @@ if TYPE_CHECKING:   # the store and the recipe load only once a project is shown
     from cchub_desktop.stack.plan import ServicePlan, StackPlan
     from cchub_desktop.store import Project
 
-COLUMNS = ("Service", "State", "Listens on", "Image", "Last log line")
+COLUMNS = ("Service", "State", "Health", "Up", "Listens on", "Image", "Last log line")
+SERVICE, STATE, HEALTH, UP, LISTENS, IMAGE, LAST_LINE = range(len(COLUMNS))
+UP_REFRESH_MS = 30_000
 PHASE_ORDER = [phase.value for phase in StackPhase]
 LAST_LINE_CHARS = 160
 NOT_EXPOSED = ("The database is not reachable from this computer: turn on 'Expose the database ports' "
@@ -47,6 +51,32 @@ def service_state(row: ProjectRow, service: str) -> str:
     if mine < here:
         return "started"
     return "starting" if mine == here else "waiting"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)   # the store keeps UTC
+
+
+def up_since(since: datetime | None) -> str:
+    if since is None:
+        return ""
+    return f"up since {_aware(since).astimezone():%Y-%m-%d %H:%M}; every service restarts with the stack"
+
+
+def up_for(since: datetime | None, now: datetime | None = None) -> str:
+    """How long a service has been up: "40 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    if since is None:
+        return ""
+    aware = _aware(since)
+    seconds = max(0, int(((now or datetime.now(UTC)) - aware).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if hours < 1:
+        return f"{minutes} min"
+    if hours < 24:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
 
 
 def listens_on(service: ServicePlan) -> str:
@@ -97,9 +127,13 @@ class ServicesPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
-        for column, width in enumerate((110, 90, 210, 170)):
+        for column, width in enumerate((110, 80, 110, 80, 210, 170)):
             self.tree.setColumnWidth(column, width)
-        self.tree.itemDoubleClicked.connect(lambda item, _col: self.show_service.emit(item.text(0)))
+        self._running_since: datetime | None = None
+        self._up_timer = QTimer(self)   # the Up column ages while the panel is shown
+        self._up_timer.setInterval(UP_REFRESH_MS)
+        self._up_timer.timeout.connect(self._refresh_up)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self.show_service.emit(item.text(SERVICE)))
         self.tree.setToolTip("Double-click a service to show its log")
         self.copy_db = QPushButton("Copy connection string")
         self.copy_db.setObjectName("copy_db_url")
@@ -128,12 +162,26 @@ class ServicesPanel(QWidget):
     def state_of(self, service: str) -> str:
         for item in self._items():
             if item.text(0) == service:
-                return item.text(1)
+                return item.text(STATE)
         raise KeyError(service)
 
+    def column_of(self, service: str, column: int) -> str:
+        for item in self._items():
+            if item.text(SERVICE) == service:
+                return item.text(column)
+        raise KeyError(service)
+
+    def _refresh_up(self) -> None:
+        if not self.isVisible():
+            return
+        for item in self._items():
+            if item.text(STATE) == "running":
+                item.setText(UP, up_for(self._running_since))
+
     def show_row(self, row: ProjectRow | None, settings: AppSettings | None, secrets_dir: Path | None,
-                 last_lines: Mapping[str, str]) -> None:
-        """Show the services of `row`'s project (hidden without a stored project or settings)."""
+                 last_lines: Mapping[str, str], *, started: datetime | None = None) -> None:
+        """Show the services of `row`'s project (hidden without a stored project or settings); `started`: when
+        the stack became running (else the store's last start)."""
         project = row.project if row is not None else None
         if row is None or settings is None or not _is_stored(project):
             self._project = None
@@ -151,11 +199,23 @@ class ServicesPanel(QWidget):
         selected = self.tree.currentItem()
         current = selected.text(0) if selected is not None else None
         self.tree.clear()
+        running = row.status == ProjectStatus.RUNNING
+        self._running_since = (started or project.last_started_at) if running else None
+        if running and not self._up_timer.isActive():
+            self._up_timer.start()
+        elif not running:
+            self._up_timer.stop()
         for service in plan.services:
             line = last_lines.get(service.name, "")
-            item = QTreeWidgetItem([service.name, service_state(row, service.name), listens_on(service),
-                                    service.image, line[:LAST_LINE_CHARS]])
-            item.setToolTip(4, line)
+            health = service_health(row.health, service.name) if running else ""
+            item = QTreeWidgetItem([service.name, service_state(row, service.name),
+                                    health or ("—" if running else ""), up_for(self._running_since),
+                                    listens_on(service), service.image, line[:LAST_LINE_CHARS]])
+            item.setToolTip(LAST_LINE, line)
+            if running:
+                item.setToolTip(HEALTH, f"{service.name} is asked every few seconds over its host port" if health
+                                else "no live check: the engine waited for its port at the start")
+                item.setToolTip(UP, up_since(self._running_since))
             self.tree.addTopLevelItem(item)
             if service.name == current:
                 self.tree.setCurrentItem(item)

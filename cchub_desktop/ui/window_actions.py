@@ -109,7 +109,9 @@ def show_services(window: MainWindow, row: ProjectRow | None) -> None:
     last: dict[str, str] = {}
     for line in reversed(window.orchestrator.log(row.project_id).lines()[1]):   # one pass, newest first
         last.setdefault(line.service, OUTPUT_PREFIX.sub("", line.text, count=1))   # as the log pane shows it
-    window.services.show_row(row, window.orchestrator.settings, window.orchestrator.paths.secrets_dir, last)
+    started = window.orchestrator.started_at(row.project_id)   # before the store has it, when started here
+    window.services.show_row(row, window.orchestrator.settings, window.orchestrator.paths.secrets_dir, last,
+                             started=started or row.project.last_started_at)
 
 
 def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
