@@ -54,7 +54,7 @@ def test_the_storage_tab_shows_volumes_copies_backups_and_logs(
     assert {where.removeprefix("engine cache volume ") for what, (where, _) in rows.items()
             if what.startswith("Shared cache: ")} == shared == {"cchub-pip-cache", "cchub-npm-cache",
                                                                  "cchub-huggingface-cache"}
-    assert rows["Shared cache: pip downloads (backend builds)"][1].startswith("all projects; no size")
+    assert rows["Shared cache: pip downloads"][1].startswith("all projects' builds; no size")
     assert rows["Database"][0] == f"engine cache volume cchub-{key}-pgdata"
     assert rows["rag_storage"][0] == f"engine cache volume cchub-{key}-rag-storage"
     where, detail = rows["Host copies (the true copy)"]

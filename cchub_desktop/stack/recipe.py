@@ -93,9 +93,7 @@ class CacheMount:
 
 # the cache volumes every project's builds share (the Storage tab lists them with what they hold)
 PIP_CACHE, HF_CACHE, NPM_CACHE = "cchub-pip-cache", "cchub-huggingface-cache", "cchub-npm-cache"
-SHARED_CACHES = ((PIP_CACHE, "pip downloads (backend builds)"),
-                 (HF_CACHE, "the embedding model (backend and worker)"),
-                 (NPM_CACHE, "npm downloads (frontend builds)"))
+SHARED_CACHES = ((PIP_CACHE, "pip downloads"), (HF_CACHE, "embedding model"), (NPM_CACHE, "npm downloads"))
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
 from cchub_desktop.ui.services_panel import ServicesPanel
 from cchub_desktop.ui.storage_panel import StoragePanel
-from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
+from cchub_desktop.ui.window_actions import LOADING, build_actions, show_services, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.detail.remedy.connect(self._remedy)
         self.services = ServicesPanel()
         self.services.show_service.connect(self.show_service_log)
+        self.services.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
         # the log and the services share the lower pane, so the project table keeps its height
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("bottom_tabs")

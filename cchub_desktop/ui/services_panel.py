@@ -64,13 +64,13 @@ def up_since(since: datetime | None) -> str:
 
 
 def up_for(since: datetime | None, now: datetime | None = None) -> str:
-    """How long a service has been up: "40 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    """How long a service has been up: "< 1 min", "12 min", "3 h 05 min", "2 d 4 h" (refreshed twice a minute)."""
     if since is None:
         return ""
     aware = _aware(since)
     seconds = max(0, int(((now or datetime.now(UTC)) - aware).total_seconds()))
     if seconds < 60:
-        return f"{seconds} s"
+        return "< 1 min"
     minutes, hours = seconds // 60, seconds // 3600
     if hours < 1:
         return f"{minutes} min"
@@ -110,6 +110,7 @@ class ServicesPanel(QWidget):
     """`show_service` is emitted with a service's name when the user asks for its log."""
 
     show_service = Signal(str)
+    refresh_wanted = Signal()   # twice a minute while a running project's services are shown: Up, last lines
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,7 +131,7 @@ class ServicesPanel(QWidget):
         for column, width in enumerate((110, 80, 110, 80, 210, 170)):
             self.tree.setColumnWidth(column, width)
         self._running_since: datetime | None = None
-        self._up_timer = QTimer(self)   # the Up column ages while the panel is shown
+        self._up_timer = QTimer(self)   # Up ages and the last lines move while the panel is shown
         self._up_timer.setInterval(UP_REFRESH_MS)
         self._up_timer.timeout.connect(self._refresh_up)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self.show_service.emit(item.text(SERVICE)))
@@ -177,6 +178,7 @@ class ServicesPanel(QWidget):
         for item in self._items():
             if item.text(STATE) == "running":
                 item.setText(UP, up_for(self._running_since))
+        self.refresh_wanted.emit()
 
     def show_row(self, row: ProjectRow | None, settings: AppSettings | None, secrets_dir: Path | None,
                  last_lines: Mapping[str, str], *, started: datetime | None = None) -> None:

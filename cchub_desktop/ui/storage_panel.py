@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 COLUMNS = ("What", "Where", "How much / when")
 KEPT_COLUMNS = ("Removed project / volume", "Kept since", "What is kept")
 NO_KEPT = "Nothing kept: every volume and copy the app holds belongs to a listed project."
-SHARED_NOTE = ("all projects; no size: the engine does not report one per volume. It may prune it when no stack "
-               "runs; the next build then downloads again, no data is lost")
+SHARED_NOTE = ("all projects' builds; no size: the engine reports none per volume. It may prune it when no stack "
+               "runs: the next build downloads again, no data is lost")
 NO_COPY_YET = "none yet: the first is written when the project first stops (and periodically while it runs)"
 
 
