@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import host_copies
@@ -77,16 +76,6 @@ class KeptData:
                 "description": self.describe()}
 
 
-def _size(files: list[Path]) -> int:
-    total = 0
-    for path in files:
-        try:
-            total += path.stat().st_size
-        except OSError:
-            continue
-    return total
-
-
 def removed_volumes(data_key: str, db_volume: str | None) -> tuple[str, ...]:
     """The engine volumes a removed project left: its database, Redis and rag_storage."""
     from cchub_desktop.stack.db_image import pgdata_volume
@@ -110,7 +99,7 @@ def _item(row: RetiredData, paths: AppPaths, listed_keys: set[str]) -> KeptData 
     copies = host_copies.list_copies(host_copies.copies_dir(paths.data_dir, key))
     return KeptData(key=key, kind=REMOVED, name=row.name, folder=row.path, since=since, db_image=row.db_image,
                     db_major=row.db_major, volumes=removed_volumes(key, row.db_volume), copies=len(copies),
-                    copies_bytes=sum(c.size for c in copies), logs_bytes=_size(paths.log_files(key)))
+                    copies_bytes=sum(c.size for c in copies), logs_bytes=paths.logs_size(key))
 
 
 def list_kept(store: ProjectStore, paths: AppPaths) -> list[KeptData]:

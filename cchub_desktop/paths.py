@@ -38,6 +38,16 @@ class AppPaths:
         return [self.log_file(key), *self.logs_dir.glob(f"{key}.log.*"),
                 self.log_file(key, "database"), *self.logs_dir.glob(f"{key}-database.log.*")]
 
+    def logs_size(self, data_key: str) -> int:
+        """Bytes in the project's log files (those that exist)."""
+        total = 0
+        for path in self.log_files(data_key):
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        return total
+
     def ensure(self) -> None:
         """Create every folder. The data, logs, backups and runtime folders are private to the user (0700),
         and tightened to it if found wider. The secrets folder is created 0700 too, but an existing one keeps

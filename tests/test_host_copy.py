@@ -42,6 +42,22 @@ def run_and_read(hub: Hub, pid: int, scenario: Callable[[], Coroutine[Any, Any, 
         hub.store.close()
 
 
+def run_with_rows(hub: Hub, pid: int, volumes: PgVolumes, volume: str) -> None:
+    """Start the project, put ROWS in its database volume, stop it (which writes a host copy); the store is
+    closed either way."""
+    async def scenario() -> None:
+        await hub.orch.start(pid)
+        assert hub.orch.state(pid) == S.RUNNING, hub.orch.message(pid)
+        volumes.set_tables(volume, ROWS)
+        await hub.orch.stop(pid)
+        await hub.orch.aclose()
+
+    try:
+        run(scenario())
+    finally:
+        hub.store.close()
+
+
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 

@@ -12,9 +12,7 @@ from fake_dagger.fixtures import FakeDagger
 
 from cchub_desktop.paths import app_paths
 from cchub_desktop.stack.secrets_store import secrets_file
-from cchub_desktop.store import ProjectStatus
-from tests.test_host_copy import ROWS, setup
-from tests.test_reliability_faults import run
+from tests.test_host_copy import ROWS, run_with_rows, setup
 
 
 def _removed_with_data(fake: FakeDagger, folder: Path) -> tuple[str, Path, object]:
@@ -23,17 +21,7 @@ def _removed_with_data(fake: FakeDagger, folder: Path) -> tuple[str, Path, objec
 
     hub, pid, volumes, key, copies = setup(fake, folder)
 
-    async def scenario() -> None:
-        await hub.orch.start(pid)
-        assert hub.orch.state(pid) == ProjectStatus.RUNNING, hub.orch.message(pid)
-        volumes.set_tables(f"cchub-{key}-pgdata", ROWS)
-        await hub.orch.stop(pid)
-        await hub.orch.aclose()
-
-    try:
-        run(scenario())
-    finally:
-        hub.store.close()
+    run_with_rows(hub, pid, volumes, f"cchub-{key}-pgdata")
     assert cchub(["remove", "Alpha"]) == 0
     return key, copies, volumes
 

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from fake_dagger.fixtures import FakeDagger
 
-from cchub_desktop.store import ProjectStatus
-from tests.test_host_copy import ROWS, setup
-from tests.test_reliability_faults import run
+from tests.test_host_copy import ROWS, run_with_rows, setup
 
 
 def test_remove_with_delete_data_empties_the_database_volume(
@@ -21,17 +19,7 @@ def test_remove_with_delete_data_empties_the_database_volume(
     hub, pid, volumes, key, _ = setup(fake_dagger_env, project_dir)
     volume = f"cchub-{key}-pgdata"
 
-    async def scenario() -> None:
-        await hub.orch.start(pid)
-        assert hub.orch.state(pid) == ProjectStatus.RUNNING, hub.orch.message(pid)
-        volumes.set_tables(volume, ROWS)
-        await hub.orch.stop(pid)
-        await hub.orch.aclose()
-
-    try:
-        run(scenario())
-    finally:
-        hub.store.close()
+    run_with_rows(hub, pid, volumes, volume)
     assert volumes.tables(volume) == ROWS
     assert cchub(["remove", "Alpha", "--delete-data", "--yes"]) == 0
     assert not volumes.exists(volume)

@@ -6,7 +6,6 @@ session, nothing heavy, so it shows at once. No asyncio here."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -46,16 +45,6 @@ def when(moment: datetime) -> str:
     return f"today {local:%H:%M}" if local.date() == datetime.now().date() else f"{local:%Y-%m-%d %H:%M}"
 
 
-def files_size(files: list[Path]) -> int:
-    total = 0
-    for path in files:
-        try:
-            total += path.stat().st_size
-        except OSError:
-            continue
-    return total
-
-
 def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]]:
     """(what, where, how much / when) for each place the project's data is kept."""
     from cchub_desktop.stack.backup import list_backups
@@ -86,7 +75,7 @@ def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]
                  f"{len(backups)}, newest {backups[0].name}" if backups else "none"))
     named = links_to(paths, key)   # by-name/<slug>.log, once the project has written a log
     rows.append(("Logs", str(named[0] if named else paths.log_file(key)),
-                 host_copies.human_size(files_size(paths.log_files(key)))))
+                 host_copies.human_size(paths.logs_size(key))))
     rows.extend((f"Shared cache: {what}", f"engine cache volume {volume}", SHARED_NOTE)
                 for volume, what in SHARED_CACHES)
     return rows
