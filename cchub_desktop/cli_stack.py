@@ -400,7 +400,8 @@ async def _end_unconnected_session(stack: CommandCenterStack, log: StackLog) -> 
 
 
 class _RequestDesk:
-    """While the stack runs, the jobs other processes ask of it (runner_requests.py): a backup in its session."""
+    """While the stack runs, the jobs other processes ask of it (runner_requests.py): a backup in its session,
+    a restart of one of its services."""
 
     def __init__(self, paths: AppPaths, data_key: str, slug: str) -> None:
         self.paths, self.data_key, self.slug = paths, data_key, slug
@@ -424,16 +425,21 @@ class _RequestDesk:
 
     async def _serve(self, stack: CommandCenterStack) -> None:
         from cchub_desktop import runner_requests
+        from cchub_desktop.runner_requests import RESTART_JOB
         from cchub_desktop.stack.backup import new_backup_path
 
         request = runner_requests.read_request(self.paths.runtime_dir, self.data_key)
         if request is None:
             return
+        job = str(request.get("job") or "")
         try:
-            if request.get("job") != "backup":
-                raise StackError(f"This runner does not do '{request.get('job')}'.", step="request")
-            path = await stack.backup_database(new_backup_path(self.paths.backups_dir, self.slug))
-            reply = {"path": str(path)}
+            if job == "backup":
+                path = await stack.backup_database(new_backup_path(self.paths.backups_dir, self.slug))
+                reply = {"path": str(path)}
+            elif job.startswith(RESTART_JOB):
+                reply = {"done": await stack.restart_service(job.removeprefix(RESTART_JOB))}
+            else:
+                raise StackError(f"This runner does not do '{job}'.", step="request")
         except StackError as exc:
             reply = {"error": exc.user_message}
         except Exception as exc:   # a bug: the client still gets one line, the log the traceback

@@ -914,24 +914,61 @@ class Orchestrator:
             raise StackError(f"{name} is {busy.value}; back it up once it runs or has stopped.", step="backup")
         if not runner_requests.SUPPORTED:
             raise StackError(f"{name} runs in its runner; back it up once it has stopped.", step="backup")
-        try:
-            request = runner_requests.send(self._paths.runtime_dir, run.data_key, run.pid, "backup")
-        except OSError as exc:
-            raise StackError(f"{name}'s runner could not be asked for the backup ({exc}); try again.",
-                             step="backup") from None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + BACKUP_WAIT_S
-        while (reply := runner_requests.read_reply(self._paths.runtime_dir, run.data_key, request)) is None:
-            if run.ended.done():
-                raise StackError(f"{name} stopped before its backup was taken.", step="backup")
-            if loop.time() > deadline:
-                raise StackError(f"{name}'s runner did not take the backup within {BACKUP_WAIT_S / 60:.0f} "
-                                 "minutes; its log may say why.", step="backup")
-            await asyncio.sleep(FOLLOW_S)
+        reply = await self._ask_runner(run, name, "backup", "the backup", "backup")
         if "path" not in reply:
             raise StackError(str(reply.get("error") or "The backup failed; the log has the details."),
                              step="backup")
         return Path(str(reply["path"]))
+
+    async def _ask_runner(self, run: RunnerRun, name: str, job: str, what: str, step: str) -> dict[str, Any]:
+        """Send `job` to the project's runner and wait for its reply (`_ask_stack_process`)."""
+        assert run.pid is not None
+        return await self._ask_stack_process(run.data_key, run.pid, name, job, what, step, run.ended.done)
+
+    async def _ask_stack_process(self, data_key: str, pid: int, name: str, job: str, what: str, step: str,
+                                 ended: Callable[[], bool]) -> dict[str, Any]:
+        """Send `job` to the process `pid` that runs the project's stack (a runner or a `cchub up`:
+        runner_requests.py) and wait for its reply. StackError when it cannot be asked, ends first or does not
+        answer within BACKUP_WAIT_S."""
+        try:
+            request = runner_requests.send(self._paths.runtime_dir, data_key, pid, job)
+        except OSError as exc:
+            raise StackError(f"{name}'s runner could not be asked for {what} ({exc}); try again.",
+                             step=step) from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BACKUP_WAIT_S
+        while (reply := runner_requests.read_reply(self._paths.runtime_dir, data_key, request)) is None:
+            if ended():
+                raise StackError(f"{name} stopped before {what} was done.", step=step)
+            if loop.time() > deadline:
+                raise StackError(f"{name}'s runner did not do {what} within {BACKUP_WAIT_S / 60:.0f} "
+                                 "minutes; its log may say why.", step=step)
+            await asyncio.sleep(FOLLOW_S)
+        return reply
+
+    async def restart_service(self, project_id: int, service: str) -> str:
+        """Restart one service of a running stack (and those that bind it) in the stack's own session, wherever
+        it runs (this process, a runner, a `cchub up`); returns what was done, in a line. StackError saying why
+        not."""
+        project = await asyncio.to_thread(self._store.get, project_id)
+        if self.state(project_id) != ProjectStatus.RUNNING:
+            raise StackError(f"{project.name} is not running: start it instead.", step="restart")
+        stack = self._view(project_id).stack
+        if stack is not None:
+            return await stack.restart_service(service)
+        run, owner = self._view(project_id).runner, self.owner(project_id)
+        pid = run.pid if run is not None else owner.pid if owner is not None and owner.kind in (UP, RUNNER) else None
+        if pid is None or not runner_requests.SUPPORTED:
+            raise StackError(f"{project.name}'s {service} cannot be restarted from here; restart the project.",
+                             step="restart")
+        ended = run.ended.done if run is not None else (lambda: self.owner(project_id) is None)
+        job = runner_requests.RESTART_JOB + service
+        reply = await self._ask_stack_process(project.data_key, pid, project.name, job,
+                                              f"the restart of its {service}", "restart", ended)
+        if "done" not in reply:
+            raise StackError(str(reply.get("error") or "The restart failed; the log has the details."),
+                             step="restart")
+        return str(reply["done"])
 
     async def _leave_runners(self, stop: bool, wait: float) -> None:
         runs = self._runners()

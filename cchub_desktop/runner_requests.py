@@ -1,5 +1,5 @@
-"""Requests to a running runner, for the jobs that need its Dagger session (a backup of a running project:
-its database lives only there). No Qt, no Dagger.
+"""Requests to a running runner, for the jobs that need its Dagger session (a backup of a running project: its
+database lives only there; a restart of one of its services). No Qt, no Dagger.
 
 A client writes a request file beside the project's lease (`runner-<key>.request`, 0600, atomic) and sends
 the runner SIGUSR1; the runner does the job in its session and writes the reply (`runner-<key>.reply`) with
@@ -20,6 +20,7 @@ from cchub_desktop.atomic_files import write_private
 from cchub_desktop.safe_names import checked_key
 
 SUPPORTED = hasattr(signal, "SIGUSR1")
+RESTART_JOB = "restart:"   # + a service's name: restart it (and what binds it) in the runner's session
 
 
 def request_file(runtime_dir: Path, data_key: str) -> Path:
@@ -52,7 +53,7 @@ def read_request(runtime_dir: Path, data_key: str) -> dict[str, Any] | None:
 
 
 def answer(runtime_dir: Path, data_key: str, request_id: str, **reply: str) -> None:
-    """(the runner) The reply to request `request_id`: path=... or error=..."""
+    """(the runner) The reply to request `request_id`: path=... (a backup), done=... (a restart) or error=..."""
     write_private(reply_file(runtime_dir, data_key),
                   json.dumps({"id": request_id, **reply}).encode("utf-8"))
 

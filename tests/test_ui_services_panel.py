@@ -153,3 +153,27 @@ def test_service_health_and_up_texts() -> None:
     assert [up_for(now - timedelta(seconds=s), now) for s in (40, 12 * 60, 2 * 86400 + 4 * 3600 + 9)] == [
         "< 1 min", "12 min", "2 d 4 h"]
     assert up_for(None) == ""
+
+
+def test_restart_service_restarts_the_selected_service_and_says_so(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    hub = gui_hub
+    pid = hub.add_project("restarting", project_dir)
+    hub.window.bottom_tabs.setCurrentWidget(hub.window.services)
+    panel = hub.window.services
+    assert not panel.restart.isEnabled()                      # only a running project's services restart
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.RUNNING, timeout=START_TIMEOUT)
+    qtbot.waitUntil(panel.restart.isEnabled)
+    journal = fake_dagger_env.journal
+    sessions, starts = len(journal.sessions()), len(journal.services("start"))
+    panel.tree.setCurrentItem(panel.tree.findItems("beat", Qt.MatchFlag.MatchExactly)[0])
+    panel.restart.click()
+    assert not panel.restart.isEnabled()                      # one restart at a time
+    qtbot.waitUntil(lambda: "restarted the beat in " in hub.window.statusBar().currentMessage(), timeout=30_000)
+    assert panel.restart.isEnabled()
+    assert len(journal.services("start")) == starts + 1 and len(journal.sessions()) == sessions
+    assert status_of(hub, pid) == ProjectStatus.RUNNING
+    hub.window.toggle_action.trigger()
+    qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
+    fake_dagger_env.sessions_exited(timeout=10)

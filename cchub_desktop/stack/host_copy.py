@@ -95,6 +95,11 @@ class HostCopier:
         self.verified = False   # the database is the project's own (checked or restored at this start)
         self._client_base: tuple[dagger.Client, dagger.Container] | None = None
 
+    @property
+    def busy(self) -> asyncio.Lock:
+        """Held while a copy is taken; a service restart holds it so that no copy runs meanwhile."""
+        return self._lock
+
     def say(self, text: str) -> None:
         self.log.note(f"[hub] {self.config.name}: {text}")
 

@@ -203,6 +203,15 @@ class StackRecipe:
     def tunnels(self) -> tuple[tuple[ServiceSpec, TunnelSpec], ...]:
         return tuple((spec, spec.tunnel) for spec in self.services if spec.tunnel is not None)
 
+    def restarted_with(self, name: str) -> tuple[str, ...]:
+        """`name` and every service that binds it, directly or through another, in start order: the engine
+        stops a running service whose binding stops (seen on Dagger v0.21.8), so they restart together."""
+        chosen = {self.service(name).name}
+        for spec in self.services:   # start order: a service's bindings come before it
+            if chosen.intersection(spec.bindings):
+                chosen.add(spec.name)
+        return tuple(spec.name for spec in self.services if spec.name in chosen)
+
 
 def secret_values(config: CommandCenterConfig) -> dict[SecretKey, str]:
     """Every secret value of the stack, by key; the URLs embed the passwords."""

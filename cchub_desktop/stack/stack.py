@@ -137,6 +137,50 @@ class CommandCenterStack:
                              step="backup")
         return await DatabaseJob(self.config, self.settings, self.log).backup_in_session(self._require_client(), dest)
 
+    async def restart_service(self, name: str) -> str:
+        """Restart one service of the running stack in its session, with the services the engine stops with it
+        (those that bind it) and their host tunnels, then wait for the health checks; the others, the session
+        and the volumes stay as they are. Returns what was done, in a line. Raises StackError."""
+        import time
+
+        if not self.running or self.phase != StackPhase.HEALTHY:
+            raise StackError(f"{self.config.name} is not running, so its {name} cannot be restarted.",
+                             step="restart")
+        try:
+            names = self.recipe.restarted_with(name)
+        except KeyError:
+            raise StackError(f"{self.config.name}'s stack has no service named '{name}'; its services are: "
+                             f"{', '.join(s.name for s in self.recipe.services)}.", step="restart") from None
+        with_it = [n for n in names if n != name]
+        began = time.monotonic()
+        self.log.note(f"[hub] restarting the {name}" + (f" (and {', '.join(with_it)}, which bind it)" if with_it
+                                                           else "") + "; the other services keep running")
+        lock = self.host_copy.busy if self.host_copy is not None else asyncio.Lock()
+        async with lock, self._teardown_lock:   # no copy meanwhile; a stop waits for the restart
+            tunnels = [(n, t) for n, t in self._tunnels if n in names]
+            await self._stop_all(tunnels, "tunnel")
+            for group in reversed(names):   # those that bind it first, as the engine would
+                await self._stop_all([(n, s) for n, s in self._services if n == group], "service")
+            try:
+                for service in names:
+                    svc = dict(self._services)[service]
+                    the = "" if self.recipe.service(service).title[:1].isupper() else "the "
+                    async with self._step(StackPhase.HEALTHY, f"restarting {the}{self.recipe.service(service).title}"):
+                        self._replace_service(service, await svc.start())
+                for tunnel_name, tunnel in tunnels:
+                    async with self._step(StackPhase.HEALTHY, f"reopening the {tunnel_name}'s host port"):
+                        started = await tunnel.start()
+                    self._tunnels = [(n, started if t is tunnel else t) for n, t in self._tunnels]
+                await self._check_health(only=set(names), then="and the rest of the stack runs on")
+            except StackError as exc:
+                raise StackError(f"Restarting the {name} of {self.config.name} failed: {exc.user_message} "
+                                 "Restart the project (or stop and start it).", detail=exc.detail,
+                                 step="restart") from exc
+        done = f"restarted the {name}" + (f" with {', '.join(with_it)}" if with_it else "") + \
+            f" in {time.monotonic() - began:.1f} s"
+        self.log.note(f"[hub] {self.config.name}: {done}")
+        return done
+
     async def wait_closed(self) -> None:
         """Returns when the session has ended: after stop(), or when it died (then `closed_reason` says why
         and everything has been cleaned up)."""
@@ -344,17 +388,17 @@ class CommandCenterStack:
                 task.cancel()
             await asyncio.gather(*(t for *_, t in pending), return_exceptions=True)
 
-    async def _check_health(self) -> None:
+    async def _check_health(self, only: set[str] | None = None, then: str = "so the stack was stopped") -> None:
         for spec in self.recipe.services:
-            if spec.health_path is None or spec.tunnel is None:
+            if spec.health_path is None or spec.tunnel is None or (only is not None and spec.name not in only):
                 continue
             port = spec.tunnel.host_port
             url = f"http://localhost:{port}{spec.health_path}"
             status = await wait_healthy(port, spec.health_path, self._health_timeout)
             if not is_healthy(status):
                 answer = f"answered HTTP {status}" if status else "did not answer"
-                raise StackError(f"The {spec.title} {answer} at {url} within {self._health_timeout:.0f} s, so "
-                                 "the stack was stopped. The log shows its output.",
+                raise StackError(f"The {spec.title} {answer} at {url} within {self._health_timeout:.0f} s, "
+                                 f"{then}. The log shows its output.",
                                  detail=f"health check {url}: {status}", step=spec.name)
             self.log.note(f"[hub] {spec.title} answers at {url} (HTTP {status})")
 

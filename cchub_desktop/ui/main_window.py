@@ -42,6 +42,7 @@ from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import WIDEST_STATUS, Column, ProjectRow, ProjectTableModel
 from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
+from cchub_desktop.ui.service_restart_actions import restart_service
 from cchub_desktop.ui.services_panel import ServicesPanel
 from cchub_desktop.ui.storage_panel import StoragePanel
 from cchub_desktop.ui.window_actions import LOADING, build_actions, show_services, update_actions, upgrade_db_of
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.services = ServicesPanel()
         self.services.show_service.connect(self.show_service_log)
         self.services.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
+        self.services.restart_wanted.connect(lambda service: restart_service(self, service))
         # the log and the services share the lower pane, so the project table keeps its height
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("bottom_tabs")

@@ -110,6 +110,7 @@ class ServicesPanel(QWidget):
     """`show_service` is emitted with a service's name when the user asks for its log."""
 
     show_service = Signal(str)
+    restart_wanted = Signal(str)   # a service's name: restart it in the running stack
     refresh_wanted = Signal()   # twice a minute while a running project's services are shown: Up, last lines
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -131,6 +132,7 @@ class ServicesPanel(QWidget):
         for column, width in enumerate((110, 80, 110, 80, 210, 170)):
             self.tree.setColumnWidth(column, width)
         self._running_since: datetime | None = None
+        self._running = False
         self._up_timer = QTimer(self)   # Up ages and the last lines move while the panel is shown
         self._up_timer.setInterval(UP_REFRESH_MS)
         self._up_timer.timeout.connect(self._refresh_up)
@@ -139,6 +141,13 @@ class ServicesPanel(QWidget):
         self.copy_db = QPushButton("Copy connection string")
         self.copy_db.setObjectName("copy_db_url")
         self.copy_db.clicked.connect(self.copy_connection_string)
+        self.restart = QPushButton("Restart service")
+        self.restart.setObjectName("restart_service")
+        self.restart.setEnabled(False)
+        self.restart.setToolTip("Restart the selected service in the running stack; the services bound to it "
+                                "restart with it (the engine stops them with it), the others keep running")
+        self.restart.clicked.connect(self._restart_current)
+        self._restarting = False
         self.show_log = QPushButton("Show its log")
         self.show_log.setObjectName("show_service_log")
         self.show_log.clicked.connect(self._show_current)
@@ -146,6 +155,7 @@ class ServicesPanel(QWidget):
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.title)
         head.addStretch(1)
+        head.addWidget(self.restart)
         head.addWidget(self.show_log)
         head.addWidget(self.copy_db)
         layout = QVBoxLayout(self)
@@ -191,6 +201,7 @@ class ServicesPanel(QWidget):
             self.title.setText("<b>Services</b> — select a project" if row is None else
                                "<b>Services</b> — loading the projects…")
             self.copy_db.setEnabled(False)
+            self.restart.setEnabled(False)
             return
         from cchub_desktop.store import Project
 
@@ -221,6 +232,8 @@ class ServicesPanel(QWidget):
             self.tree.addTopLevelItem(item)
             if service.name == current:
                 self.tree.setCurrentItem(item)
+        self._running = running
+        self.restart.setEnabled(running and not self._restarting)
         exposed = bool(project.expose_db)
         self.copy_db.setEnabled(exposed)
         self.copy_db.setToolTip("Copies postgresql://… for a database client" if exposed else NOT_EXPOSED)
@@ -234,6 +247,18 @@ class ServicesPanel(QWidget):
 
             self._plan, self._plan_key = build_plan(CommandCenterConfig.for_plan(project, settings)), key
         return self._plan
+
+    def set_restarting(self, busy: bool) -> None:
+        """While a restart runs, no second one (the button comes back when it has ended)."""
+        self._restarting = busy
+        self.restart.setEnabled(not busy and self._running)
+
+    def _restart_current(self) -> None:
+        item = self.tree.currentItem()
+        if item is None:
+            self.title.setText("<b>Services</b> — select the service to restart")
+            return
+        self.restart_wanted.emit(item.text(SERVICE))
 
     def _show_current(self) -> None:
         item = self.tree.currentItem() or self.tree.topLevelItem(0)

@@ -5,6 +5,11 @@ lines and then a line every FAKE_DAGGER_LOG_INTERVAL seconds on its `start <comm
 tunnel really listens on 0.0.0.0:<frontend port> (like the engine) and starts its upstream service if
 it is not running yet. Services are keyed by ID, so starting the same service twice is a no-op.
 
+Stopping a container service ends every running service bound to it (and theirs), and a host tunnel to a
+service that ended stops listening until it is stopped and started again: Dagger v0.21.8 does both (a
+dependent's `asService` ends in ERROR the moment its binding stops; its tunnel's host port refuses). A
+stopped service starts again under the same hostname.
+
 A service started only because something needed it (a tunnel's upstream, a binding of a service or of
 an exec) has that something as its `owner` and stops with it, as the engine releases such services; an
 explicit `start()` takes it over from its owner.
@@ -184,6 +189,35 @@ class ServiceRuntime:
             return
         self._close(running)
         self.release(svc.digest)
+        if not running.spec.is_tunnel:
+            self._end_dependents(svc.digest)
+
+    def _end_dependents(self, digest: str) -> None:
+        """What the engine does when a service stops: the services bound to it end, tunnels to it go deaf."""
+        with self._lock:
+            items = list(self._running.values())
+        for running in items:
+            spec = running.spec
+            if spec.is_tunnel:
+                assert spec.upstream is not None
+                if spec.upstream.digest == digest and running.listeners:
+                    for listener in running.listeners:
+                        listener.close()
+                    running.listeners = []
+                    self.session.journal.write("tunnel", event="close", service_id=spec.obj.id,
+                                               upstream_id=spec.upstream.id, host=TUNNEL_HOST, reason="upstream ended",
+                                               ports=[{"frontend": f, "backend": b} for f, b in running.ports])
+                continue
+            assert spec.container is not None
+            bound = container_spec(self.session.registry, spec.container).bindings
+            alias = next((a for a, obj in bound.items() if obj.digest == digest), None)
+            if alias is not None:
+                if running.span is not None:
+                    self.session.progress.close(running.span, f"its binding {alias} stopped")
+                    running.span = None
+                self.session.journal.write("service", event="ended", service_id=spec.obj.id,
+                                           hostname=spec.hostname, reason=f"binding {alias} stopped")
+                self.stop(spec.obj)
 
     def release(self, owner: str) -> None:
         """Stop the services that were started only for `owner`."""
@@ -201,6 +235,8 @@ class ServiceRuntime:
             s.progress.close(running.span)
         if spec.is_tunnel:
             assert spec.upstream is not None
+            if not running.listeners and running.ports:   # went deaf when its upstream ended: said then
+                return
             s.journal.write("tunnel", event="close", service_id=spec.obj.id, upstream_id=spec.upstream.id,
                             host=TUNNEL_HOST, ports=[{"frontend": f, "backend": b} for f, b in running.ports])
         else:
