@@ -159,14 +159,16 @@ class CommandCenterStack:
         async with lock, self._teardown_lock:   # no copy meanwhile; a stop waits for the restart
             tunnels = [(n, t) for n, t in self._tunnels if n in names]
             await self._stop_all(tunnels, "tunnel")
-            for group in reversed(names):   # those that bind it first, as the engine would
-                await self._stop_all([(n, s) for n, s in self._services if n == group], "service")
+            groups = [[n for n in group if n in names] for group in START_GROUPS]
+            groups.append([n for n in names if not any(n in group for group in START_GROUPS)])
+            for group in reversed(groups):   # those that bind it first, as the engine would; a group at once
+                await self._stop_all([(n, s) for n, s in self._services if n in group], "service")
             try:
-                for service in names:
-                    svc = dict(self._services)[service]
-                    the = "" if self.recipe.service(service).title[:1].isupper() else "the "
-                    async with self._step(StackPhase.HEALTHY, f"restarting {the}{self.recipe.service(service).title}"):
-                        self._replace_service(service, await svc.start())
+                for group in groups:
+                    if group:
+                        titles = ", ".join(self.recipe.service(n).title for n in group)
+                        async with self._step(StackPhase.HEALTHY, f"restarting {titles}"):
+                            await self._restart_group(group)
                 for tunnel_name, tunnel in tunnels:
                     async with self._step(StackPhase.HEALTHY, f"reopening the {tunnel_name}'s host port"):
                         started = await tunnel.start()
@@ -180,6 +182,12 @@ class CommandCenterStack:
             f" in {time.monotonic() - began:.1f} s"
         self.log.note(f"[hub] {self.config.name}: {done}")
         return done
+
+    async def _restart_group(self, group: list[str]) -> None:
+        services = dict(self._services)
+        started = await asyncio.gather(*(services[n].start() for n in group))
+        for name, svc in zip(group, started, strict=True):
+            self._replace_service(name, svc)
 
     async def wait_closed(self) -> None:
         """Returns when the session has ended: after stop(), or when it died (then `closed_reason` says why
