@@ -120,5 +120,6 @@ def test_a_started_stack_writes_its_log_private(fake_dagger_env: FakeDagger, pro
     finally:
         run(hub.orch.aclose())
         hub.store.close()
-    logs = list(app_paths().logs_dir.iterdir())
+    logs = [p for p in app_paths().logs_dir.iterdir() if p.name != "by-name"]
     assert logs and {p.name: mode(p) for p in logs} == {p.name: 0o600 for p in logs}
+    assert mode(app_paths().logs_dir / "by-name") == 0o700   # the links by project name: a private folder
