@@ -8,8 +8,8 @@ it with the new server:
    folder (`<slug>-<stamp>-before-upgrade-pg<N>.sql`);
 2. in a new session: empty the NEW volume (`cchub-<data key>-pgdata-pg<N>`: a fresh name, so the old volume is
    never opened by the new server), start the new image on it (it initialises the data folder), load the
-   dump with psql in one transaction (ON_ERROR_STOP), then dump the new database again and compare its
-   tables and their row counts with the first dump;
+   dump with psql in one transaction (ON_ERROR_STOP; the OLD image's psql, which reads what its pg_dump
+   wrote), then dump the new database again and compare its tables and their row counts with the first dump;
 3. record, in one store transaction, the new image, major and volume for the project, and the old volume
    in retired_data (kept until the user deletes it: `cchub upgrade-db NAME --delete-old`).
 
@@ -248,8 +248,13 @@ class DatabaseUpgrade:
 
         try:
             async with job.postgres_session(prepare=empty_first) as client:
+                # with the psql of the image whose pg_dump wrote the dump: pg_dump from the minors of 2025-08 on
+                # (15.14, 16.10, ...) writes `\restrict`, which an older psql refuses, and the new image may be
+                # of an older minor (seen on the real engine: a 15.20 dump, `invalid command \restrict` from
+                # psql 16.2; dumping with the new image's pg_dump 16.2 instead wrote column options, pg_attver,
+                # that the 16.2 server refused)
                 await job.run_step(f"restoring the dump into PostgreSQL {plan.new_major}", "restore",
-                                   load_database(client, job.recipe, job.values, dump))
+                                   load_database(client, job.recipe, job.values, dump, client_image=plan.old_image))
                 await job.run_step("checking the restored database", "restore",
                                    dump_database(client, job.recipe, job.values, check))
             after = await asyncio.to_thread(file_inventory, check)
