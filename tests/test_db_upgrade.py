@@ -392,3 +392,20 @@ def test_the_fake_engine_s_older_psql_refuses_a_restrict_dump_as_the_real_one_do
     read = default_exec(ExecContext(["psql", "--file=/restore/d.sql"], "postgres:16.10", "/", {},
                                     read_file=lambda _p: script))
     assert read is not None and read.exit_code == 0
+
+
+def test_the_summary_says_pgvector_is_missing_only_when_the_old_dump_does_not_create_it(tmp_path: Path) -> None:
+    # seen on the real engine (2026-12-06): a PostgreSQL 15 database with pgvector, upgraded, was said to
+    # lack the extension
+    from cchub_desktop.stack.db_upgrade import UpgradePlan, UpgradeResult, dump_has_vector
+
+    with_vector = tmp_path / "with.sql"
+    with_vector.write_text("DROP EXTENSION IF EXISTS vector;\n--\n-- Name: vector; Type: EXTENSION; Schema: -; "
+                           "Owner: -\n--\n\nCREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;\n")
+    without = tmp_path / "without.sql"
+    without.write_text("--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.vectors (id integer);\n")
+    assert dump_has_vector(with_vector) and not dump_has_vector(without)
+    plan = UpgradePlan("demo", OLD_IMAGE, 15, OLD_VOLUME, DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
+    said = "The pgvector extension is not in the old database"
+    assert said not in UpgradeResult(plan, with_vector, 2, 2, dump_has_vector(with_vector)).summary()
+    assert said in UpgradeResult(plan, without, 2, 2, dump_has_vector(without)).summary()

@@ -85,15 +85,17 @@ class UpgradeResult:
     dump: Path
     tables: int
     rows: int
+    vector_in_dump: bool = False   # the old database had pgvector (its dump creates the extension)
 
     def summary(self) -> str:
         p = self.plan
+        vector = ("" if self.vector_in_dump else " The pgvector extension is not in the old database: the "
+                  "backend's migrations create it at the next start.")
         return (f"Upgraded the database of '{p.name}' from PostgreSQL {p.old_major} to PostgreSQL {p.new_major} "
                 f"({p.new_image}): {self.tables} tables, {self.rows} rows copied into volume {p.new_volume}, "
                 f"which the project uses from now on. The old database is kept, unchanged, in the engine's cache "
                 f"volume {p.old_volume}, and its dump in {self.dump}; once the project runs well, delete the old "
-                f"volume with `cchub upgrade-db {_quoted(p.name)} --delete-old`. The pgvector extension is not "
-                "in the old database: the backend's migrations create it at the next start.")
+                f"volume with `cchub upgrade-db {_quoted(p.name)} --delete-old`.{vector}")
 
 
 def _quoted(name: str) -> str:
@@ -159,6 +161,16 @@ def dump_inventory(lines: Iterable[str]) -> dict[str, int]:
 def file_inventory(path: Path) -> dict[str, int]:
     with path.open(encoding="utf-8", errors="replace") as fh:
         return dump_inventory(fh)
+
+
+_CREATE_VECTOR = re.compile(r'^CREATE EXTENSION (?:IF NOT EXISTS )?"?vector"?[ ;]', re.IGNORECASE)
+
+
+def dump_has_vector(path: Path) -> bool:
+    """Whether a plain dump creates the pgvector extension (pg_dump writes `CREATE EXTENSION IF NOT EXISTS
+    vector WITH SCHEMA public;` for a database that has it)."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return any(_CREATE_VECTOR.match(line) for line in fh)
 
 
 def compare_inventories(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -233,7 +245,8 @@ class DatabaseUpgrade:
             failed.logged = error.logged
             raise failed from exc
         self.project = project
-        result = UpgradeResult(plan, dump, len(before), sum(before.values()))
+        result = UpgradeResult(plan, dump, len(before), sum(before.values()),
+                               await asyncio.to_thread(dump_has_vector, dump))
         old_job.say(result.summary())
         return result
 
