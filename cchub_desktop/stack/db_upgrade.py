@@ -297,8 +297,14 @@ class DatabaseUpgrade:
 
 def retired_volumes_of(store: ProjectStore, project: Project) -> list[str]:
     """The database volumes earlier upgrades of this project left behind."""
+    return list(retired_volume_images(store, project))
+
+
+def retired_volume_images(store: ProjectStore, project: Project) -> dict[str, str | None]:
+    """The database volumes earlier upgrades of this project left behind, each with the image that made it
+    (its mount must come from that image to reach it: volume_wipe.empty_volume)."""
     mine = re.compile(re.escape(pgdata_volume(project.data_key)) + r"(?:-pg\d+)?")
-    return [r.volume for r in store.retired_volumes() if r.volume and mine.fullmatch(r.volume)]
+    return {r.volume: r.db_image for r in store.retired_volumes() if r.volume and mine.fullmatch(r.volume)}
 
 
 async def delete_retired_volumes(store: ProjectStore, project: Project, settings: AppSettings, paths: AppPaths,
@@ -307,7 +313,8 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
     engine cannot do it (then nothing is forgotten)."""
     from cchub_desktop.stack.backup import engine_session
 
-    names = retired_volumes_of(store, project)
+    images = retired_volume_images(store, project)
+    names = list(images)
     current = project.db_volume or pgdata_volume(project.data_key)
     names = [n for n in names if n != current]
     if not names:
@@ -315,7 +322,7 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
     config = CommandCenterConfig.from_project(project, settings, paths, checked_secrets(store, project, paths))
     async with engine_session(settings, log, tuple(config.secrets.values())) as client:
         for name in names:
-            await empty_volume(client, config, name, log)
+            await empty_volume(client, config, name, log, image=images[name])
     await asyncio.to_thread(store.forget_retired_volumes, names)
     return names
 
