@@ -186,4 +186,4 @@ async def _empty_old_volume(item: KeptData, row: RetiredData, settings: AppSetti
     stand_in.db_volume = None
     config = CommandCenterConfig.for_plan(stand_in, settings)
     async with engine_session(settings, log, ()) as client:
-        await empty_volume(client, config, item.volumes[0], log)
+        await empty_volume(client, config, item.volumes[0], log, image=row.db_image)

@@ -34,13 +34,13 @@ async def delete_project_data(project: Project, settings: AppSettings, paths: Ap
     config = CommandCenterConfig.from_project(project, settings, paths)
     retired = await asyncio.to_thread(_retired_volumes, project, paths)
     try:
-        await wipe_volumes(config, settings, log, also=tuple(retired))
+        await wipe_volumes(config, settings, log, also=tuple(retired), images=retired)
     except StackError as exc:
         raise StackError(f"The project's data volumes could not be deleted, so nothing was removed: "
                          f"{exc.user_message} You can also remove the project without deleting its data.",
                          detail=exc.detail, step="volumes") from exc
     log.close()
-    await asyncio.to_thread(_forget_retired, retired, paths)
+    await asyncio.to_thread(_forget_retired, list(retired), paths)
     await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
     await asyncio.to_thread(_drop_copies, paths, project.data_key, retire_copies)
 
@@ -54,14 +54,15 @@ def _drop_copies(paths: AppPaths, key: str, retire_label: str) -> None:
         host_copies.delete_copies(paths.data_dir, key)
 
 
-def _retired_volumes(project: Project, paths: AppPaths) -> list[str]:
-    """The old database volumes that upgrades of this project kept (stack/db_upgrade.py)."""
-    from cchub_desktop.stack.db_upgrade import retired_volumes_of
+def _retired_volumes(project: Project, paths: AppPaths) -> dict[str, str | None]:
+    """The old database volumes that upgrades of this project kept (stack/db_upgrade.py), each with the image
+    that made it."""
+    from cchub_desktop.stack.db_upgrade import retired_volume_images
     from cchub_desktop.store import ProjectStore
 
     store = ProjectStore(paths.db_file)
     try:
-        return retired_volumes_of(store, project)
+        return retired_volume_images(store, project)
     finally:
         store.close()
 

@@ -356,3 +356,56 @@ def test_an_upgraded_project_removed_with_its_data_kept_is_adopted_on_its_new_da
     plan = json.loads(cchub(fake_dagger_env, "plan", "Demo", "--json").stdout)
     (pg,) = [svc for svc in plan["services"] if svc["name"] == "postgres"]
     assert NEW_VOLUME in json.dumps(pg)
+
+
+def test_the_dump_is_restored_by_the_old_images_psql_which_reads_what_its_pg_dump_wrote(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    # On the real engine (docs/real-engine.md, 2026-12-06) the old image's pg_dump 15.20 began the dump with
+    # `\restrict KEY` (pg_dump from the minors of 2025-08 on), and the new image's psql 16.2 stopped at it:
+    # `invalid command \restrict`. The new image's pg_dump 16.2 was no way out: it dumped column options the
+    # 16.2 server refused. The old image's psql reads its own pg_dump's dump into the new server.
+    volumes = add_pg15_project(project_dir, port_block, fake_dagger_env)
+    done = cchub(fake_dagger_env, "upgrade-db", "Demo", "--image", "postgres:16.2-alpine")
+    assert done.returncode == 0, done.stderr
+    execs = client_execs(fake_dagger_env)
+    assert [(e["command"][0], e["image"], e["server"]["image"]) for e in execs] == [  # type: ignore[index]
+        ("pg_dump", OLD_IMAGE, OLD_IMAGE),
+        ("psql", OLD_IMAGE, "postgres:16.2-alpine"),
+        ("pg_dump", "postgres:16.2-alpine", "postgres:16.2-alpine")]
+    assert volumes.read(NEW_VOLUME) == {"pg_major": 16, "initialised_by": "postgres:16.2-alpine", "tables": TABLES}
+    assert db_record() == ("postgres:16.2-alpine", 16, NEW_VOLUME)
+
+
+def test_the_fake_engine_s_older_psql_refuses_a_restrict_dump_as_the_real_one_does() -> None:
+    from fake_dagger.execs import ExecContext, default_exec, knows_restrict
+
+    assert knows_restrict("postgres:15-alpine") and knows_restrict("pgvector/pgvector:pg16")
+    assert knows_restrict("postgres:15.14") and not knows_restrict("postgres:16.2-alpine")
+    dump = default_exec(ExecContext(["pg_dump", "--file=/backup/d.sql"], "postgres:15.20", "/", {}))
+    assert dump is not None
+    script = dump.files["/backup/d.sql"]
+    assert b"\n\\restrict " in script and b"\n\\unrestrict " in script
+    refused = default_exec(ExecContext(["psql", "--set=ON_ERROR_STOP=1", "--file=/restore/d.sql"],
+                                       "postgres:16.2-alpine", "/", {}, read_file=lambda _p: script))
+    assert refused is not None and refused.exit_code == 3
+    assert refused.stderr == "psql:/restore/d.sql:5: error: invalid command \\restrict\n"
+    read = default_exec(ExecContext(["psql", "--file=/restore/d.sql"], "postgres:16.10", "/", {},
+                                    read_file=lambda _p: script))
+    assert read is not None and read.exit_code == 0
+
+
+def test_the_summary_says_pgvector_is_missing_only_when_the_old_dump_does_not_create_it(tmp_path: Path) -> None:
+    # seen on the real engine (2026-12-06): a PostgreSQL 15 database with pgvector, upgraded, was said to
+    # lack the extension
+    from cchub_desktop.stack.db_upgrade import UpgradePlan, UpgradeResult, dump_has_vector
+
+    with_vector = tmp_path / "with.sql"
+    with_vector.write_text("DROP EXTENSION IF EXISTS vector;\n--\n-- Name: vector; Type: EXTENSION; Schema: -; "
+                           "Owner: -\n--\n\nCREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;\n")
+    without = tmp_path / "without.sql"
+    without.write_text("--\n-- PostgreSQL database dump\n--\nCREATE TABLE public.vectors (id integer);\n")
+    assert dump_has_vector(with_vector) and not dump_has_vector(without)
+    plan = UpgradePlan("demo", OLD_IMAGE, 15, OLD_VOLUME, DEFAULT_POSTGRES_IMAGE, 16, NEW_VOLUME)
+    said = "The pgvector extension is not in the old database"
+    assert said not in UpgradeResult(plan, with_vector, 2, 2, dump_has_vector(with_vector)).summary()
+    assert said in UpgradeResult(plan, without, 2, 2, dump_has_vector(without)).summary()

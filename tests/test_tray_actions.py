@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from PySide6.QtCore import QObject, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 from cchub_desktop.store import ProjectStatus
 from tests import tray_fixtures
@@ -61,6 +61,20 @@ def test_open_in_browser_opens_the_frontend_url(desktop: Desktop, browser: UrlCa
     desktop.wait_status(pid, S.RUNNING)
     desktop.click("alpha — Running", "Open in browser")
     assert browser.urls == [f"http://localhost:{desktop.ports[pid]['frontend']}"]
+
+
+def test_open_in_browser_without_a_browser_says_so_and_copies_the_address(
+        desktop: Desktop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # seen on a machine with no web browser: Qt only logged "Unable to detect a web browser"
+    pid = desktop.add_project("alpha")
+    desktop.click("alpha — Stopped", "Start")
+    desktop.wait_status(pid, S.RUNNING)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    desktop.click("alpha — Running", "Open in browser")
+    url = f"http://localhost:{desktop.ports[pid]['frontend']}"
+    assert [(title, text) for title, text, _icon, _ms in desktop.messages][-1] == (
+        "alpha: no web browser", f"No web browser could be started for {url}. The address is copied to the clipboard.")
+    assert QGuiApplication.clipboard().text() == url
 
 
 def test_start_all_and_stop_all(desktop: Desktop) -> None:

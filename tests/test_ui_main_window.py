@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -91,6 +91,15 @@ def test_add_start_open_stop_from_the_window(gui_hub: GuiHub, qtbot: QtBot, fake
     qtbot.waitUntil(hub.window.isActiveWindow, timeout=2000)
     qtbot.keyClick(hub.window.table, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     assert [u.toString() for u in opened] == [f"http://localhost:{project.frontend_port}"]
+    # no browser to start (seen on a machine with none: Open did nothing visible): said, address copied
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    qtbot.keyClick(hub.window.table, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    box = hub.window.error_box
+    assert box is not None and box.isVisible()
+    assert box.windowTitle() == "Acme could not be opened in a browser"
+    assert f"No web browser could be started for http://localhost:{project.frontend_port}" in box.text()
+    assert QGuiApplication.clipboard().text() == f"http://localhost:{project.frontend_port}"
+    box.close()
 
     qtbot.mouseClick(hub.window.toolbar.widgetForAction(hub.window.toggle_action), Qt.MouseButton.LeftButton)
     wait_status(hub, pid, ProjectStatus.STOPPED)

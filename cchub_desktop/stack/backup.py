@@ -101,15 +101,16 @@ def _private_folder(folder: Path) -> None:
 # ----- in a session --------------------------------------------------------------------------------------
 
 def _postgres_client(client: dagger.Client, recipe: StackRecipe, values: dict[SecretKey, str],
-                     stamp: str) -> dagger.Container:
-    """A container with the PostgreSQL client tools, bound to the project's PostgreSQL as `postgres`, with
-    the password as a secret. `stamp` makes each run a new command (Dagger would reuse a cached result)."""
+                     stamp: str, client_image: str | None = None) -> dagger.Container:
+    """A container with the PostgreSQL client tools (of `client_image`, else of the server's own image),
+    bound to the project's PostgreSQL as `postgres`, with the password as a secret. `stamp` makes each run a
+    new command (Dagger would reuse a cached result)."""
     from cchub_desktop.stack.dagger_graph import build_graph
 
     postgres = build_graph(client, recipe, values).services["postgres"]  # the stack's own definition
     spec = recipe.service("postgres")
     (password,) = [s for s in spec.secrets if s.key == "db_password"]
-    return (client.container().from_(spec.image)
+    return (client.container().from_(client_image or spec.image)
             .with_secret_variable("PGPASSWORD", client.set_secret(password.name, values["db_password"]))
             .with_service_binding("postgres", postgres)
             .with_env_variable("CCHUB_RUN_AT", stamp))
@@ -148,10 +149,11 @@ async def dump_database(client: dagger.Client, recipe: StackRecipe, values: dict
 
 
 async def load_database(client: dagger.Client, recipe: StackRecipe, values: dict[SecretKey, str],
-                        source: Path) -> None:
-    """Run a plain-SQL dump against the project's database with psql, in one transaction (all or nothing)."""
+                        source: Path, client_image: str | None = None) -> None:
+    """Run a plain-SQL dump against the project's database with psql (of `client_image`, else of the
+    server's image), in one transaction (all or nothing)."""
     stamp = datetime.now().isoformat()
-    loaded = (_postgres_client(client, recipe, values, stamp)
+    loaded = (_postgres_client(client, recipe, values, stamp, client_image)
               .with_file(RESTORE_PATH, client.host().file(str(source), no_cache=True))
               .with_exec(["psql", *_connection_args(), "--set=ON_ERROR_STOP=1", "--single-transaction",
                           "--quiet", f"--file={RESTORE_PATH}"]))

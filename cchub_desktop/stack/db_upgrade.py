@@ -8,8 +8,8 @@ it with the new server:
    folder (`<slug>-<stamp>-before-upgrade-pg<N>.sql`);
 2. in a new session: empty the NEW volume (`cchub-<data key>-pgdata-pg<N>`: a fresh name, so the old volume is
    never opened by the new server), start the new image on it (it initialises the data folder), load the
-   dump with psql in one transaction (ON_ERROR_STOP), then dump the new database again and compare its
-   tables and their row counts with the first dump;
+   dump with psql in one transaction (ON_ERROR_STOP; the OLD image's psql, which reads what its pg_dump
+   wrote), then dump the new database again and compare its tables and their row counts with the first dump;
 3. record, in one store transaction, the new image, major and volume for the project, and the old volume
    in retired_data (kept until the user deletes it: `cchub upgrade-db NAME --delete-old`).
 
@@ -85,15 +85,17 @@ class UpgradeResult:
     dump: Path
     tables: int
     rows: int
+    vector_in_dump: bool = False   # the old database had pgvector (its dump creates the extension)
 
     def summary(self) -> str:
         p = self.plan
+        vector = ("" if self.vector_in_dump else " The pgvector extension is not in the old database: the "
+                  "backend's migrations create it at the next start.")
         return (f"Upgraded the database of '{p.name}' from PostgreSQL {p.old_major} to PostgreSQL {p.new_major} "
                 f"({p.new_image}): {self.tables} tables, {self.rows} rows copied into volume {p.new_volume}, "
                 f"which the project uses from now on. The old database is kept, unchanged, in the engine's cache "
                 f"volume {p.old_volume}, and its dump in {self.dump}; once the project runs well, delete the old "
-                f"volume with `cchub upgrade-db {_quoted(p.name)} --delete-old`. The pgvector extension is not "
-                "in the old database: the backend's migrations create it at the next start.")
+                f"volume with `cchub upgrade-db {_quoted(p.name)} --delete-old`.{vector}")
 
 
 def _quoted(name: str) -> str:
@@ -159,6 +161,16 @@ def dump_inventory(lines: Iterable[str]) -> dict[str, int]:
 def file_inventory(path: Path) -> dict[str, int]:
     with path.open(encoding="utf-8", errors="replace") as fh:
         return dump_inventory(fh)
+
+
+_CREATE_VECTOR = re.compile(r'^CREATE EXTENSION (?:IF NOT EXISTS )?"?vector"?[ ;]', re.IGNORECASE)
+
+
+def dump_has_vector(path: Path) -> bool:
+    """Whether a plain dump creates the pgvector extension (pg_dump writes `CREATE EXTENSION IF NOT EXISTS
+    vector WITH SCHEMA public;` for a database that has it)."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return any(_CREATE_VECTOR.match(line) for line in fh)
 
 
 def compare_inventories(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -233,7 +245,8 @@ class DatabaseUpgrade:
             failed.logged = error.logged
             raise failed from exc
         self.project = project
-        result = UpgradeResult(plan, dump, len(before), sum(before.values()))
+        result = UpgradeResult(plan, dump, len(before), sum(before.values()),
+                               await asyncio.to_thread(dump_has_vector, dump))
         old_job.say(result.summary())
         return result
 
@@ -248,8 +261,13 @@ class DatabaseUpgrade:
 
         try:
             async with job.postgres_session(prepare=empty_first) as client:
+                # with the psql of the image whose pg_dump wrote the dump: pg_dump from the minors of 2025-08 on
+                # (15.14, 16.10, ...) writes `\restrict`, which an older psql refuses, and the new image may be
+                # of an older minor (seen on the real engine: a 15.20 dump, `invalid command \restrict` from
+                # psql 16.2; dumping with the new image's pg_dump 16.2 instead wrote column options, pg_attver,
+                # that the 16.2 server refused)
                 await job.run_step(f"restoring the dump into PostgreSQL {plan.new_major}", "restore",
-                                   load_database(client, job.recipe, job.values, dump))
+                                   load_database(client, job.recipe, job.values, dump, client_image=plan.old_image))
                 await job.run_step("checking the restored database", "restore",
                                    dump_database(client, job.recipe, job.values, check))
             after = await asyncio.to_thread(file_inventory, check)
@@ -279,8 +297,14 @@ class DatabaseUpgrade:
 
 def retired_volumes_of(store: ProjectStore, project: Project) -> list[str]:
     """The database volumes earlier upgrades of this project left behind."""
+    return list(retired_volume_images(store, project))
+
+
+def retired_volume_images(store: ProjectStore, project: Project) -> dict[str, str | None]:
+    """The database volumes earlier upgrades of this project left behind, each with the image that made it
+    (its mount must come from that image to reach it: volume_wipe.empty_volume)."""
     mine = re.compile(re.escape(pgdata_volume(project.data_key)) + r"(?:-pg\d+)?")
-    return [r.volume for r in store.retired_volumes() if r.volume and mine.fullmatch(r.volume)]
+    return {r.volume: r.db_image for r in store.retired_volumes() if r.volume and mine.fullmatch(r.volume)}
 
 
 async def delete_retired_volumes(store: ProjectStore, project: Project, settings: AppSettings, paths: AppPaths,
@@ -289,7 +313,8 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
     engine cannot do it (then nothing is forgotten)."""
     from cchub_desktop.stack.backup import engine_session
 
-    names = retired_volumes_of(store, project)
+    images = retired_volume_images(store, project)
+    names = list(images)
     current = project.db_volume or pgdata_volume(project.data_key)
     names = [n for n in names if n != current]
     if not names:
@@ -297,7 +322,7 @@ async def delete_retired_volumes(store: ProjectStore, project: Project, settings
     config = CommandCenterConfig.from_project(project, settings, paths, checked_secrets(store, project, paths))
     async with engine_session(settings, log, tuple(config.secrets.values())) as client:
         for name in names:
-            await empty_volume(client, config, name, log)
+            await empty_volume(client, config, name, log, image=images[name])
     await asyncio.to_thread(store.forget_retired_volumes, names)
     return names
 

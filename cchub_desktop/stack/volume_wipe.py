@@ -6,6 +6,7 @@ database upgrade (db_upgrade.py). No Qt.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cchub_desktop.settings import AppSettings
@@ -32,13 +33,14 @@ def project_volumes(config: CommandCenterConfig) -> list[str]:
 
 
 async def wipe_volumes(config: CommandCenterConfig, settings: AppSettings, log: StackLog,
-                       also: tuple[str, ...] = ()) -> list[str]:
-    """Empty the project's volumes (and `also` those) through the engine; returns their names. Raises
+                       also: tuple[str, ...] = (), images: Mapping[str, str | None] | None = None) -> list[str]:
+    """Empty the project's volumes (and `also` those) through the engine; returns their names. `images`: the
+    PostgreSQL image that mounted a volume, when not the project's (an upgrade's old volume). Raises
     StackError."""
     names = project_volumes(config) + [n for n in also if n not in project_volumes(config)]
     async with engine_session(settings, log, config.secrets.values()) as client:
         for name in names:
-            await empty_volume(client, config, name, log)
+            await empty_volume(client, config, name, log, image=(images or {}).get(name))
     return names
 
 
@@ -46,19 +48,24 @@ def stack_mount(config: CommandCenterConfig, name: str) -> CacheMount:
     """How the stack mounts volume `name`. The engine keeps one volume per name, sharing mode and owner (seen
     on Dagger v0.21.8): a mount with other options reaches another, empty volume, so a volume is emptied through
     the stack's own mount. A database volume the recipe does not mount (an upgrade's old one) is mounted as the
-    database's."""
+    database's, from the image that made it (empty_volume)."""
     caches = [cache for spec in build_recipe(config).services for cache in spec.caches]
     return next((cache for cache in caches if cache.volume == name),
                 next(cache for cache in caches if cache.volume == config.pgdata_volume))
 
 
-async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name: str, log: StackLog) -> None:
-    """Delete everything in one cache volume, in an open session. Raises StackError."""
+async def empty_volume(client: dagger.Client, config: CommandCenterConfig, name: str, log: StackLog,
+                       image: str | None = None) -> None:
+    """Delete everything in one cache volume, in an open session, mounted from `image` (default: the project's
+    PostgreSQL image). The engine resolves the owner `postgres` to a uid:gid through the mounting image's
+    /etc/passwd and keeps one volume per uid:gid (seen on Dagger v0.21.8: an upgrade's old volume, made by an
+    image whose postgres user is 100, mounted from the new image, whose postgres is 999, was another, empty
+    volume): an old database volume is emptied from the image that made it. Raises StackError."""
     import dagger
 
     log.note(f"[hub] deleting the data in volume {name}")
     mount = stack_mount(config, name)
-    wipe = (client.container().from_(config.images.postgres)
+    wipe = (client.container().from_(image or config.images.postgres)
             .with_env_variable("CCHUB_WIPE_AT", str(time.time_ns()))  # never a cached result
             .with_mounted_cache(WIPE_MOUNT, client.cache_volume(name),
                                 sharing=dagger.CacheSharingMode[mount.sharing], owner=mount.owner)

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -482,12 +482,22 @@ class MainWindow(QMainWindow):
         """Open the project's frontend in the browser, if it answers."""
         row = self.model.row_for(pid)
         if row is not None and frontend_answers(row):
-            QDesktopServices.openUrl(frontend_url(row))
+            self._open_in_browser(frontend_url(row), row.project.name)
 
     def open_docs(self, pid: int) -> None:
         row = self.model.row_for(pid)
         if row is not None and row.status == ProjectStatus.RUNNING:
-            QDesktopServices.openUrl(api_docs_url(row))
+            self._open_in_browser(api_docs_url(row), row.project.name)
+
+    def _open_in_browser(self, url: QUrl, name: str) -> None:
+        """Hand `url` to the browser; when none could be started, say so and copy the address (Qt only logs
+        `Unable to detect a web browser`: seen on a machine with none, where Open did nothing visible)."""
+        if QDesktopServices.openUrl(url):
+            return
+        QGuiApplication.clipboard().setText(url.toString())
+        self.show_error(f"{name} could not be opened in a browser",
+                        f"No web browser could be started for {url.toString()} (none is set up as the "
+                        "desktop's default). The address is copied to the clipboard: paste it into a browser.")
 
     def open_project_folder(self, pid: int) -> None:
         row = self.model.row_for(pid)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from cchub_desktop import APP_NAME
@@ -170,7 +170,12 @@ class TrayIcon(QObject):
             project = self.store.get(project_id)
         except (KeyError, StoreError):
             return
-        QDesktopServices.openUrl(QUrl(self.frontend_url(project_id, project.frontend_port)))
+        url = QUrl(self.frontend_url(project_id, project.frontend_port))
+        if not QDesktopServices.openUrl(url):   # no browser to start: Qt only logs it (seen on such a machine)
+            QGuiApplication.clipboard().setText(url.toString())
+            self.show_message(f"{project.name}: no web browser", f"No web browser could be started for "
+                              f"{url.toString()}. The address is copied to the clipboard.",
+                              QSystemTrayIcon.MessageIcon.Warning)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):

@@ -86,7 +86,7 @@ def default_exec(ctx: ExecContext) -> ExecResult:
             "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
             "INFO  [alembic.runtime.migration] Running upgrade  -> 0001_initial, initial schema\n"))
     if "pg_dump" in text:
-        return _pg_dump(ctx.command, ctx.database, ctx.server_major, ctx.folders)
+        return _pg_dump(ctx.command, ctx.database, ctx.server_major, ctx.folders, knows_restrict(ctx.image))
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-f", "--file") is not None:
         return _psql_file(ctx, str(_option(ctx.command, "-f", "--file")))
     if ctx.command[:1] == ["psql"] and _option(ctx.command, "-c", "--command") is not None:
@@ -130,10 +130,31 @@ def _option(command: list[str], short: str, long: str) -> str | None:
     return None
 
 
+# pg_dump and psql from the minor releases of 2025-08-14 on (13.22, 14.19, 15.14, 16.10, 17.6) put a plain dump
+# between `\restrict KEY` and `\unrestrict KEY`; an older psql stops at the first with `invalid command
+# \restrict` (exit 3 under ON_ERROR_STOP). Seen on the real engine: a dump by Debian's pg_dump 15.20 restored
+# by pgserver's psql 16.2. An image whose tag names no minor (postgres:15-alpine, pgvector/pgvector:pg16) is
+# taken as a current one.
+RESTRICT_SINCE = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
+_MAJOR_MINOR = re.compile(r"^(?:pg)?(\d{1,2})\.(\d{1,2})(?:[.\-_]|$)")
+RESTRICT_KEY = "cchubfakerestrictkey"
+
+
+def knows_restrict(image: str | None) -> bool:
+    """Whether the PostgreSQL client tools of `image` write and read `\\restrict` (see RESTRICT_SINCE)."""
+    last = (image or "").split("@", 1)[0].rsplit("/", 1)[-1]
+    match = _MAJOR_MINOR.match(last.split(":", 1)[1]) if ":" in last else None
+    if match is None:
+        return True
+    major, minor = int(match.group(1)), int(match.group(2))
+    return major > max(RESTRICT_SINCE) or minor >= RESTRICT_SINCE.get(major, 100)
+
+
 def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: int | None = None,
-             folders: frozenset[str] | None = None) -> ExecResult:
+             folders: frozenset[str] | None = None, restrict: bool = False) -> ExecResult:
     """A plain-format dump naming the database and host it was asked for; to the -f file when given. With
-    the server's tables known (volumes.py), it holds them; else one fixed table."""
+    the server's tables known (volumes.py), it holds them; else one fixed table. `restrict`: between
+    `\\restrict` and `\\unrestrict`, as pg_dump writes it since the minors of 2025-08 (RESTRICT_SINCE)."""
     from .volumes import dump_tables
 
     database = _option(command, "-d", "--dbname") or "postgres"
@@ -141,9 +162,12 @@ def _pg_dump(command: list[str], tables: dict[str, int] | None = None, major: in
     body = ("DROP TABLE IF EXISTS public.projects;\nCREATE TABLE public.projects (id integer NOT NULL);\n"
             if tables is None else dump_tables(tables))
     version = f"-- Dumped from database version {major}\n" if major is not None else ""
-    dump = (f"--\n-- PostgreSQL database dump\n--\n{version}-- Dumped from database {database} on host {host}\n"
+    dump = ("--\n-- PostgreSQL database dump\n--\n"
+            + (f"\n\\restrict {RESTRICT_KEY}\n\n" if restrict else "")
+            + f"{version}-- Dumped from database {database} on host {host}\n"
             f"-- Command: {shlex.join(command)}\n\nSET statement_timeout = 0;\n{body}"
-            "\n--\n-- PostgreSQL database dump complete\n--\n")
+            "\n--\n-- PostgreSQL database dump complete\n--\n"
+            + (f"\n\\unrestrict {RESTRICT_KEY}\n\n" if restrict else ""))
     target = _option(command, "-f", "--file")
     if target is None:
         return ExecResult(0, dump, "")
@@ -161,6 +185,10 @@ def _psql_file(ctx: ExecContext, path: str) -> ExecResult:
     from .volumes import run_script
 
     script = data.decode(errors="replace")
+    if not knows_restrict(ctx.image):
+        for number, line in enumerate(script.splitlines(), start=1):
+            if line.startswith("\\restrict"):   # as psql before 16.10 (RESTRICT_SINCE), under ON_ERROR_STOP
+                return ExecResult(3, "", f"psql:{path}:{number}: error: invalid command \\restrict\n")
     tags = [line.split()[0] for line in script.splitlines()
             if line.strip() and not line.startswith("--") and line.rstrip().endswith(";")]
     after = None if ctx.database is None else run_script(script, ctx.database)

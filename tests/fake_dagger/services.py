@@ -138,7 +138,7 @@ class ServiceRuntime:
         mount = pg_mount(ctr)
         if mount is None:
             return None
-        options = mount_options(mount.sharing, mount.owner)
+        options = mount_options(mount.sharing, mount.owner, ctr.image)
         volumes = self.session.volumes
         return volumes.open_server(ctr.image, volumes.identity(mount.source, options), options)
 

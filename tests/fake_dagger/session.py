@@ -182,7 +182,8 @@ class Session:
         mount = pg_mount(ctr)
         if service_kind(ctr.image, svc.command) != "postgres" or mount is None:
             return None
-        return Server(ctr.image, self.volumes.identity(mount.source, mount_options(mount.sharing, mount.owner)))
+        return Server(ctr.image, self.volumes.identity(mount.source, mount_options(mount.sharing, mount.owner,
+                                                                                      ctr.image)))
 
     def _volume_effects(self, spec: ContainerSpec, command: list[str], server: Server | None,
                         result: ExecResult) -> None:
@@ -198,7 +199,8 @@ class Session:
                 for mount in spec.mounts:
                     if mount.kind == "cache" and mount.path.rstrip("/") == words[1].rstrip("/"):
                         self.volumes.wipe(self.volumes.identity(mount.source,
-                                                                mount_options(mount.sharing, mount.owner)))
+                                                                mount_options(mount.sharing, mount.owner,
+                                                                                              spec.image)))
 
     def container_file(self, ctr: Obj, path: str, cancelled: Cancelled) -> bytes:
         """A file in a container: written by withNewFile/withFile, an exec's redirect, or a mount."""

@@ -56,9 +56,25 @@ class Server:
         return {"image": self.image, "volume": self.volume}
 
 
-def mount_options(sharing: str | None, owner: str) -> str:
-    """A cache mount's options as the engine tells volumes apart by them (no sharing given: SHARED)."""
-    return f"{sharing or 'SHARED'}/{owner}"
+# The `postgres` user of the images the app names, as their /etc/passwd has it: the official Alpine images
+# make it 70, the Debian-based ones (postgres:16, pgvector/pgvector:pg16) 999.
+POSTGRES_UIDS = {"alpine": "70:70", "debian": "999:999"}
+
+
+def resolved_owner(owner: str, image: str | None) -> str:
+    """A mount's owner as the engine keeps it: a user name resolved to uid:gid through the image's
+    /etc/passwd (seen on Dagger v0.21.8: `owner: "postgres"` became `owner: "100:100"` in an image whose
+    postgres user is 100). Only `postgres` is known here; other names and numbers are kept as given."""
+    if owner != "postgres":
+        return owner
+    return POSTGRES_UIDS["alpine" if "alpine" in (image or "") else "debian"]
+
+
+def mount_options(sharing: str | None, owner: str, image: str | None = None) -> str:
+    """A cache mount's options as the engine tells volumes apart by them (no sharing given: SHARED): the
+    sharing mode and the owner's uid:gid in the mounting container's image (resolved_owner), so the same
+    volume name mounted with owner `postgres` from images whose postgres user differs reaches two volumes."""
+    return f"{sharing or 'SHARED'}/{resolved_owner(owner, image)}"
 
 
 class PgVolumes:
