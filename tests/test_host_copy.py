@@ -182,6 +182,7 @@ def test_a_stop_of_a_stack_that_never_became_healthy_writes_no_copy_and_says_so(
 
     text = run_and_read(hub, pid, scenario)
     assert "no copy of the data at this stop: the stack never became healthy" in text
+    assert "earlier copies" not in text                         # there are none to speak of
     assert host_copies.list_copies(folder) == []
 
 

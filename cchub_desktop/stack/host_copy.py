@@ -260,8 +260,9 @@ class HostCopier:
         became healthy, its session ended)."""
         await self.stop_periodic()
         if client is None or why_not is not None or not self.verified:
-            self.say(f"no copy of the data at this stop: {why_not or 'its database was not checked'} (the "
-                     "earlier copies are kept)")
+            kept = await asyncio.to_thread(host_copies.list_copies, self.folder)
+            self.say(f"no copy of the data at this stop: {why_not or 'its database was not checked'}"
+                     + (" (the earlier copies are kept)" if kept else ""))
             return
         timeout = STOP_COPY_TIMEOUT if timeout is None else timeout
         self.say(f"saving a copy of the data before stopping (waiting up to {timeout:.0f} s)")
