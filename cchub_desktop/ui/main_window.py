@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.store import Project, ProjectStore
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.store.rows import StoredProject
     from cchub_desktop.ui.bridge import OrchestratorBridge
     from cchub_desktop.ui.project_dialog import ProjectDialog
 
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
             return  # the rows read at launch stay until the store is there
         keep = select_id if select_id is not None else self.selected_id()
         try:
-            projects = self.store.list()
+            projects = self.store.rows()
         except StoreError as exc:
             self.show_error("The project list could not be read", exc.args[0] if exc.args else str(exc))
             projects = []
