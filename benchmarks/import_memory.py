@@ -1,5 +1,6 @@
 """Idle memory, import by import: what each step of the app's imports adds to RSS (`/proc/self/smaps_rollup`)
-and to the Python heap (tracemalloc), in the order a launch takes them, next to an empty interpreter.
+and to the Python heap (tracemalloc), in the order a launch takes them, next to an empty interpreter; then what a
+first write and the first stack add (not loaded while the window is idle).
 
     .venv/bin/python -m benchmarks.import_memory [--runs N] [--json]
 
@@ -24,15 +25,16 @@ STEPS: list[tuple[str, str]] = [
     ("the first-paint path (ui/first_window.py: rows.py, main window, single instance)",
      "import cchub_desktop.ui.first_window"),
     ("asyncio (with ssl) and qasync: the loop", "import asyncio, qasync"),
-    ("SQLAlchemy", "import sqlalchemy"),
-    ("pydantic", "import pydantic"),
-    ("SQLModel and the store (store.project_store)", "import sqlmodel, cchub_desktop.store.project_store"),
+    ("the store (store.project_store: its reads are sqlite3's)", "import cchub_desktop.store.project_store"),
     ("the stack package and the orchestrator", "import cchub_desktop.orchestrator"),
     ("app.py, tray, bridge, database recovery (the rest of the app)",
      "import cchub_desktop.app, cchub_desktop.ui.tray_integration, cchub_desktop.ui.db_recovery"),
     ("engine check at launch (run_doctor: httpx, anyio)",
      "import asyncio; from cchub_desktop.stack import run_doctor; from cchub_desktop.settings import AppSettings; "
      "asyncio.run(run_doctor(AppSettings()))"),
+    ("not imported while idle, at the first write (add, edit, remove): SQLAlchemy", "import sqlalchemy"),
+    ("… pydantic", "import pydantic"),
+    ("… SQLModel and the model (store.models)", "import sqlmodel, cchub_desktop.store.models"),
     ("for comparison, not imported while idle: the Dagger SDK", "import dagger"),
 ]
 

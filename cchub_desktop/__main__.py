@@ -33,8 +33,8 @@ def main() -> int:
         return 0
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
     gc.disable()
-    # Only Qt and light modules before the window paints (ui/first_window.py); asyncio, qasync, SQLModel, the
-    # orchestrator and the stack come right after the first paint (app.py; benchmarks/README.md, start-up).
+    # Only Qt and light modules before the window paints (ui/first_window.py); asyncio, qasync, the orchestrator
+    # and the stack come right after the first paint, SQLModel at the first write (app.py; benchmarks/README.md).
     # They come after PySide6, whose import hook would keep the source of each in linecache (~18 MB):
     # ui/pyside_source_scan.py stops that first.
     import PySide6.QtCore  # noqa: F401

@@ -7,9 +7,11 @@ tray, SIGTERM and SIGINT all end there).
 
 Paint first: when the database is at this app's schema, the window is built from the rows read with the stdlib
 (store/rows.py) and painted before the asyncio loop exists (ui/first_window.py, which `__main__` runs before
-importing this module); SQLModel, the orchestrator, the stack and the tray are imported on the loop right after
-(`_import_core`, in a worker thread) and attached. Any other database (none yet, one to migrate, damaged,
-locked) takes the path through ProjectStore and the recovery dialog before the window.
+importing this module); the store, the orchestrator, the stack and the tray are imported on the loop right
+after (`_import_core`, in a worker thread) and attached. They read the projects with the stdlib too
+(ProjectStore.rows): SQLModel, SQLAlchemy and pydantic are imported only at the first write (adding, editing or
+removing a project, a recorded state). Any other database (none yet, one to migrate, damaged, locked) takes the
+path through ProjectStore and the recovery dialog before the window.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class AppController:
     def start_projects(self, names: Sequence[str]) -> None:
         for name in names:
             try:
-                project = self.store.get_by_name(name)
+                project = self.store.row_named(name)
             except (KeyError, StoreError) as exc:
                 self.window.show_error("Project not started", f"{exc.args[0] if exc.args else exc}")
                 continue
@@ -113,7 +115,7 @@ class AppController:
         self.start_projects(start)
         for name in stop:
             try:
-                project = self.store.get_by_name(name)
+                project = self.store.row_named(name)
             except (KeyError, StoreError):
                 self.window.statusBar().showMessage(f"cchub stop: no project named '{name}'", 10000)
                 continue
@@ -238,7 +240,7 @@ class AppController:
 
 def _import_core() -> None:
     """What the attached app needs beyond the first paint; run in a worker thread so the painted window keeps
-    answering (repaints, resizes, a queued Start) while SQLModel and the stack load."""
+    answering (repaints, resizes, a queued Start) while the orchestrator and the stack load."""
     import cchub_desktop.orchestrator
     import cchub_desktop.store.project_store
     import cchub_desktop.ui.bridge
@@ -325,7 +327,7 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         else:
             early.hand_to(controller)
         show_settings_notices(controller.window, loaded.notices)
-        logger.info("%s (%d projects)", READY_LOG, len(store.list()))
+        logger.info("%s (%d projects)", READY_LOG, len(store.rows()))
         if not args.no_engine_check:
             controller.window.engine_status.recheck()
         controller.start_projects(args.start)

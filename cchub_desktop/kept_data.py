@@ -106,7 +106,7 @@ def list_kept(store: ProjectStore, paths: AppPaths) -> list[KeptData]:
     """Every item of kept data, newest first."""
     from cchub_desktop.stack.db_image import pgdata_volume
 
-    projects = store.list()
+    projects = store.rows()
     listed = {p.data_key for p in projects}
     in_use = {p.db_volume or pgdata_volume(p.data_key) for p in projects}
     items = [_item(row, paths, listed) for row in store.kept_rows() if row.volume not in in_use]

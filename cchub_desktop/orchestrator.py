@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import engine_jobs, ports, runner_control, runner_requests
 from cchub_desktop.engine_jobs import JobReport
@@ -36,7 +36,10 @@ from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackEr
 from cchub_desktop.stack.db_image import pin_db_image
 from cchub_desktop.stack.project_secrets import checked_secrets
 from cchub_desktop.status_writer import StatusWriter
-from cchub_desktop.store import Project, ProjectStatus, ProjectStore, StoreError
+from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
+
+if TYPE_CHECKING:
+    from cchub_desktop.store.rows import StoredProject
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
@@ -107,7 +110,7 @@ class Orchestrator:
         if state is not None:
             return state
         try:
-            return ProjectStatus(self._store.get(project_id).status)
+            return ProjectStatus(self._store.row(project_id).status)
         except (KeyError, ValueError):
             return ProjectStatus.STOPPED
 
@@ -128,7 +131,7 @@ class Orchestrator:
         if record.message_known:
             return record.message
         try:
-            return self._store.get(project_id).last_error
+            return self._store.row(project_id).last_error
         except KeyError:
             return None
 
@@ -141,7 +144,7 @@ class Orchestrator:
 
     def _log_file(self, project_id: int) -> Path:
         try:
-            return named_log_file(self._paths, self._store.get(project_id))   # the file `cchub up` writes too
+            return named_log_file(self._paths, self._store.row(project_id))   # the file `cchub up` writes too
         except (KeyError, StoreError, ValueError):   # ValueError: a key that must not become a path
             return self._paths.logs_dir / f"project-{project_id}.log"
 
@@ -180,7 +183,7 @@ class Orchestrator:
     def reconcile_on_launch(self) -> None:
         """Projects recorded as starting/running/stopping whose lease is free have no stack now: stopped. One
         whose lease another process holds (a `cchub up`) runs there, and is shown so."""
-        for project in self._store.list():
+        for project in self._store.rows():
             assert project.id is not None
             owner = owner_of(self._paths.runtime_dir, project.data_key)
             if owner is not None and not owner.is_me and self._adopt(project.id, project.name, project.data_key,
@@ -227,7 +230,7 @@ class Orchestrator:
     def _known_keys(self) -> list[tuple[int, str, str]]:
         """(id, data key, name) of every project, read once until the list changes (forget_keys)."""
         if self._key_cache is None:
-            self._key_cache = [(p.id, p.data_key, p.name) for p in self._store.list() if p.id is not None]
+            self._key_cache = [(p.id, p.data_key, p.name) for p in self._store.rows() if p.id is not None]
         return self._key_cache
 
     def forget_keys(self) -> None:
@@ -288,7 +291,7 @@ class Orchestrator:
         """This process's lease on the project (taken now if not held yet). LeaseHeld names another owner."""
         lease = self._view(project_id).lease
         if lease is None:
-            project = self._store.get(project_id)
+            project = self._store.row(project_id)
             lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=state)
             self._p(project_id).lease = lease
             self._p(project_id).external = None
@@ -297,11 +300,11 @@ class Orchestrator:
         return lease
 
     def _key(self, project_id: int) -> str:
-        return self._store.get(project_id).data_key
+        return self._store.row(project_id).data_key
 
     def _name(self, project_id: int) -> str:
         try:
-            return self._store.get(project_id).name
+            return self._store.row(project_id).name
         except KeyError:
             return f"project {project_id}"
 
@@ -340,7 +343,7 @@ class Orchestrator:
         running here; LeaseHeld when another process owns it. None: this process runs it and holds it."""
         if self._view(project_id).lease is not None:
             return None
-        project = self._store.get(project_id)
+        project = self._store.row(project_id)
         lease = Lease.acquire(self._paths.runtime_dir, project.data_key, project.name, APP, state=job)
         self._p(project_id).external = None
         return lease
@@ -859,7 +862,7 @@ class Orchestrator:
         code = run.proc.wait() if run.proc is not None else None   # it has exited: no wait
         pid = run.project_id
         try:
-            project = await asyncio.to_thread(self._store.get, pid)
+            project = await asyncio.to_thread(self._store.row, pid)
         except (KeyError, StoreError):
             return
         self._p(pid).health = None
@@ -1002,7 +1005,7 @@ def _status_named(value: str) -> ProjectStatus:
         return ProjectStatus.STOPPED
 
 
-def _status_of(project: Project) -> ProjectStatus:
+def _status_of(project: StoredProject) -> ProjectStatus:
     try:
         return ProjectStatus(project.status)
     except ValueError:

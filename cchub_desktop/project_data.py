@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cchub_desktop.log_names import links_to
 from cchub_desktop.paths import AppPaths
@@ -18,7 +19,9 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, StackError, StackLog
 from cchub_desktop.stack.secrets_store import secrets_file
 from cchub_desktop.stack.volume_wipe import wipe_volumes
-from cchub_desktop.store import Project
+
+if TYPE_CHECKING:
+    from cchub_desktop.store import Project
 
 
 def project_files(paths: AppPaths, key: str) -> list[Path]:

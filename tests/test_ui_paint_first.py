@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.gui_fixtures"]
 
 PROBE = Path(__file__).with_name("paint_probe.py")
+IDLE_PROBE = Path(__file__).with_name("idle_probe.py")
 HEAVY = ("sqlmodel", "sqlalchemy", "pydantic", "pydantic_core", "dagger")
 
 
@@ -65,8 +66,39 @@ def test_the_window_paints_its_rows_before_any_heavy_module_is_imported(cchub_ho
     at_paint = {m.split(".")[0] for m in report["modules_at_paint"]}
     assert not at_paint & set(HEAVY), f"imported before the first paint: {sorted(at_paint & set(HEAVY))}"
     assert report["rows_at_paint"] == 3  # the first paint shows the projects, not an empty table
+    assert not {"asyncio", "cchub_desktop.stack.doctor", "cchub_desktop.stack.stack"} & set(report["modules_at_paint"])
+    # then the store and the orchestrator are attached (the probe does see imports), still without the ORM
+    assert "cchub_desktop.orchestrator" in report["modules_later"]
     later = {m.split(".")[0] for m in report["modules_later"]}
-    assert {"sqlmodel", "sqlalchemy"} <= later  # then the store is opened: the probe does see imports
+    assert not later & set(HEAVY), f"imported by the attached window: {sorted(later & set(HEAVY))}"
+
+
+def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchub_home: Path,
+                                                                            tmp_path: Path) -> None:
+    """SQLAlchemy, SQLModel and pydantic (~30 MB) are not in an idle window; the first write loads them."""
+    seed(2, tmp_path).close()
+    folder = tmp_path / "new project"
+    folder.mkdir()
+    env = dict(os.environ, CCHUB_HOME=str(cchub_home), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(IDLE_PROBE), str(folder), "--no-engine-check"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the probe reported nothing:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    report = json.loads(lines[-1])
+    idle = {m.split(".")[0] for m in report["idle"]}
+    assert "cchub_desktop.orchestrator" in report["idle"]   # attached: the window is the app's, fully
+    assert not idle & set(HEAVY), f"imported by the idle window: {sorted(idle & set(HEAVY))}"
+    assert report["added"] == "Added while idle", report["error"]
+    assert (report["rows_before"], report["rows_after"]) == (2, 3)   # the table shows it
+    assert {"sqlmodel", "sqlalchemy", "pydantic"} <= {m.split(".")[0] for m in report["after_add"]}
+    store = ProjectStore(app_paths().db_file)
+    try:
+        added = store.get_by_name("Added while idle")
+        assert added.path == str(folder)
+        assert store.row_named("added while idle") == store.rows()[0]   # the quick read sees what was written
+    finally:
+        store.close()
 
 
 @pytest.fixture
@@ -186,6 +218,8 @@ def test_what_another_launch_or_a_signal_asked_while_loading_is_done_once_attach
         assert pid is not None
         qtbot.waitUntil(lambda: controller.orchestrator.state(pid) == ProjectStatus.RUNNING, timeout=60_000)
     finally:
+        if controller.follower is not None:
+            controller.follower.stop()   # its next poll would find no loop to adopt a runner on
         qt_async.run(controller.orchestrator.aclose(), timeout=60)
         controller.window.intercept_close = False
         instance.release()

@@ -16,7 +16,7 @@ from cchub_desktop.stack.secrets_store import ProjectSecrets, load_or_create
 
 if TYPE_CHECKING:
     from cchub_desktop.paths import AppPaths
-    from cchub_desktop.store import Project
+    from cchub_desktop.store.rows import StoredProject
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SourceSettings:
         return f"git {self.git_url} @ {self.git_ref}"
 
     @classmethod
-    def for_project(cls, project: Project, settings: AppSettings) -> tuple[SourceSettings, str]:
+    def for_project(cls, project: StoredProject, settings: AppSettings) -> tuple[SourceSettings, str]:
         """The source of a start: a git source keeps the project's pin (its URL, ref and commit) once it has
         one, whatever Settings name now; with a note for the log when they differ."""
         source = cls.from_settings(settings)
@@ -73,7 +73,7 @@ class ImageSettings:
                    python=settings.python_image, node=settings.node_image)
 
 
-def _images_for(project: Project, settings: AppSettings) -> tuple[ImageSettings, DbImageChoice]:
+def _images_for(project: StoredProject, settings: AppSettings) -> tuple[ImageSettings, DbImageChoice]:
     """The images of a start: the PostgreSQL one is the project's recorded image once it has one (see
     stack/db_image.py), never a new major on an old volume."""
     images = ImageSettings.from_settings(settings)
@@ -128,7 +128,7 @@ class CommandCenterConfig:
     cuda_torch: bool = False    # Settings: the CUDA torch wheel instead of the CPU-only one
 
     @classmethod
-    def from_project(cls, project: Project, settings: AppSettings, paths: AppPaths,
+    def from_project(cls, project: StoredProject, settings: AppSettings, paths: AppPaths,
                      secrets: ProjectSecrets | None = None) -> CommandCenterConfig:
         """The config for a stored project, with `secrets` (checked against the store by the caller:
         stack/project_secrets.py), else its secrets file, created on first use (StackError when the secrets
@@ -148,7 +148,7 @@ class CommandCenterConfig:
         )
 
     @classmethod
-    def for_plan(cls, project: Project, settings: AppSettings) -> CommandCenterConfig:
+    def for_plan(cls, project: StoredProject, settings: AppSettings) -> CommandCenterConfig:
         """The config for showing a plan: no secrets file is read or created (a plan shows secret names,
         never values)."""
         placeholder = ProjectSecrets(db_password="<db_password>", redis_password="<redis_password>",

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from cchub_desktop.paths import AppPaths
     from cchub_desktop.store import Project, ProjectStore
+    from cchub_desktop.store.rows import StoredProject
 
 Progress = Callable[[str], None]
 ACTIVE_STATUSES = ("starting", "running", "stopping")
@@ -104,7 +105,7 @@ def _quoted(name: str) -> str:
     return shlex.quote(name)
 
 
-def plan_upgrade(project: Project, status: str, target_image: str) -> UpgradePlan:
+def plan_upgrade(project: StoredProject, status: str, target_image: str) -> UpgradePlan:
     """What upgrading `project` to `target_image` means; StackError (NothingToUpgrade when there is
     nothing to do) saying why not."""
     name = project.name

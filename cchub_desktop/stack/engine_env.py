@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import importlib.metadata
 import importlib.util
 import os
 import re
@@ -49,7 +48,9 @@ def sdk_cli_version() -> str:
         match = re.search(r'CLI_VERSION\s*=\s*"([^"]+)"', text)
         if match:
             return match.group(1)
-    return importlib.metadata.version("dagger-io")
+    from importlib import metadata  # here: it brings email, csv and zipfile, which an idle window does without
+
+    return metadata.version("dagger-io")
 
 
 def sdk_cache_binary() -> Path:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import dagger
 
     from cchub_desktop.stack.config import SourceSettings
-    from cchub_desktop.store import Project
+    from cchub_desktop.store.rows import StoredProject
 
 SHORT = 7
 UPDATE_HINT = "Update CommandCenter (or 'cchub update NAME') moves it"
@@ -68,7 +68,7 @@ class SourcePin:
         return describe_commit(self.commit, self.date)
 
 
-def pin_of(project: Project) -> SourcePin | None:
+def pin_of(project: StoredProject) -> SourcePin | None:
     if not project.source_commit:
         return None
     return SourcePin(project.source_url or "", project.source_ref or "", project.source_commit,
@@ -149,7 +149,7 @@ def local_head(folder: Path) -> LocalHead:
     return LocalHead(commit, date, bool(status and status.strip()))
 
 
-def describe_source(project: Project, source: SourceSettings) -> str:
+def describe_source(project: StoredProject, source: SourceSettings) -> str:
     """What a project builds from, for the plan and the window: the pin, a local HEAD, or 'not pinned yet'."""
     if source.local_dir is not None:
         return local_head(source.local_dir).describe()

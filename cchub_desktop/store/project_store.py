@@ -1,4 +1,10 @@
-"""ProjectStore: the projects in a SQLite file (WAL), validated before anything is written."""
+"""ProjectStore: the projects in a SQLite file (WAL), validated before anything is written.
+
+Reading the projects (`rows`, `row`, `row_named`) uses the stdlib's sqlite3 alone: the window, the tray and the
+orchestrator read at start-up and while idle without SQLAlchemy, SQLModel or pydantic (~60 MB and ~300 ms).
+Those are imported at the first write (add, update, remove, a recorded state) or the first read of the ORM
+objects (`list`, `get`, `get_by_name`, kept data), and the engine is created then.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine, select
+from typing import TYPE_CHECKING, Any
 
 from cchub_desktop import ports as port_blocks
 from cchub_desktop.store.migrations import migrate
-from cchub_desktop.store.models import PORT_FIELDS, Project, ProjectStatus, RetiredData, utcnow
-from cchub_desktop.store.rows import StoreError, describe_db_error
+from cchub_desktop.store.rows import (
+    PORT_FIELDS,
+    ProjectRow,
+    ProjectStatus,
+    StoreError,
+    describe_db_error,
+    select_projects,
+)
 from cchub_desktop.store.validation import (
     PORT_LABELS,
     ValidationError,
@@ -31,7 +37,14 @@ from cchub_desktop.store.validation import (
     unique_slug,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from cchub_desktop.store.models import Project, RetiredData
+
 EDITABLE_FIELDS = {"name", "path", "expose_db", *PORT_FIELDS}
+BUSY_TIMEOUT = 10   # seconds a statement waits for another process's write lock (both paths)
 __all__ = ["EDITABLE_FIELDS", "ProjectStore", "StoreError", "describe_db_error"]
 
 
@@ -43,6 +56,12 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.close()
 
 
+def _utcnow() -> datetime:
+    from cchub_desktop.store.models import utcnow
+
+    return utcnow()
+
+
 class ProjectStore:
     def __init__(self, db_file: Path, *, live_port_check: bool = True) -> None:
         self.db_file = Path(db_file)
@@ -52,13 +71,64 @@ class ProjectStore:
             self.migration_backup = migrate(self.db_file)
         except (sqlite3.Error, RuntimeError) as exc:
             raise describe_db_error(self.db_file, exc) from exc
-        self._engine: Engine = create_engine(
-            f"sqlite:///{self.db_file}", connect_args={"timeout": 10}, poolclass=NullPool)
-        event.listen(self._engine, "connect", _set_pragmas)
+        self._orm_engine: Engine | None = None   # at the first write or ORM read (_engine)
 
-    # -- reading -----------------------------------------------------------------------------------
+    # -- reading, with the stdlib ------------------------------------------------------------------
+    def _read(self, where: str = "", params: tuple[object, ...] = ()) -> builtins.list[ProjectRow]:
+        """One SELECT in a connection of its own, closed at once: a read transaction as short as the query
+        (other processes write the same file), waiting for a writer as the ORM's connections do."""
+        try:
+            conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise describe_db_error(self.db_file, exc) from exc
+        try:
+            return select_projects(conn, where, params)
+        except sqlite3.Error as exc:
+            raise describe_db_error(self.db_file, exc) from exc
+        finally:
+            conn.close()
+
+    def rows(self) -> builtins.list[ProjectRow]:
+        """Every project ordered by name, read-only (what list() gives, without the ORM)."""
+        return self._read()
+
+    def row(self, project_id: int) -> ProjectRow:
+        """One project, read-only (what get() gives, without the ORM); KeyError when there is none."""
+        found = self._read("WHERE id = ?", (project_id,))
+        if not found:
+            raise KeyError(f"no project with id {project_id}")
+        return found[0]
+
+    def row_named(self, name: str) -> ProjectRow:
+        """The project of that name (case-insensitively), read-only; KeyError when there is none."""
+        found = self._read("WHERE name_key = ?", (name.strip().casefold(),))
+        if not found:
+            raise KeyError(f"no project named '{name.strip()}'")
+        return found[0]
+
+    # -- the ORM, for writing ----------------------------------------------------------------------
+    @property
+    def _engine(self) -> Engine:
+        if self._orm_engine is None:
+            from sqlalchemy import event
+            from sqlalchemy.pool import NullPool
+            from sqlmodel import create_engine
+
+            engine = create_engine(f"sqlite:///{self.db_file}", connect_args={"timeout": BUSY_TIMEOUT},
+                                   poolclass=NullPool)
+            event.listen(engine, "connect", _set_pragmas)
+            self._orm_engine = engine
+        return self._orm_engine
+
+    @_engine.setter
+    def _engine(self, engine: Engine) -> None:
+        self._orm_engine = engine
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
+        from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+        from sqlmodel import Session
+
         try:
             with Session(self._engine, expire_on_commit=False) as session:
                 yield session
@@ -68,10 +138,17 @@ class ProjectStore:
             raise describe_db_error(self.db_file, exc.orig or exc) from exc
 
     def list(self) -> list[Project]:
+        """Every project as the ORM's objects (rows() reads the same without SQLAlchemy)."""
+        from sqlmodel import select
+
+        from cchub_desktop.store.models import Project
+
         with self._session() as session:
             return list(session.exec(select(Project).order_by(Project.name_key)).all())
 
     def get(self, project_id: int) -> Project:
+        from cchub_desktop.store.models import Project
+
         with self._session() as session:
             project = session.get(Project, project_id)
         if project is None:
@@ -79,6 +156,10 @@ class ProjectStore:
         return project
 
     def get_by_name(self, name: str) -> Project:
+        from sqlmodel import select
+
+        from cchub_desktop.store.models import Project
+
         key = name.strip().casefold()
         with self._session() as session:
             project = session.exec(select(Project).where(Project.name_key == key)).first()
@@ -91,7 +172,7 @@ class ProjectStore:
 
     def _port_owners(self, exclude_id: int | None) -> dict[int, str]:
         owners: dict[int, str] = {}
-        for p in self.list():
+        for p in self.rows():
             if p.id != exclude_id:
                 for field in PORT_FIELDS:
                     owners[getattr(p, field)] = p.name
@@ -99,7 +180,7 @@ class ProjectStore:
 
     def _available_name(self, name: object, project_id: int | None) -> str:
         clean = clean_name(name)
-        if any(p.name_key == clean.casefold() and p.id != project_id for p in self.list()):
+        if any(p.name_key == clean.casefold() and p.id != project_id for p in self.rows()):
             raise ValidationError("name", f"A project named '{clean}' already exists; choose another name.")
         return clean
 
@@ -122,7 +203,7 @@ class ProjectStore:
             attempt(lambda: clean_path(path, allow_broad=allow_broad_path))
         if check_ports:
             clean, bad = port_problems(ports, self._port_owners(project_id))
-            current = self.get(project_id).ports() if project_id is not None and not live_all else {}
+            current = self.row(project_id).ports() if project_id is not None and not live_all else {}
             changed = {f: v for f, v in clean.items() if current.get(f.removesuffix("_port")) != v}
             for field, message in {**bad, **self.live_problems(changed, expose_db)}.items():
                 found.setdefault(field, message)
@@ -135,8 +216,12 @@ class ProjectStore:
             adopt: str | None = None) -> Project:
         """A new project with data of its own, or with `adopt`: the data key of a removed project's kept data
         (retired_for), taken over with what is known of it (secrets fingerprint, database image)."""
+        from sqlalchemy.exc import IntegrityError
+
+        from cchub_desktop.store.models import Project, RetiredData
+
         clean = self._available_name(name, None)
-        existing = self.list()
+        existing = self.rows()
         folder = clean_path(path, allow_broad=allow_broad_path)
         given = {"backend_port": backend_port, "frontend_port": frontend_port,
                  "postgres_port": postgres_port, "redis_port": redis_port}
@@ -170,6 +255,10 @@ class ProjectStore:
     def retired_for(self, name: str) -> Sequence[RetiredData]:
         """Data kept by removed projects whose name is this one or reads the same ("My App", "my app."),
         newest first."""
+        from sqlmodel import select
+
+        from cchub_desktop.store.models import RetiredData
+
         wanted = slug_base(clean_name(name))
         with self._session() as session:
             # a database volume an upgrade left behind (volume set) is not a removed project's data
@@ -181,7 +270,7 @@ class ProjectStore:
         """Record that the project's secrets exist (their fingerprint, now), or that they are gone (None)."""
         project = self.get(project_id)
         project.secrets_fingerprint = fingerprint
-        project.secrets_created_at = utcnow() if fingerprint is not None else None
+        project.secrets_created_at = _utcnow() if fingerprint is not None else None
         return self._commit(project)
 
     def forget_data(self, project_id: int) -> Project:
@@ -238,7 +327,7 @@ class ProjectStore:
             self._check_live(changed, project.expose_db)
             for field, value in clean_p.items():
                 setattr(project, field, value)
-        project.updated_at = utcnow()
+        project.updated_at = _utcnow()
         return self._commit(project)
 
     def record_db_image(self, project_id: int, image: str, major: int | None) -> Project:
@@ -263,7 +352,7 @@ class ProjectStore:
             changed = conn.exec_driver_sql(
                 "UPDATE project SET db_image = ?, db_major = ?, db_volume = ?, updated_at = ? "
                 "WHERE id = ? AND db_image = ?",
-                (new_image, new_major, new_volume, utcnow().replace(tzinfo=None).isoformat(" "),
+                (new_image, new_major, new_volume, _utcnow().replace(tzinfo=None).isoformat(" "),
                  project_id, old_image)).rowcount
             if changed != 1:
                 session.rollback()
@@ -272,13 +361,17 @@ class ProjectStore:
                 "INSERT OR REPLACE INTO retired_data (data_key, name, name_key, path, removed_at, "
                 "secrets_fingerprint, db_image, db_major, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (f"volume:{old_volume}", project.name, project.name_key, project.path,
-                 utcnow().replace(tzinfo=None).isoformat(" "), project.secrets_fingerprint, old_image,
+                 _utcnow().replace(tzinfo=None).isoformat(" "), project.secrets_fingerprint, old_image,
                  project.db_major, old_volume))
             session.commit()
         return self.get(project_id)
 
     def retired_volumes(self) -> builtins.list[RetiredData]:
         """The database volumes upgrades left behind, oldest first."""
+        from sqlmodel import select
+
+        from cchub_desktop.store.models import RetiredData
+
         with self._session() as session:
             rows = session.exec(select(RetiredData).where(RetiredData.volume.is_not(None))  # type: ignore[union-attr]
                                 .order_by(RetiredData.removed_at)).all()  # type: ignore[arg-type]
@@ -286,12 +379,18 @@ class ProjectStore:
 
     def kept_rows(self) -> builtins.list[RetiredData]:
         """Every row of kept data: removed projects' and upgrades' old database volumes (kept_data.py)."""
+        from sqlmodel import select
+
+        from cchub_desktop.store.models import RetiredData
+
         with self._session() as session:
             return list(session.exec(select(RetiredData)).all())
 
     def take_kept(self, data_key: str) -> RetiredData | None:
         """Take one row of kept data off the list (to delete it), returning it; None when it is gone (adopted
         or deleted meanwhile). One transaction: of two takers, one gets it."""
+        from cchub_desktop.store.models import RetiredData
+
         with self._session() as session:
             row = session.get(RetiredData, data_key)
             if row is None:
@@ -302,6 +401,8 @@ class ProjectStore:
 
     def put_back_kept(self, row: RetiredData) -> None:
         """Put a row taken by take_kept back (its deletion failed)."""
+        from cchub_desktop.store.models import RetiredData
+
         with self._session() as session:
             session.merge(RetiredData(**row.model_dump()))
             session.commit()
@@ -327,14 +428,16 @@ class ProjectStore:
         project.status = ProjectStatus(status).value
         project.last_error = last_error
         if status == ProjectStatus.RUNNING:
-            project.last_started_at = at or utcnow()
+            project.last_started_at = at or _utcnow()
         elif status == ProjectStatus.STOPPED:
-            project.last_stopped_at = utcnow()
+            project.last_stopped_at = _utcnow()
         return self._commit(project)
 
     def remove(self, project_id: int, *, data_kept: bool = True) -> None:
         """Forget a project. `data_kept`: its volumes and secrets stay, recorded in retired_data so that a
         project added later may adopt them when the user asks (never by name alone)."""
+        from cchub_desktop.store.models import Project, RetiredData
+
         with self._session() as session:
             project = session.get(Project, project_id)
             if project is None:
@@ -349,6 +452,8 @@ class ProjectStore:
             session.commit()
 
     def _commit(self, project: Project) -> Project:
+        from sqlalchemy.exc import IntegrityError
+
         try:
             with self._session() as session:
                 merged = session.merge(project)

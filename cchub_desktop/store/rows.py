@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from cchub_desktop.store.migrations import EMPTY_FILE, LATEST_VERSION, current_version, private_database
 
@@ -107,6 +108,10 @@ class ProjectRow:
     db_major: int | None
     db_volume: str | None
 
+    def ports(self) -> dict[str, int]:
+        return {"backend": self.backend_port, "frontend": self.frontend_port,
+                "postgres": self.postgres_port, "redis": self.redis_port}
+
     def to_public_dict(self) -> dict[str, object]:
         """The fields `cchub list --json` prints (the same as Project.to_public_dict)."""
         return {
@@ -120,6 +125,68 @@ class ProjectRow:
             "source_commit_short": self.source_commit[:7] if self.source_commit else None,
             "source_commit_date": self.source_commit_date.isoformat() if self.source_commit_date else None,
         }
+
+
+class StoredProject(Protocol):
+    """What the app reads of a project: a ProjectRow (ProjectStore.rows/row, read_projects) and the ORM's
+    Project (ProjectStore.list/get, and what a write returns) both are one. Read-only."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_key(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def backend_port(self) -> int: ...
+    @property
+    def frontend_port(self) -> int: ...
+    @property
+    def postgres_port(self) -> int: ...
+    @property
+    def redis_port(self) -> int: ...
+    @property
+    def expose_db(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def last_started_at(self) -> datetime | None: ...
+    @property
+    def last_stopped_at(self) -> datetime | None: ...
+    @property
+    def data_key(self) -> str: ...
+    @property
+    def secrets_fingerprint(self) -> str | None: ...
+    @property
+    def secrets_created_at(self) -> datetime | None: ...
+    @property
+    def source_url(self) -> str | None: ...
+    @property
+    def source_ref(self) -> str | None: ...
+    @property
+    def source_commit(self) -> str | None: ...
+    @property
+    def source_commit_date(self) -> datetime | None: ...
+    @property
+    def db_image(self) -> str | None: ...
+    @property
+    def db_major(self) -> int | None: ...
+    @property
+    def db_volume(self) -> str | None: ...
+
+    def ports(self) -> dict[str, int]: ...
+
+    def to_public_dict(self) -> dict[str, object]: ...
 
 
 COLUMNS = tuple(f.name for f in fields(ProjectRow))
@@ -137,6 +204,12 @@ def _row(values: sqlite3.Row | tuple[object, ...]) -> ProjectRow:
     return ProjectRow(**data)
 
 
+def select_projects(conn: sqlite3.Connection, where: str = "", params: tuple[object, ...] = ()) -> list[ProjectRow]:
+    """The projects `where` selects (an SQL WHERE clause, or every one), ordered by name."""
+    sql = _SELECT if not where else _SELECT.replace(" ORDER BY", f" {where} ORDER BY")
+    return [_row(values) for values in conn.execute(sql, params)]
+
+
 def read_projects(db_file: Path) -> list[ProjectRow] | None:
     """Every project ordered by name (as ProjectStore.list), or None when the file is missing or not at this
     app's schema (the caller then opens ProjectStore). Raises StoreError for a database that cannot be read."""
@@ -152,7 +225,7 @@ def read_projects(db_file: Path) -> list[ProjectRow] | None:
     try:
         if current_version(conn) != LATEST_VERSION:
             return None
-        return [_row(values) for values in conn.execute(_SELECT)]
+        return select_projects(conn)
     except sqlite3.Error as exc:
         raise describe_db_error(db_file, exc) from exc
     finally:

@@ -4,7 +4,7 @@ asks, runs it in the background (Orchestrator.upgrade_db) and says how it went. 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -14,7 +14,6 @@ from cchub_desktop.ui.box_width import fit_title
 
 if TYPE_CHECKING:
     from cchub_desktop.engine_jobs import JobReport
-    from cchub_desktop.store.models import Project
     from cchub_desktop.ui.main_window import MainWindow
 
 CONFIRM = "upgrade_db_confirm"
@@ -43,8 +42,7 @@ def upgrade_selected(window: MainWindow) -> None:
     name, project_id = row.project.name, row.project_id
     target = window.orchestrator.settings.postgres_image
     try:
-        # an attached window's rows hold the store's Project (the stdlib rows only before attach: disabled then)
-        plan = plan_upgrade(cast("Project", row.project), window.orchestrator.state(project_id).value, target)
+        plan = plan_upgrade(row.project, window.orchestrator.state(project_id).value, target)
     except NothingToUpgrade as exc:
         info = _box(window, QMessageBox.Icon.Information, f"{name}: database upgrade", exc.user_message, INFO)
         info.addButton(QMessageBox.StandardButton.Ok)

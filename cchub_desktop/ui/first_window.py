@@ -34,7 +34,7 @@ from cchub_desktop.ui.single_instance import SingleInstance
 if TYPE_CHECKING:
     from cchub_desktop.app import AppController
     from cchub_desktop.stack import DoctorReport
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.store.rows import StoredProject
 
 logger = logging.getLogger("cchub_desktop")
 READY_LOG = "window shown"

@@ -35,7 +35,6 @@ from cchub_desktop.ui.column_fit import ColumnFitter
 from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.folder_open import open_folder, unsure_hint
-from cchub_desktop.ui.kept_data_actions import ask_delete_kept
 from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
@@ -52,7 +51,7 @@ if TYPE_CHECKING:
 
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.store import Project, ProjectStore
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.store.rows import StoredProject
     from cchub_desktop.ui.bridge import OrchestratorBridge
     from cchub_desktop.ui.project_dialog import ProjectDialog
 
@@ -169,7 +168,7 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(self.services, "Services")
         self.storage = StoragePanel()
         self.storage.open_folder.connect(self._open_storage_folder)
-        self.storage.delete_kept.connect(lambda key, what: ask_delete_kept(self, key, what))
+        self.storage.delete_kept.connect(self._ask_delete_kept)
         self.bottom_tabs.addTab(self.storage, "Storage")
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
@@ -237,7 +236,7 @@ class MainWindow(QMainWindow):
             return  # the rows read at launch stay until the store is there
         keep = select_id if select_id is not None else self.selected_id()
         try:
-            projects = self.store.list()
+            projects = self.store.rows()
         except StoreError as exc:
             self.show_error("The project list could not be read", exc.args[0] if exc.args else str(exc))
             projects = []
@@ -322,6 +321,12 @@ class MainWindow(QMainWindow):
                                 in_log=self.orchestrator.has_details(event.project_id))
             else:  # no box over what the user is looking at: the row turns red, the status bar says so
                 self.statusBar().showMessage(f"{before.project.name} {what} — select it to see why.", 15000)
+
+    def _ask_delete_kept(self, key: str, what: str) -> None:
+        # imported here: it imports asyncio, which the first paint does without
+        from cchub_desktop.ui.kept_data_actions import ask_delete_kept
+
+        ask_delete_kept(self, key, what)
 
     def _open_storage_folder(self, path: str) -> None:
         problem = open_folder(path)

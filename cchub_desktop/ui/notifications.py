@@ -88,7 +88,7 @@ class Notifier(QObject):
 
     def _name_and_url(self, project_id: int) -> tuple[str, str]:
         try:
-            project = self.store.get(project_id)
+            project = self.store.row(project_id)
         except (KeyError, StoreError):
             return "A project", ""
         return project.name, frontend_url(self.orchestrator, project_id, project.frontend_port)

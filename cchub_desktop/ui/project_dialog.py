@@ -321,7 +321,7 @@ class ProjectDialog(QDialog):
             path = Path(text).expanduser()
             folder = str(path.resolve()) if text and path.is_absolute() else None
             own = self._project.id if self._project else None
-            others = [p.name for p in self._store.list() if folder and p.path == folder and p.id != own]
+            others = [p.name for p in self._store.rows() if folder and p.path == folder and p.id != own]
         except (OSError, StoreError):
             others = []
         if others:

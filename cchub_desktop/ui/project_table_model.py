@@ -15,8 +15,7 @@ from cchub_desktop.store.rows import ProjectStatus
 
 if TYPE_CHECKING:
     from cchub_desktop.lifecycle_events import OrchestratorEvent
-    from cchub_desktop.store.models import Project
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.store.rows import StoredProject
 
 STATUS_COLOURS: dict[ProjectStatus, str] = {
     ProjectStatus.RUNNING: "#15803d",
@@ -60,7 +59,7 @@ HEADERS = {Column.NAME: "Name", Column.FOLDER: "Folder", Column.STATUS: "Status"
 
 @dataclass(frozen=True)
 class ProjectRow:
-    project: Project | StoredProject  # StoredProject (stdlib read) only until the orchestrator is attached
+    project: StoredProject  # as the store reads it (store/rows.py), before and after the orchestrator is attached
     status: ProjectStatus
     phase: str | None = None
     message: str | None = None

@@ -8,14 +8,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
-    from cchub_desktop.store.models import Project
-    from cchub_desktop.store.rows import ProjectRow as StoredProject
+    from cchub_desktop.store.rows import StoredProject
 
 
 class RemoveProjectDialog(QDialog):
     confirmed = Signal(bool)  # delete_data
 
-    def __init__(self, project: Project | StoredProject, parent: QWidget | None = None) -> None:
+    def __init__(self, project: StoredProject, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("remove_dialog")
         self.setWindowTitle("Remove project")

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # asyncio only once a restart is asked for (paint first)
+    import asyncio
+
     from cchub_desktop.ui.main_window import MainWindow
 
 

@@ -16,7 +16,6 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from cchub_desktop.health_monitor import service_health
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import ProjectRow
@@ -24,7 +23,7 @@ from cchub_desktop.ui.project_table_model import ProjectRow
 if TYPE_CHECKING:   # the store and the recipe load only once a project is shown (paint first)
     from cchub_desktop.settings import AppSettings
     from cchub_desktop.stack.plan import ServicePlan, StackPlan
-    from cchub_desktop.store import Project
+    from cchub_desktop.store.rows import StoredProject
 
 COLUMNS = ("Service", "State", "Health", "Up", "Listens on", "Image", "Last log line")
 SERVICE, STATE, HEALTH, UP, LISTENS, IMAGE, LAST_LINE = range(len(COLUMNS))
@@ -87,7 +86,7 @@ def listens_on(service: ServicePlan) -> str:
     return ", ".join(outside + inside) or "—"
 
 
-def connection_string(project: Project, secrets_dir: Path) -> str | None:
+def connection_string(project: StoredProject, secrets_dir: Path) -> str | None:
     """postgres://… for the exposed database, or None when it is not exposed or was never started (no
     password yet). Reads the project's secrets file; never creates one."""
     from cchub_desktop.stack.recipe import host_database_url
@@ -96,14 +95,6 @@ def connection_string(project: Project, secrets_dir: Path) -> str | None:
     if not project.expose_db or not secrets_file(secrets_dir, project.data_key).exists():
         return None
     return host_database_url(project.postgres_port, load_or_create(secrets_dir, project.data_key).db_password)
-
-
-def _is_stored(project: object) -> bool:
-    """A project the store read (not the stdlib row of the first paint). Called only once settings are there,
-    i.e. after the orchestrator attached, so importing the store here costs the first paint nothing."""
-    from cchub_desktop.store import Project
-
-    return isinstance(project, Project)
 
 
 class ServicesPanel(QWidget):
@@ -118,7 +109,7 @@ class ServicesPanel(QWidget):
         self.setObjectName("services_panel")
         self._plan_key: tuple[object, ...] | None = None
         self._plan: StackPlan | None = None
-        self._project: Project | None = None
+        self._project: StoredProject | None = None
         self._secrets_dir: Path | None = None
         self.title = QLabel("<b>Services</b>")
         self.tree = QTreeWidget()
@@ -192,10 +183,9 @@ class ServicesPanel(QWidget):
 
     def show_row(self, row: ProjectRow | None, settings: AppSettings | None, secrets_dir: Path | None,
                  last_lines: Mapping[str, str], *, started: datetime | None = None) -> None:
-        """Show the services of `row`'s project (hidden without a stored project or settings); `started`: when
-        the stack became running (else the store's last start)."""
-        project = row.project if row is not None else None
-        if row is None or settings is None or not _is_stored(project):
+        """Show the services of `row`'s project (hidden without settings); `started`: when the stack became
+        running (else the store's last start)."""
+        if row is None or settings is None:   # settings: once the orchestrator is attached
             self._project = None
             self.tree.clear()
             self.title.setText("<b>Services</b> — select a project" if row is None else
@@ -203,9 +193,7 @@ class ServicesPanel(QWidget):
             self.copy_db.setEnabled(False)
             self.restart.setEnabled(False)
             return
-        from cchub_desktop.store import Project
-
-        assert isinstance(project, Project)
+        project = row.project
         self._project, self._secrets_dir = project, secrets_dir
         plan = self._plan_for(project, settings)
         self.title.setText(f"<b>Services</b> — {len(plan.services)} in {project.name}'s stack")
@@ -218,6 +206,8 @@ class ServicesPanel(QWidget):
             self._up_timer.start()
         elif not running:
             self._up_timer.stop()
+        from cchub_desktop.health_monitor import service_health  # asyncio: not before the first paint
+
         for service in plan.services:
             line = last_lines.get(service.name, "")
             health = service_health(row.health, service.name) if running else ""
@@ -238,7 +228,7 @@ class ServicesPanel(QWidget):
         self.copy_db.setEnabled(exposed)
         self.copy_db.setToolTip("Copies postgresql://… for a database client" if exposed else NOT_EXPOSED)
 
-    def _plan_for(self, project: Project, settings: AppSettings) -> StackPlan:
+    def _plan_for(self, project: StoredProject, settings: AppSettings) -> StackPlan:
         key = (project.id, project.updated_at, project.expose_db, project.frontend_port, project.backend_port,
                project.postgres_port, project.redis_port, id(settings))
         if self._plan is None or key != self._plan_key:

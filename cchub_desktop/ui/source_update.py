@@ -3,10 +3,11 @@ loop; the status bar says old → new, an error box says why not."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
+
     from cchub_desktop.engine_jobs import JobReport
     from cchub_desktop.ui.main_window import MainWindow
 

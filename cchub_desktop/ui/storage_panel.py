@@ -29,7 +29,7 @@ from cchub_desktop.ui.project_table_model import ProjectRow
 if TYPE_CHECKING:
     from cchub_desktop.kept_data import KeptData
     from cchub_desktop.paths import AppPaths
-    from cchub_desktop.store import Project
+    from cchub_desktop.store.rows import StoredProject
 
 COLUMNS = ("What", "Where", "How much / when")
 KEPT_COLUMNS = ("Removed project / volume", "Kept since", "What is kept")
@@ -45,7 +45,7 @@ def when(moment: datetime) -> str:
     return f"today {local:%H:%M}" if local.date() == datetime.now().date() else f"{local:%Y-%m-%d %H:%M}"
 
 
-def storage_rows(project: Project, paths: AppPaths) -> list[tuple[str, str, str]]:
+def storage_rows(project: StoredProject, paths: AppPaths) -> list[tuple[str, str, str]]:
     """(what, where, how much / when) for each place the project's data is kept."""
     from cchub_desktop.stack.backup import list_backups
     from cchub_desktop.stack.db_image import pgdata_volume
@@ -204,16 +204,14 @@ class StoragePanel(QWidget):
     def show_row(self, row: ProjectRow | None, paths: AppPaths | None) -> None:
         """Show `row`'s project (nothing before the orchestrator attached: `paths` is None until then, and only
         then is the store imported, so the first paint costs nothing)."""
-        project = row.project if row is not None else None
-        if paths is not None:
-            from cchub_desktop.store import Project
-        if row is None or paths is None or not isinstance(project, Project):
+        if row is None or paths is None:
             self.tree.clear()
             self.title.setText("<b>Storage</b> — select a project" if row is None else
                                "<b>Storage</b> — loading the projects…")
             for button in (self.open_copies, self.open_backups):
                 button.setEnabled(False)
             return
+        project = row.project
         self.title.setText(f"<b>Storage</b> — where {project.name}'s data is kept")
         self.tree.clear()
         for what, where, detail in storage_rows(project, paths):

@@ -80,7 +80,7 @@ class TrayIcon(QObject):
     def entries(self) -> list[TrayEntry]:
         """Every project with its live status, in the store's order (by name)."""
         try:
-            projects = self.store.list()
+            projects = self.store.rows()
         except StoreError as exc:
             logger.warning("the tray could not read the projects: %s", exc)
             return []
@@ -167,7 +167,7 @@ class TrayIcon(QObject):
         if self.orchestrator.state(project_id) != S.RUNNING:
             return
         try:
-            project = self.store.get(project_id)
+            project = self.store.row(project_id)
         except (KeyError, StoreError):
             return
         url = QUrl(self.frontend_url(project_id, project.frontend_port))

@@ -144,7 +144,7 @@ class DesktopIntegration(QObject):
         if task.cancelled():
             return
         try:
-            name = self.controller.store.get(project_id).name
+            name = self.controller.store.row(project_id).name
         except (KeyError, StoreError):
             name = "The project"
         error = task.exception()
