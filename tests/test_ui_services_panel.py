@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from cchub_desktop.health_monitor import service_health
 from cchub_desktop.settings import AppSettings
+from cchub_desktop.stack.restart_lines import done_text, restarted_in
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import ProjectRow
 from cchub_desktop.ui.services_panel import HEALTH, LAST_LINE, LISTENS, UP, service_state, up_for
@@ -142,6 +143,11 @@ def test_a_service_that_stops_answering_is_named_in_its_own_row_and_up_ages(
     assert panel.column_of("frontend", HEALTH) == "not answering"
     assert panel.column_of("redis", HEALTH) == "—"
     assert {panel.column_of(s, UP) for s in SEVEN} == {"3 h 05 min"}
+    # a service restarted alone counts from its restart; one restarted before this run of the stack does not
+    panel.show_row(row, AppSettings(), hub.paths.secrets_dir, {}, restarted={
+        "worker": datetime.now(UTC) - timedelta(minutes=2), "beat": started - timedelta(days=1)})
+    assert panel.column_of("worker", UP) == "2 min"
+    assert panel.column_of("beat", UP) == panel.column_of("postgres", UP) == "3 h 05 min"
 
 
 def test_service_health_and_up_texts() -> None:
@@ -153,6 +159,11 @@ def test_service_health_and_up_texts() -> None:
     assert [up_for(now - timedelta(seconds=s), now) for s in (40, 12 * 60, 2 * 86400 + 4 * 3600 + 9)] == [
         "< 1 min", "12 min", "2 d 4 h"]
     assert up_for(None) == ""
+    assert restarted_in("[hub] Acme: restarted the redis with backend, worker, frontend in 12.0 s") == (
+        "redis", "backend", "worker", "frontend")
+    assert restarted_in("[hub] Acme: restarted the worker in 5.4 s") == ("worker",)
+    assert restarted_in(done_text("nats", ["backend"], 3.25)) == ("nats", "backend")
+    assert restarted_in("[hub] restarting the worker; the other services keep running") == ()
 
 
 def test_restart_service_restarts_the_selected_service_and_says_so(
@@ -173,6 +184,9 @@ def test_restart_service_restarts_the_selected_service_and_says_so(
     qtbot.waitUntil(lambda: "restarted the beat in " in hub.window.statusBar().currentMessage(), timeout=30_000)
     assert panel.restart.isEnabled()
     assert len(journal.services("start")) == starts + 1 and len(journal.sessions()) == sessions
+    hub.window.bottom_tabs.setCurrentWidget(hub.window.log_view)
+    hub.window.bottom_tabs.setCurrentWidget(panel)              # read back from the log: beat's Up restarts
+    assert set(panel._since) == {"beat"}
     assert status_of(hub, pid) == ProjectStatus.RUNNING
     hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)

@@ -25,6 +25,7 @@ from cchub_desktop.stack.host_copy import HostCopier
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.phases import StackPhase
 from cchub_desktop.stack.recipe import ServiceSpec, build_recipe, secret_values
+from cchub_desktop.stack.restart_lines import done_text
 from cchub_desktop.stack.runner_probe import check_runner
 
 if TYPE_CHECKING:
@@ -178,8 +179,7 @@ class CommandCenterStack:
                 raise StackError(f"Restarting the {name} of {self.config.name} failed: {exc.user_message} "
                                  "Restart the project (or stop and start it).", detail=exc.detail,
                                  step="restart") from exc
-        done = f"restarted the {name}" + (f" with {', '.join(with_it)}" if with_it else "") + \
-            f" in {time.monotonic() - began:.1f} s"
+        done = done_text(name, with_it, time.monotonic() - began)
         self.log.note(f"[hub] {self.config.name}: {done}")
         return done
 

@@ -59,7 +59,14 @@ def _aware(moment: datetime) -> datetime:
 def up_since(since: datetime | None) -> str:
     if since is None:
         return ""
-    return f"up since {_aware(since).astimezone():%Y-%m-%d %H:%M}; every service restarts with the stack"
+    return f"up since {_aware(since).astimezone():%Y-%m-%d %H:%M:%S}"
+
+
+def _latest(stack_start: datetime | None, restart: datetime) -> datetime:
+    """A restart before the stack's own start (an earlier run's) does not count."""
+    if stack_start is None or _aware(restart) > _aware(stack_start):
+        return restart
+    return stack_start
 
 
 def up_for(since: datetime | None, now: datetime | None = None) -> str:
@@ -123,6 +130,7 @@ class ServicesPanel(QWidget):
         for column, width in enumerate((110, 80, 110, 80, 210, 170)):
             self.tree.setColumnWidth(column, width)
         self._running_since: datetime | None = None
+        self._since: dict[str, datetime] = {}   # services restarted alone since the stack started
         self._running = False
         self._up_timer = QTimer(self)   # Up ages and the last lines move while the panel is shown
         self._up_timer.setInterval(UP_REFRESH_MS)
@@ -178,13 +186,14 @@ class ServicesPanel(QWidget):
             return
         for item in self._items():
             if item.text(STATE) == "running":
-                item.setText(UP, up_for(self._running_since))
+                item.setText(UP, up_for(self._up_since(item.text(SERVICE))))
         self.refresh_wanted.emit()
 
     def show_row(self, row: ProjectRow | None, settings: AppSettings | None, secrets_dir: Path | None,
-                 last_lines: Mapping[str, str], *, started: datetime | None = None) -> None:
+                 last_lines: Mapping[str, str], *, started: datetime | None = None,
+                 restarted: Mapping[str, datetime] | None = None) -> None:
         """Show the services of `row`'s project (hidden without settings); `started`: when the stack became
-        running (else the store's last start)."""
+        running (else the store's last start); `restarted`: when a service was last restarted alone."""
         if row is None or settings is None:   # settings: once the orchestrator is attached
             self._project = None
             self.tree.clear()
@@ -202,6 +211,8 @@ class ServicesPanel(QWidget):
         self.tree.clear()
         running = row.status == ProjectStatus.RUNNING
         self._running_since = (started or project.last_started_at) if running else None
+        since = {name: _latest(self._running_since, at) for name, at in (restarted or {}).items()}
+        self._since = {} if self._running_since is None else since
         if running and not self._up_timer.isActive():
             self._up_timer.start()
         elif not running:
@@ -212,13 +223,13 @@ class ServicesPanel(QWidget):
             line = last_lines.get(service.name, "")
             health = service_health(row.health, service.name) if running else ""
             item = QTreeWidgetItem([service.name, service_state(row, service.name),
-                                    health or ("—" if running else ""), up_for(self._running_since),
+                                    health or ("—" if running else ""), up_for(self._up_since(service.name)),
                                     listens_on(service), service.image, line[:LAST_LINE_CHARS]])
             item.setToolTip(LAST_LINE, line)
             if running:
                 item.setToolTip(HEALTH, f"{service.name} is asked every few seconds over its host port" if health
                                 else "no live check: the engine waited for its port at the start")
-                item.setToolTip(UP, up_since(self._running_since))
+                item.setToolTip(UP, up_since(self._up_since(service.name)))
             self.tree.addTopLevelItem(item)
             if service.name == current:
                 self.tree.setCurrentItem(item)
@@ -237,6 +248,9 @@ class ServicesPanel(QWidget):
 
             self._plan, self._plan_key = build_plan(CommandCenterConfig.for_plan(project, settings)), key
         return self._plan
+
+    def _up_since(self, service: str) -> datetime | None:
+        return self._since.get(service, self._running_since)
 
     def set_restarting(self, busy: bool) -> None:
         """While a restart runs, no second one (the button comes back when it has ended)."""

@@ -3,6 +3,7 @@ and explained for the selection and the engine's state."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -106,12 +107,18 @@ def show_services(window: MainWindow, row: ProjectRow | None) -> None:
     if not window.attached or row is None:
         window.services.show_row(None, None, None, {})
         return
+    from cchub_desktop.stack.restart_lines import restarted_in
+
     last: dict[str, str] = {}
+    restarted: dict[str, datetime] = {}   # a service restarted alone since: its Up counts from then
     for line in reversed(window.orchestrator.log(row.project_id).lines()[1]):   # one pass, newest first
         last.setdefault(line.service, OUTPUT_PREFIX.sub("", line.text, count=1))   # as the log pane shows it
+        if line.service == "hub":
+            for service in restarted_in(line.text):
+                restarted.setdefault(service, datetime.fromtimestamp(line.ts, UTC))
     started = window.orchestrator.started_at(row.project_id)   # before the store has it, when started here
     window.services.show_row(row, window.orchestrator.settings, window.orchestrator.paths.secrets_dir, last,
-                             started=started or row.project.last_started_at)
+                             started=started or row.project.last_started_at, restarted=restarted)
 
 
 def show_storage(window: MainWindow, row: ProjectRow | None) -> None:

@@ -1,0 +1,22 @@
+"""The log line a one-service restart ends with, written by the stack and read back by the window (the Services
+tab's Up column restarts from it), so both sides share one format. No Qt, no Dagger."""
+
+from __future__ import annotations
+
+import re
+
+DONE = re.compile(r"restarted the (?P<name>[\w-]+)(?: with (?P<others>[\w, -]+?))? in \d+(?:\.\d+)? s$")
+
+
+def done_text(name: str, with_it: list[str], seconds: float) -> str:
+    """'restarted the redis with backend, worker in 12.0 s'."""
+    return f"restarted the {name}" + (f" with {', '.join(with_it)}" if with_it else "") + f" in {seconds:.1f} s"
+
+
+def restarted_in(text: str) -> tuple[str, ...]:
+    """The services a log line says were restarted (none for any other line)."""
+    match = DONE.search(text)
+    if match is None:
+        return ()
+    others = match.group("others")
+    return (match.group("name"), *(others.split(", ") if others else ()))
