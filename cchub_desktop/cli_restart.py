@@ -23,9 +23,10 @@ from cchub_desktop.cli_lifecycle import (
 from cchub_desktop.cli_project import CliError, find_row
 from cchub_desktop.lease import RUNNER, UP, Owner, busy_message, owner_of
 from cchub_desktop.paths import app_paths
+from cchub_desktop.stack.restart_lines import STACK_SERVICES
 from cchub_desktop.store.rows import ProjectStatus
 
-SERVICES = ("postgres", "redis", "nats", "backend", "worker", "beat", "frontend")   # stack/recipe.py
+SERVICES = STACK_SERVICES
 SERVICE_RESTART_TIMEOUT_S = 600.0   # a restart waits for the restarted services' health checks (180 s each at most)
 
 

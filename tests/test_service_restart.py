@@ -17,6 +17,7 @@ from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, build_plan
+from cchub_desktop.stack.restart_lines import STACK_SERVICES
 from cchub_desktop.store import ProjectStatus
 from tests.cli_process import cchub_module
 from tests.test_runners import Window, add_project, run
@@ -89,6 +90,12 @@ def test_a_service_others_bind_restarts_with_them_and_their_tunnels_answer_again
     assert len(fake_dagger_env.journal.sessions()) == 1
     assert seen == {"backend": True, "frontend": True, "running": True}      # the host ports answer again
     assert len(fake_dagger_env.journal.tunnels("listen")) == 4               # each tunnel opened twice
+
+
+def test_the_services_the_menus_offer_are_the_stacks(
+        fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
+    config = make_config(project_dir, port_block)
+    assert tuple(s.name for s in build_plan(config).services) == STACK_SERVICES == SEVEN
 
 
 def test_restarting_a_service_the_stack_does_not_have_or_of_a_stack_not_running_says_so(

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
+from cchub_desktop.stack.restart_lines import STACK_SERVICES
 from cchub_desktop.store import ProjectStatus
 from tests import tray_fixtures
 from tests.tray_fixtures import Desktop
@@ -75,6 +76,25 @@ def test_open_in_browser_without_a_browser_says_so_and_copies_the_address(
     assert [(title, text) for title, text, _icon, _ms in desktop.messages][-1] == (
         "alpha: no web browser", f"No web browser could be started for {url}. The address is copied to the clipboard.")
     assert QGuiApplication.clipboard().text() == url
+
+
+def test_restart_service_from_the_menu_restarts_that_service_in_the_running_stack(desktop: Desktop) -> None:
+    pid = desktop.add_project("alpha")
+    assert "Restart service" not in desktop.menu_texts(desktop.submenu("alpha — Stopped"))   # only when running
+    desktop.click("alpha — Stopped", "Start")
+    desktop.wait_status(pid, S.RUNNING)
+    assert desktop.menu_texts(desktop.submenu("alpha — Running", "Restart service")) == list(STACK_SERVICES)
+    sessions, starts = len(desktop.fake.journal.sessions()), len(desktop.fake.journal.services("start"))
+    desktop.click("alpha — Running", "Restart service", "worker")
+    desktop.qtbot.waitUntil(lambda: any(title == "alpha: worker restarted" for title, *_ in desktop.messages),
+                            timeout=30_000)
+    (text,) = [text for title, text, *_ in desktop.messages if title == "alpha: worker restarted"]
+    assert text.startswith("restarted the worker in ")
+    assert len(desktop.fake.journal.services("start")) == starts + 1          # the worker, nothing else
+    assert len(desktop.fake.journal.sessions()) == sessions and desktop.status(pid) == S.RUNNING
+    desktop.click("alpha — Running", "Stop")
+    desktop.wait_status(pid, S.STOPPED)
+    desktop.fake.sessions_exited()
 
 
 def test_start_all_and_stop_all(desktop: Desktop) -> None:

@@ -51,7 +51,8 @@ def test_running_project_offers_stop_and_open(desktop: Desktop) -> None:
     desktop.wait_status(pid, S.RUNNING)
     assert desktop.menu_texts() == ["CommandCenter Hub: 1 running", "alpha — Running", *FIXED]
     sub = desktop.submenu("alpha — Running")
-    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Restart", "Back up database",
+    assert [a.text() for a in sub.actions()] == ["Stop", "Open in browser", "Restart", "Restart service",
+                                                 "Back up database",
                                                  "Update CommandCenter", "Show in window"]
     assert sub.actions()[1].toolTip() == f"http://localhost:{desktop.ports[pid]['frontend']}"
     assert not desktop.action("Start all").isEnabled()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+# the stack's services, in start order (stack/recipe.py builds them; a test keeps the two the same)
+STACK_SERVICES = ("postgres", "redis", "nats", "backend", "worker", "beat", "frontend")
 DONE = re.compile(r"restarted the (?P<name>[\w-]+)(?: with (?P<others>[\w, -]+?))? in \d+(?:\.\d+)? s$")
 
 

@@ -45,6 +45,7 @@ class TrayIcon(QObject):
                  add_project: Callable[[], None], open_settings: Callable[[], None],
                  quit: Callable[[], None], backup: Callable[[int], None] | None = None,
                  update_source: Callable[[int], None] | None = None,
+                 restart_service: Callable[[int, str], None] | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
@@ -62,7 +63,7 @@ class TrayIcon(QObject):
             start=self.start, stop=self.stop, open_in_browser=self.open_in_browser, show_project=show_project,
             start_all=self.start_all, stop_all=self.stop_all, show_window=show_window,
             add_project=add_project, open_settings=open_settings, quit=quit, backup=backup,
-            update_source=update_source, restart=self.restart))
+            update_source=update_source, restart=self.restart, restart_service=restart_service))
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self._menu_updates: dict[int, OrchestratorEvent] = {}
         self._menu_timer = QTimer(self)

@@ -48,7 +48,7 @@ class DesktopIntegration(QObject):
         self.tray = TrayIcon(controller.store, controller.bridge, show_window=self.show_window,
                              show_project=self.show_project, add_project=self.add_project,
                              open_settings=self.open_settings, quit=self.quit, backup=self.backup_project,
-                             update_source=self.update_source)
+                             update_source=self.update_source, restart_service=self.restart_service)
         self.notifier = Notifier(controller.bridge, controller.store, controller.settings, self.tray.show_message)
         self.tray.icon.messageClicked.connect(self._message_clicked)
         self.window.model.modelReset.connect(self.tray.refresh)  # projects added, edited or removed
@@ -154,6 +154,27 @@ class DesktopIntegration(QObject):
                                    QSystemTrayIcon.MessageIcon.Information)
         else:
             self.tray.show_message(f"{name}: backup failed", str(error), QSystemTrayIcon.MessageIcon.Critical)
+
+    def restart_service(self, project_id: int, service: str) -> None:
+        """The tray's "Restart service ▸ NAME": a notification says it was done (or why not)."""
+        task = self.controller.bridge.run(self.controller.orchestrator.restart_service(project_id, service))
+        task.add_done_callback(lambda t: self._restart_done(project_id, service, t))
+
+    def _restart_done(self, project_id: int, service: str, task: asyncio.Task[str]) -> None:
+        if task.cancelled():
+            return
+        try:
+            name = self.controller.store.row(project_id).name
+        except (KeyError, StoreError):
+            name = "The project"
+        self.notifier.last_project_id = project_id
+        error = task.exception()
+        if error is None:
+            self.tray.show_message(f"{name}: {service} restarted", task.result(),
+                                   QSystemTrayIcon.MessageIcon.Information)
+        else:
+            self.tray.show_message(f"{name}: {service} not restarted", getattr(error, "user_message", None)
+                                   or str(error), QSystemTrayIcon.MessageIcon.Critical)
 
     def update_source(self, project_id: int) -> None:
         """The tray's "Update CommandCenter": a notification says old → new (or why not)."""

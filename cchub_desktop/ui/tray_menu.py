@@ -24,8 +24,11 @@ from PySide6.QtWidgets import QMenu
 from cchub_desktop import APP_NAME
 from cchub_desktop.orchestrator import phase_text
 from cchub_desktop.resources import TrayState
+from cchub_desktop.stack.restart_lines import STACK_SERVICES
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import status_icon
+
+RESTART_SERVICE = "restart-service:"   # + a service's name: an action of the "Restart service" submenu
 
 MAX_INLINE_PROJECTS = 10
 S = ProjectStatus
@@ -71,6 +74,7 @@ class TrayCallbacks:
     backup: Callable[[int], None] | None = None  # "Back up database" (pg_dump to the backups folder)
     update_source: Callable[[int], None] | None = None  # "Update CommandCenter" (the newest commit)
     restart: Callable[[int], None] | None = None  # "Restart" (stop, then start again)
+    restart_service: Callable[[int, str], None] | None = None  # "Restart service ▸ NAME" (in the running stack)
 
 
 def tray_state(statuses: Iterable[ProjectStatus]) -> TrayState:
@@ -162,6 +166,10 @@ class TrayMenuBuilder:
             return
         what, pid = data
         cb = self.callbacks
+        if isinstance(what, str) and what.startswith(RESTART_SERVICE) and pid is not None:
+            if cb.restart_service is not None:
+                cb.restart_service(pid, what.removeprefix(RESTART_SERVICE))
+            return
         per_project: dict[str, Callable[[int], None] | None] = {
             "start": cb.start, "stop": cb.stop, "open": cb.open_in_browser, "show": cb.show_project,
             "backup": cb.backup, "update": cb.update_source, "restart": cb.restart}
@@ -233,6 +241,12 @@ class TrayMenuBuilder:
             _add(sub, "Open in browser", "open", pid).setToolTip(entry.url)
             if self.callbacks.restart is not None:
                 _add(sub, "Restart", "restart", pid)
+            if self.callbacks.restart_service is not None:
+                services = self._submenu(sub, "Restart service")
+                services.setToolTipsVisible(True)
+                for service in STACK_SERVICES:
+                    _add(services, service, RESTART_SERVICE + service, pid).setToolTip(
+                        f"Restart the {service} in the running stack (with the services bound to it)")
         if self.callbacks.backup is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
             _add(sub, "Back up database", "backup", pid)
         if self.callbacks.update_source is not None and entry.status in (S.RUNNING, S.STOPPED, S.ERROR):
