@@ -60,6 +60,16 @@ def test_a_failure_shows_in_full_under_the_table_with_show_log(
     fake_dagger_env.sessions_exited(timeout=10)
 
 
+def test_the_source_of_a_project_run_from_a_local_folder_names_that_folder(
+        gui_hub: GuiHub, project_dir: Path, tmp_path: Path) -> None:
+    hub = gui_hub
+    hub.add_project("local", project_dir)
+    hub.orchestrator.settings.source_local_dir = str(tmp_path / "commandcenter")   # Settings → Source
+    hub.window.reload()
+    # seen on a real engine: "not pinned yet" for ever, while `cchub plan` said "local checkout at cc1da24"
+    assert hub.window.detail.commit.text() == f"local folder {tmp_path / 'commandcenter'}"
+
+
 def test_a_port_conflict_offers_change_ports_and_a_pinned_commit_shows(
         gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
     import socket

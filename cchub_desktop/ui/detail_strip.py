@@ -36,7 +36,10 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def commit_text(row: ProjectRow) -> str:
+def commit_text(row: ProjectRow, local_source: str = "") -> str:
+    """The source the project runs: a local folder (Settings), else its pinned commit."""
+    if local_source:
+        return f"local folder {local_source}"
     p = row.project
     if not p.source_commit:
         return "not pinned yet"
@@ -55,6 +58,7 @@ class DetailStrip(QFrame):
         self.setAccessibleName("Selected project details")
         self._project_id: int | None = None
         self._started: dict[int, datetime] = {}
+        self.local_source = ""   # Settings' local CommandCenter folder, when every project runs from it
         self.state = QLabel()
         self.state.setObjectName("detail_state")
         self.state.setTextFormat(Qt.TextFormat.RichText)
@@ -121,7 +125,7 @@ class DetailStrip(QFrame):
             self.remedy_button.setText(remedy_for(row.message))
             self.remedy_button.setAccessibleName(f"{remedy_for(row.message)} for {row.project.name}")
         self.started.setText(_when(self._started.get(row.project_id) or row.project.last_started_at))
-        self.commit.setText(commit_text(row))
+        self.commit.setText(commit_text(row, self.local_source))
         p = row.project
         links = [f"<a href='http://localhost:{p.frontend_port}'>http://localhost:{p.frontend_port}</a>",
                  f"<a href='http://localhost:{p.backend_port}'>http://localhost:{p.backend_port}</a>",

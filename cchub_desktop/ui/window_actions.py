@@ -132,6 +132,7 @@ def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
 def update_actions(window: MainWindow) -> None:
     """Enable, name and explain every action for the selection and the engine's state."""
     row = window.selected_row()
+    window.detail.local_source = window.orchestrator.settings.source_local_dir.strip() if window.attached else ""
     window.detail.show_row(row)
     show_services(window, row)
     show_storage(window, row)
