@@ -92,7 +92,7 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=START_TIMEOUT_S, help="seconds to wait for running")
     p.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S, help="seconds to wait for it to stop")
     p.add_argument("-v", "--verbose", action="store_true", help="foreground: also print the engine's log lines")
-    p.add_argument("--service", metavar="S", choices=SERVICES,
+    p.add_argument("--service", metavar="S",
                    help="restart only this service of the running stack (with the services bound to it); "
                         "a stopped project is started whole")
     p.set_defaults(handler=cmd_restart)
