@@ -405,3 +405,22 @@ def test_schema_2_database_gains_the_database_volume_columns(tmp_path: Path, pro
         store.record_db_upgrade(old.id, old_image="postgres:15-alpine", old_volume="cchub-old-pgdata",
                                 new_image="postgres:17", new_major=17, new_volume="cchub-old-pgdata-pg17")
     assert store.get(old.id).db_image == "pgvector/pgvector:pg16" and len(store.retired_volumes()) == 1
+
+
+def test_a_state_recorded_while_the_project_is_removed_does_not_bring_it_back(
+        store: ProjectStore, project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # seen in the soak: the status writer read the project, a removal deleted it, and the write of the state
+    # inserted it again (a removed project back after a restart)
+    pid = store.add("Doomed", project_dir).id
+    assert pid is not None
+    stale = store.get(pid)                                   # read by the status writer...
+    other = ProjectStore(store.db_file)
+    try:
+        other.remove(pid)                                    # ...removed by the window meanwhile...
+    finally:
+        other.close()
+    monkeypatch.setattr(store, "get", lambda _pid: stale)
+    with pytest.raises(KeyError):
+        store.set_status(pid, ProjectStatus.RUNNING)         # ...then the state is written
+    monkeypatch.undo()
+    assert [p.name for p in store.list()] == []

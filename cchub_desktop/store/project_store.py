@@ -456,6 +456,10 @@ class ProjectStore:
 
         try:
             with self._session() as session:
+                if project.id is not None and session.get(type(project), project.id) is None:
+                    # removed since it was read (a state recorded while a removal ran): a merge would insert it
+                    # again, bringing a removed project back
+                    raise KeyError(f"no project with id {project.id}")
                 merged = session.merge(project)
                 session.commit()
                 session.refresh(merged)
