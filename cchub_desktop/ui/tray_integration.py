@@ -140,13 +140,17 @@ class DesktopIntegration(QObject):
         task: asyncio.Task[Path] = self.controller.bridge.run(self.controller.orchestrator.backup(project_id))
         task.add_done_callback(lambda t: self._backup_done(project_id, t))
 
+    def _name_of(self, project_id: int) -> str:
+        """The project's name for a notification ("The project" once it is gone)."""
+        try:
+            return self.controller.store.row(project_id).name
+        except (KeyError, StoreError):
+            return "The project"
+
     def _backup_done(self, project_id: int, task: asyncio.Task[Path]) -> None:
         if task.cancelled():
             return
-        try:
-            name = self.controller.store.row(project_id).name
-        except (KeyError, StoreError):
-            name = "The project"
+        name = self._name_of(project_id)
         error = task.exception()
         self.notifier.last_project_id = project_id  # a click on this message shows this project, not the last one
         if error is None:
@@ -163,10 +167,7 @@ class DesktopIntegration(QObject):
     def _restart_done(self, project_id: int, service: str, task: asyncio.Task[str]) -> None:
         if task.cancelled():
             return
-        try:
-            name = self.controller.store.row(project_id).name
-        except (KeyError, StoreError):
-            name = "The project"
+        name = self._name_of(project_id)
         self.notifier.last_project_id = project_id
         error = task.exception()
         if error is None:
