@@ -1,11 +1,16 @@
-"""Launch wrapper for the start-up benchmark: `python benchmarks/first_paint.py app|bare [--idle SECONDS]`.
+"""Launch wrapper for the start-up benchmark: `python benchmarks/first_paint.py app|bare|table [--idle SECONDS]
+[--db FILE]`.
 
 The same wrapper starts both programs, so both are observed the same way and nothing in the product changes:
 
 - `app`:  runs the app's entry point, `cchub_desktop.__main__.main()` (what `cchub-desktop` and
           `python -m cchub_desktop` run), with no arguments: it imports what it imports in its own order;
 - `bare`: imports PySide6.QtWidgets, creates a QApplication, shows a plain QMainWindow of the app window's
-          size and runs app.exec().
+          size and runs app.exec();
+- `table`: the least a PySide6 window that shows the projects does (a floor, not the app): the bare window
+          plus a toolbar of six actions, the rows of `--db` read with sqlite3 into a QTableView through a
+          minimal QAbstractTableModel, an empty three-tab pane under it in a vertical QSplitter, and a status
+          bar line.
 
 The observer is attached without touching either program: a meta-path hook notices when PySide6.QtWidgets
 has been imported (by whoever imports it) and replaces its QApplication by a subclass that, once constructed,
@@ -141,8 +146,58 @@ def main(argv: list[str]) -> int:
         window.resize(*WINDOW_SIZE)
         window.show()
         return qapp.exec()
-    print(f"unknown target {target!r}: use app or bare", file=sys.stderr)
+    if target == "table":
+        observe(lambda app: app.quit(), idle)
+        return table_window(argv[argv.index("--db") + 1])
+    print(f"unknown target {target!r}: use app, bare or table", file=sys.stderr)
     return 2
+
+
+def table_window(db: str) -> int:
+    """The `table` target (see the module's docstring)."""
+    import sqlite3
+
+    from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+    from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QTableView, QTabWidget, QToolBar, QWidget
+
+    qapp = QApplication(sys.argv[:1])
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        rows = connection.execute("SELECT name, path, status, backend_port, frontend_port, postgres_port "
+                                  "FROM project ORDER BY name").fetchall()
+    connection.close()
+
+    class Rows(QAbstractTableModel):
+        def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+            return 0 if parent.isValid() else len(rows)
+
+        def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+            return 0 if parent.isValid() else 6
+
+        def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return str(rows[index.row()][index.column()])
+            return None
+
+    window = QMainWindow()
+    window.setWindowTitle("CommandCenter Hub")
+    window.resize(*WINDOW_SIZE)
+    toolbar = QToolBar()
+    for text in ("Add project…", "Start", "Open", "Edit…", "Remove…", "Back up database"):
+        toolbar.addAction(text)
+    window.addToolBar(toolbar)
+    table = QTableView()
+    table.setModel(Rows())
+    table.setAlternatingRowColors(True)
+    tabs = QTabWidget()
+    for title in ("Log", "Services", "Storage"):
+        tabs.addTab(QWidget(), title)
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(table)
+    splitter.addWidget(tabs)
+    window.setCentralWidget(splitter)
+    window.statusBar().showMessage("Loading the projects…")
+    window.show()
+    return qapp.exec()
 
 
 if __name__ == "__main__":

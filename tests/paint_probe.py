@@ -6,7 +6,8 @@ Nothing in the product knows about this: a meta-path hook notices PySide6.QtWidg
 imports it) and replaces its QApplication by a subclass that installs an event filter on itself. At the first
 QEvent.Paint delivered to a QMainWindow it records `sys.modules`. Once the app has also logged "window
 shown" (its core attached; before or after the paint) it prints one JSON line ({"modules_at_paint": [...],
-"rows_at_paint": N, "modules_later": [...]}) and sends itself SIGTERM, which the app handles by quitting with
+"rows_at_paint": N, "modules_later": [...], and what the window had at each moment: its lower pane's tabs and
+the rows' buttons}) and sends itself SIGTERM, which the app handles by quitting with
 exit code 0.
 """
 
@@ -49,12 +50,22 @@ class _AfterQtWidgets(importlib.abc.MetaPathFinder):
 
 
 REPORT: dict[str, Any] = {}
+WINDOW: list[Any] = []   # the QMainWindow that painted first
+
+
+def _parts(window: Any) -> dict[str, Any]:
+    """The lower pane's tab titles and how many rows have their buttons, as the window has them now."""
+    tabs = getattr(window, "bottom_tabs", None)
+    controls = getattr(window, "row_controls", None)
+    return {"tabs": [tabs.tabText(i) for i in range(tabs.count())] if tabs is not None else [],
+            "row_buttons": len(controls.all_controls()) if controls is not None else 0}
 
 
 def _maybe_report() -> None:
     """Once both happened, in either order: the first paint, and the app saying its window is shown."""
     if "modules_at_paint" in REPORT and REPORT.get("ready") and "modules_later" not in REPORT:
         REPORT["modules_later"] = sorted(sys.modules)
+        REPORT["window_later"] = _parts(WINDOW[0])
         print(json.dumps(REPORT), flush=True)
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -76,6 +87,8 @@ def _patch(widgets: ModuleType) -> None:
                 REPORT["modules_at_paint"] = sorted(sys.modules)
                 model = getattr(watched, "model", None)  # the app's MainWindow: the rows it painted
                 REPORT["rows_at_paint"] = model.rowCount() if model is not None else None
+                REPORT["window_at_paint"] = _parts(watched)
+                WINDOW.append(watched)
                 QTimer.singleShot(0, _maybe_report)
             return False
 

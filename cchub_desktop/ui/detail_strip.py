@@ -11,21 +11,9 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 from cchub_desktop.stack.source_pin import describe_commit
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import STATUS_COLOURS, ProjectRow
+from cchub_desktop.ui.remedies import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, remedy_for
 
-OPEN_SETTINGS = "Open Settings"
-CHANGE_PORTS = "Change ports"
-SHOW_LOG = "Show log"
-
-
-def remedy_for(message: str) -> str:
-    """The button that helps with a failure: the settings for engine and source problems, the project's
-    ports when one is taken, else the log."""
-    text = message.casefold()
-    if "port " in text and ("in use" in text or "taken" in text or "already" in text):
-        return CHANGE_PORTS
-    if "settings" in text or "docker" in text or "dagger" in text or "engine" in text:
-        return OPEN_SETTINGS
-    return SHOW_LOG
+__all__ = ["CHANGE_PORTS", "OPEN_SETTINGS", "SHOW_LOG", "DetailStrip", "commit_text", "remedy_for"]
 
 
 def _when(moment: datetime | None) -> str:

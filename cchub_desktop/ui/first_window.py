@@ -122,7 +122,8 @@ class EarlyWindow:
         if instance is not None:
             instance.activation_requested.connect(self._activation_requested)
             instance.lifecycle_requested.connect(self._lifecycle_requested)
-        self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows)
+        self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows,
+                                 first_paint=True)
         self.window.intercept_close = True
         self.window.close_requested.connect(self._close_requested)
         self.quit_requested: signal.Signals | None = None
@@ -155,6 +156,14 @@ class EarlyWindow:
         if not self.painted:
             await until_painted(self.window)
             self.painted = True
+            self.window.complete()
+            await until_painted(self.window.bottom_tabs)
+
+    def complete(self) -> None:
+        """Right after the first paint: the rest of the window, painted before the loop's imports begin."""
+        self.painted = True
+        self.window.complete()
+        wait_painted(self.window.bottom_tabs)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         logger.info("%s received while loading: quitting once loaded", sig.name)
@@ -230,7 +239,7 @@ def prepare_launch(args: argparse.Namespace, *, wait: bool) -> Launch:
         return launch
     if launch.early is not None and wait:
         wait_painted(launch.early.window)
-        launch.early.painted = True
+        launch.early.complete()
     return launch
 
 

@@ -26,34 +26,35 @@ from PySide6.QtWidgets import (
 )
 
 # light imports only (Qt, the stdlib read's types): the window paints before SQLModel, the orchestrator and the
-# stack are imported (app.py attaches them right after the first paint); tests/test_ui_paint_first.py checks
+# stack are imported (app.py attaches them right after the first paint); tests/test_ui_paint_first.py checks.
+# The lower pane (log, services, storage) and the detail strip are built by `complete()`, which the launch runs
+# right after the first paint: their modules are imported there.
 from cchub_desktop import APP_NAME
-from cchub_desktop.lifecycle_events import OrchestratorEvent
 from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.box_width import fit_title
 from cchub_desktop.ui.column_fit import ColumnFitter
-from cchub_desktop.ui.detail_strip import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, DetailStrip, remedy_for
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
-from cchub_desktop.ui.folder_open import open_folder, unsure_hint
-from cchub_desktop.ui.log_view import LogView
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
 from cchub_desktop.ui.project_table_model import WIDEST_STATUS, Column, ProjectRow, ProjectTableModel
-from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+from cchub_desktop.ui.remedies import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, remedy_for
 from cchub_desktop.ui.row_controls import RowControlsManager, api_docs_url, frontend_answers, frontend_url
-from cchub_desktop.ui.service_restart_actions import restart_service
-from cchub_desktop.ui.services_panel import ServicesPanel
-from cchub_desktop.ui.storage_panel import StoragePanel
-from cchub_desktop.ui.window_actions import LOADING, build_actions, show_services, update_actions, upgrade_db_of
+from cchub_desktop.ui.window_actions import LOADING, build_actions, update_actions, upgrade_db_of
 
 if TYPE_CHECKING:
     import asyncio
 
+    from cchub_desktop.lifecycle_events import OrchestratorEvent
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.store import Project, ProjectStore
     from cchub_desktop.store.rows import StoredProject
     from cchub_desktop.ui.bridge import OrchestratorBridge
+    from cchub_desktop.ui.detail_strip import DetailStrip
+    from cchub_desktop.ui.log_view import LogView
     from cchub_desktop.ui.project_dialog import ProjectDialog
+    from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+    from cchub_desktop.ui.services_panel import ServicesPanel
+    from cchub_desktop.ui.storage_panel import StoragePanel
 
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
@@ -92,6 +93,11 @@ class MainWindow(QMainWindow):
     update_source_action: QAction
     restart_action: QAction
     toolbar: QToolBar
+    # made by complete()
+    log_view: LogView
+    detail: DetailStrip
+    services: ServicesPanel
+    storage: StoragePanel
     # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
     store: ProjectStore
     bridge: OrchestratorBridge
@@ -99,12 +105,17 @@ class MainWindow(QMainWindow):
 
     def __init__(self, store: ProjectStore | None, bridge: OrchestratorBridge | None,
                  engine_check: EngineCheck | None = None, parent: QWidget | None = None, *,
-                 stored: Sequence[StoredProject] = ()) -> None:
+                 stored: Sequence[StoredProject] = (), first_paint: bool = False) -> None:
         """With a store and a bridge, the window is attached at once. Without them it shows `stored` (the rows
         read with the stdlib, store/rows.py) until `attach_orchestrator`: Start is queued meanwhile, the actions
-        that need the store are disabled, and the status bar says the projects are loading."""
+        that need the store are disabled, and the status bar says the projects are loading.
+
+        `first_paint`: build only what the first paint shows (the toolbar, the project table with its rows, the
+        engine line); the rows' buttons, the detail strip and the lower pane come with `complete()`, which the
+        launch runs right after that paint (ui/first_window.py)."""
         super().__init__(parent)
         self.attached = False
+        self.completed = False
         self._queued_starts: dict[int, ProjectRow] = {}  # Start clicked before attach: the row as it was
         self.project_dialog: ProjectDialog | None = None
         self.remove_dialog: RemoveProjectDialog | None = None
@@ -145,7 +156,8 @@ class MainWindow(QMainWindow):
         self.filter_bar = FilterBar(self.proxy)
         self.row_controls = RowControlsManager(self.table, self.proxy, self.model, self._row_toggled,
                                                self.open_project, self.open_docs, self.open_project_folder,
-                                               on_upgrade_db=lambda pid: upgrade_db_of(self, pid))
+                                               on_upgrade_db=lambda pid: upgrade_db_of(self, pid),
+                                               held=first_paint)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.table.selectionModel().currentChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(lambda _i: self.edit_project())
@@ -153,37 +165,23 @@ class MainWindow(QMainWindow):
         self.empty_hint = QLabel(EMPTY_HINT)
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setObjectName("empty_hint")
-        self.log_view = LogView()
-        self.detail = DetailStrip()
-        self.detail.remedy.connect(self._remedy)
-        self.services = ServicesPanel()
-        self.services.show_service.connect(self.show_service_log)
-        self.services.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
-        self.services.restart_wanted.connect(lambda service: restart_service(self, service))
-        # the log and the services share the lower pane, so the project table keeps its height
-        self.bottom_tabs = QTabWidget()
-        self.bottom_tabs.setObjectName("bottom_tabs")
-        self.bottom_tabs.setDocumentMode(True)
-        self.bottom_tabs.addTab(self.log_view, "Log")
-        self.bottom_tabs.addTab(self.services, "Services")
-        self.storage = StoragePanel()
-        self.storage.open_folder.connect(self._open_storage_folder)
-        self.storage.delete_kept.connect(self._ask_delete_kept)
-        self.bottom_tabs.addTab(self.storage, "Storage")
         self.engine_status = EngineStatusBar(engine_check)
         self.engine_status.changed.connect(self._engine_changed)
         self._build_actions()
-        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
         self.row_controls.mirror((self.edit_action, self.backup_action, self.update_source_action,
                                   self.remove_action), self._row_menu_opening)
 
         top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.empty_hint)
-        top_layout.addWidget(self.filter_bar)
-        top_layout.addWidget(self.table, 1)
-        top_layout.addWidget(self.detail)
+        self._top_layout = QVBoxLayout(top)
+        self._top_layout.setContentsMargins(0, 0, 0, 0)
+        self._top_layout.addWidget(self.empty_hint)
+        self._top_layout.addWidget(self.filter_bar)
+        self._top_layout.addWidget(self.table, 1)
+        # the log and the services share the lower pane, so the project table keeps its height; its tabs come
+        # with complete()
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.setObjectName("bottom_tabs")
+        self.bottom_tabs.setDocumentMode(True)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.bottom_tabs)
@@ -196,6 +194,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         # keys act on the projects when the window opens (Del, Enter, Ctrl+O), not in the filter box before it
         self.table.setFocus()
+        if not first_paint:
+            self.complete()
 
         if store is not None and bridge is not None:
             self.attach_orchestrator(store, bridge)
@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
     def attach_orchestrator(self, store: ProjectStore, bridge: OrchestratorBridge) -> None:
         """Everything that needs the orchestrator: its events, the first load of the rows from the store, and
         the starts asked for before it was there."""
+        self.complete()
         self.store = store
         self.bridge = bridge
         self.orchestrator = bridge.orchestrator
@@ -222,6 +223,38 @@ class MainWindow(QMainWindow):
                 self.bridge.start(pid)
         if queued:
             self._update_actions()
+
+    def complete(self) -> None:
+        """The parts the first paint goes without: the detail strip under the table, the lower pane (log,
+        services, storage) and the rows' buttons. Once, before anything can use them (MainWindow() runs it
+        unless told `first_paint`; the launch runs it right after the first paint)."""
+        if self.completed:
+            return
+        from cchub_desktop.ui.detail_strip import DetailStrip
+        from cchub_desktop.ui.log_view import LogView
+        from cchub_desktop.ui.service_restart_actions import restart_service
+        from cchub_desktop.ui.services_panel import ServicesPanel
+        from cchub_desktop.ui.storage_panel import StoragePanel
+        from cchub_desktop.ui.window_actions import show_services
+
+        self.log_view = LogView()
+        self.detail = DetailStrip()
+        self.detail.remedy.connect(self._remedy)
+        self.services = ServicesPanel()
+        self.services.show_service.connect(self.show_service_log)
+        self.services.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
+        self.services.restart_wanted.connect(lambda service: restart_service(self, service))
+        self.bottom_tabs.addTab(self.log_view, "Log")
+        self.bottom_tabs.addTab(self.services, "Services")
+        self.storage = StoragePanel()
+        self.storage.open_folder.connect(self._open_storage_folder)
+        self.storage.delete_kept.connect(self._ask_delete_kept)
+        self.bottom_tabs.addTab(self.storage, "Storage")
+        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
+        self._top_layout.addWidget(self.detail)
+        self.completed = True
+        self.row_controls.release()
+        self._selection_changed()
 
     # ----- building -----------------------------------------------------------------------------------------
 
@@ -297,6 +330,7 @@ class MainWindow(QMainWindow):
         return row.project_id if row else None
 
     def on_event(self, event: OrchestratorEvent) -> None:
+        self.complete()
         before = self.model.row_for(event.project_id)
         if before is None:
             return
@@ -329,13 +363,17 @@ class MainWindow(QMainWindow):
         ask_delete_kept(self, key, what)
 
     def _open_storage_folder(self, path: str) -> None:
+        from cchub_desktop.ui.folder_open import open_folder
+
         problem = open_folder(path)
         if problem is not None:
             self.statusBar().showMessage(problem, 20000)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()
-        if row is None:
+        if not self.completed:
+            pass   # no log pane yet: complete() comes back here
+        elif row is None:
             self.log_view.set_source(None, "Log")
         elif not self.attached:
             self.log_view.set_source(None, f"Log — {row.project.name}")
@@ -457,11 +495,15 @@ class MainWindow(QMainWindow):
         row = self.model.row_for(pid)
         if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR):
             return
+        from cchub_desktop.lifecycle_events import OrchestratorEvent
+
         self._queued_starts[pid] = row
         self.model.apply_event(OrchestratorEvent(pid, ProjectStatus.STARTING, None, None))
 
     def _unqueue_start(self, pid: int) -> None:
         """Stop on a start that was only queued: nothing was started, the row is as it was."""
+        from cchub_desktop.lifecycle_events import OrchestratorEvent
+
         row = self._queued_starts.pop(pid)
         self.model.apply_event(OrchestratorEvent(pid, row.status, row.phase, row.message, row.health))
 
@@ -508,6 +550,8 @@ class MainWindow(QMainWindow):
         row = self.model.row_for(pid)
         if row is None:
             return
+        from cchub_desktop.ui.folder_open import open_folder, unsure_hint
+
         problem = open_folder(row.project.path)
         if problem is not None:
             self.show_error(f"The folder of {row.project.name} could not be opened", problem)
@@ -553,6 +597,8 @@ class MainWindow(QMainWindow):
         row = self.selected_row()
         if row is None or row.status not in (ProjectStatus.STOPPED, ProjectStatus.ERROR) or not self.attached:
             return
+        from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
+
         dialog = RemoveProjectDialog(row.project, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.confirmed.connect(lambda delete_data, pid=row.project_id: self._remove(pid, delete_data))

@@ -138,8 +138,10 @@ class RowControlsManager(QObject):
     def __init__(self, table: QTableView, proxy: QSortFilterProxyModel, model: ProjectTableModel,
                  on_toggle: Callable[[int], None], on_open: Callable[[int], None],
                  on_docs: Callable[[int], None], on_folder: Callable[[int], None], *,
-                 on_upgrade_db: Callable[[int], None] | None = None) -> None:
+                 on_upgrade_db: Callable[[int], None] | None = None, held: bool = False) -> None:
+        """`held`: no controls until `release()` (the window's first paint shows the rows without them)."""
         super().__init__(table)
+        self.held = held
         self._on_menu: Callable[[int], None] | None = None
         self._mirrored: tuple[QAction, ...] = ()
         self.table = table
@@ -164,6 +166,12 @@ class RowControlsManager(QObject):
     def schedule(self) -> None:
         self._pending.start()
 
+    def release(self) -> None:
+        """Put the controls on the visible rows from now on."""
+        if self.held:
+            self.held = False
+            self.fill_visible()
+
     def visible_rows(self) -> range:
         count = self.proxy.rowCount()
         if count == 0:
@@ -176,6 +184,8 @@ class RowControlsManager(QObject):
         return range(first, min(last + 2, count))
 
     def fill_visible(self) -> None:
+        if self.held:
+            return
         for prow in self.visible_rows():
             self._ensure(prow)
 

@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
 from cchub_desktop.store import ProjectStatus
-from cchub_desktop.ui.log_view import OUTPUT_PREFIX
 from cchub_desktop.ui.row_controls import frontend_answers
 from cchub_desktop.ui.source_update import UPDATE_SOURCE, update_selected
 
@@ -108,6 +107,7 @@ def show_services(window: MainWindow, row: ProjectRow | None) -> None:
         window.services.show_row(None, None, None, {})
         return
     from cchub_desktop.stack.restart_lines import restarted_in
+    from cchub_desktop.ui.log_view import OUTPUT_PREFIX
 
     last: dict[str, str] = {}
     restarted: dict[str, datetime] = {}   # a service restarted alone since: its Up counts from then
@@ -132,10 +132,11 @@ def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
 def update_actions(window: MainWindow) -> None:
     """Enable, name and explain every action for the selection and the engine's state."""
     row = window.selected_row()
-    window.detail.local_source = window.orchestrator.settings.source_local_dir.strip() if window.attached else ""
-    window.detail.show_row(row)
-    show_services(window, row)
-    show_storage(window, row)
+    if window.completed:   # the detail strip and the lower pane come right after the first paint
+        window.detail.local_source = window.orchestrator.settings.source_local_dir.strip() if window.attached else ""
+        window.detail.show_row(row)
+        show_services(window, row)
+        show_storage(window, row)
     status = row.status if row else None
     has = row is not None
     window.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
