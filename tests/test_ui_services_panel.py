@@ -191,3 +191,29 @@ def test_restart_service_restarts_the_selected_service_and_says_so(
     hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: status_of(hub, pid) == ProjectStatus.STOPPED, timeout=START_TIMEOUT)
     fake_dagger_env.sessions_exited(timeout=10)
+
+
+def test_the_services_and_storage_tabs_are_built_when_first_shown(
+        gui_hub: GuiHub, qtbot: QtBot, fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    """An idle window holds no services or storage panel (memory); clicking the tab builds it, filled."""
+    from cchub_desktop.ui.services_panel import ServicesPanel
+    from cchub_desktop.ui.storage_panel import StoragePanel
+
+    hub = gui_hub
+    hub.add_project("served", project_dir)
+    tabs = hub.window.bottom_tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Log", "Services", "Storage"]
+    assert not hub.window.findChildren(ServicesPanel) and not hub.window.findChildren(StoragePanel)
+
+    tabs.setCurrentIndex(1)   # as a click on the tab does
+    (panel,) = hub.window.findChildren(ServicesPanel)
+    assert tabs.currentWidget() is panel and tabs.tabText(1) == "Services"
+    assert panel.services() == SEVEN   # filled for the selected project at once
+    assert not hub.window.findChildren(StoragePanel)
+
+    tabs.setCurrentIndex(2)
+    (storage,) = hub.window.findChildren(StoragePanel)
+    assert tabs.currentWidget() is storage and hub.window.storage is storage
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Log", "Services", "Storage"]
+    tabs.setCurrentIndex(1)
+    assert tabs.currentWidget() is panel   # built once

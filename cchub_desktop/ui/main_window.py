@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
+SERVICES_TAB, STORAGE_TAB = "Services", "Storage"
 MIN_WIDTH, MIN_HEIGHT = 680, 480   # the window never gets smaller: see setMinimumSize
 
 
@@ -96,8 +97,6 @@ class MainWindow(QMainWindow):
     # made by complete()
     log_view: LogView
     detail: DetailStrip
-    services: ServicesPanel
-    storage: StoragePanel
     # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
     store: ProjectStore
     bridge: OrchestratorBridge
@@ -232,29 +231,81 @@ class MainWindow(QMainWindow):
             return
         from cchub_desktop.ui.detail_strip import DetailStrip
         from cchub_desktop.ui.log_view import LogView
-        from cchub_desktop.ui.service_restart_actions import restart_service
-        from cchub_desktop.ui.services_panel import ServicesPanel
-        from cchub_desktop.ui.storage_panel import StoragePanel
-        from cchub_desktop.ui.window_actions import show_services
 
         self.log_view = LogView()
         self.detail = DetailStrip()
         self.detail.remedy.connect(self._remedy)
-        self.services = ServicesPanel()
-        self.services.show_service.connect(self.show_service_log)
-        self.services.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
-        self.services.restart_wanted.connect(lambda service: restart_service(self, service))
         self.bottom_tabs.addTab(self.log_view, "Log")
-        self.bottom_tabs.addTab(self.services, "Services")
-        self.storage = StoragePanel()
-        self.storage.open_folder.connect(self._open_storage_folder)
-        self.storage.delete_kept.connect(self._ask_delete_kept)
-        self.bottom_tabs.addTab(self.storage, "Storage")
-        self.bottom_tabs.currentChanged.connect(lambda _i: self._update_actions())   # fresh last lines
+        # the services and storage tabs are built when first shown (or asked for): an empty page until then
+        self._services: ServicesPanel | None = None
+        self._storage: StoragePanel | None = None
+        self.bottom_tabs.addTab(QWidget(), SERVICES_TAB)
+        self.bottom_tabs.addTab(QWidget(), STORAGE_TAB)
+        self.bottom_tabs.currentChanged.connect(self._tab_changed)
         self._top_layout.addWidget(self.detail)
         self.completed = True
         self.row_controls.release()
         self._selection_changed()
+
+    @property
+    def services(self) -> ServicesPanel:
+        """The services tab's panel, built on first use."""
+        if self._services is None:
+            from cchub_desktop.ui.service_restart_actions import restart_service
+            from cchub_desktop.ui.services_panel import ServicesPanel
+            from cchub_desktop.ui.window_actions import show_services
+
+            panel = ServicesPanel()
+            panel.show_service.connect(self.show_service_log)
+            panel.refresh_wanted.connect(lambda: show_services(self, self.selected_row()))
+            panel.restart_wanted.connect(lambda service: restart_service(self, service))
+            self._services = panel
+            self._put_tab(SERVICES_TAB, panel)
+        return self._services
+
+    @property
+    def storage(self) -> StoragePanel:
+        """The storage tab's panel, built on first use."""
+        if self._storage is None:
+            from cchub_desktop.ui.storage_panel import StoragePanel
+
+            panel = StoragePanel()
+            panel.open_folder.connect(self._open_storage_folder)
+            panel.delete_kept.connect(self._ask_delete_kept)
+            self._storage = panel
+            self._put_tab(STORAGE_TAB, panel)
+        return self._storage
+
+    def services_shown(self) -> bool:
+        """The services tab is the lower pane's current page (then it is built)."""
+        return self._services is not None and self.bottom_tabs.currentWidget() is self._services
+
+    def storage_shown(self) -> bool:
+        return self._storage is not None and self.bottom_tabs.currentWidget() is self._storage
+
+    def _put_tab(self, title: str, panel: QWidget) -> None:
+        """Put the built panel in the place of its tab's empty page, on the same tab as before."""
+        tabs = self.bottom_tabs
+        index = next(i for i in range(tabs.count()) if tabs.tabText(i) == title)
+        current = tabs.currentIndex()
+        page = tabs.widget(index)
+        tabs.blockSignals(True)
+        try:
+            tabs.removeTab(index)
+            tabs.insertTab(index, panel, title)
+            tabs.setCurrentIndex(current)
+        finally:
+            tabs.blockSignals(False)
+        if page is not None:
+            page.deleteLater()
+
+    def _tab_changed(self, index: int) -> None:
+        title = self.bottom_tabs.tabText(index)
+        if title == SERVICES_TAB:
+            self.services   # noqa: B018 (built now, before it is filled)
+        elif title == STORAGE_TAB:
+            self.storage   # noqa: B018
+        self._update_actions()   # the tab shown is filled from the selection (fresh last lines)
 
     # ----- building -----------------------------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ def build_actions(window: MainWindow) -> None:
 def show_services(window: MainWindow, row: ProjectRow | None) -> None:
     """The services tab follows the selection (once the orchestrator is there: it knows the settings). Only
     while the tab is shown: its rows read the whole log, and showing the tab refreshes them."""
-    if window.bottom_tabs.currentWidget() is not window.services:
+    if not window.services_shown():
         return
     if not window.attached or row is None:
         window.services.show_row(None, None, None, {})
@@ -123,7 +123,7 @@ def show_services(window: MainWindow, row: ProjectRow | None) -> None:
 
 def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
     """The storage tab follows the selection, while it is shown (showing it refreshes it)."""
-    if window.bottom_tabs.currentWidget() is window.storage:
+    if window.storage_shown():
         window.storage.show_row(row, window.orchestrator.paths if window.attached else None)
         if window.attached:
             window.storage.show_kept(window.orchestrator.kept_data())
