@@ -133,6 +133,12 @@ def rows(results: dict[str, list[Launch]], idle: float) -> list[Row]:
         out.append(Row("start-up", f"floor: a minimal PySide6 window showing the same {PROJECTS} rows (first_paint.py "
                        "table)", median(t), "ms", len(t), spread(t), f"bare QMainWindow {median(b):.0f} ms; the app "
                        f"{median(a):.0f} ms is {median(a) / median(t):.2f}x this", median(t) / median(b)))
+        t = [x.rss_mb for x in table]
+        b = [x.rss_mb for x in bare]
+        a = [x.rss_mb for x in app]
+        out.append(Row("start-up", f"floor: idle RSS {idle:g} s after the first paint of that window", median(t),
+                       "MB", len(t), spread(t), f"bare QMainWindow {median(b):.0f} MB; the app {median(a):.0f} MB "
+                       f"is {median(a) / median(t):.2f}x this", median(t) / median(b)))
     qa = [x.qapp_ms for x in app]
     qb = [x.qapp_ms for x in bare]
     out.append(Row("start-up", "of which spawn → QApplication created (interpreter + imports): app", median(qa),
