@@ -54,10 +54,12 @@ WINDOW: list[Any] = []   # the QMainWindow that painted first
 
 
 def _parts(window: Any) -> dict[str, Any]:
-    """The lower pane's tab titles and how many rows have their buttons, as the window has them now."""
+    """The lower pane's tab titles, whether the log pane is built and how many rows have their buttons, as the
+    window has them now."""
     tabs = getattr(window, "bottom_tabs", None)
     controls = getattr(window, "row_controls", None)
     return {"tabs": [tabs.tabText(i) for i in range(tabs.count())] if tabs is not None else [],
+            "log_pane": getattr(window, "log_view", None) is not None,
             "row_buttons": len(controls.all_controls()) if controls is not None else 0}
 
 

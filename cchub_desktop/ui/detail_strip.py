@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from cchub_desktop.stack.source_pin import describe_commit
 from cchub_desktop.store import ProjectStatus
 from cchub_desktop.ui.project_table_model import STATUS_COLOURS, ProjectRow
 from cchub_desktop.ui.remedies import CHANGE_PORTS, OPEN_SETTINGS, SHOW_LOG, remedy_for
@@ -31,6 +30,8 @@ def commit_text(row: ProjectRow, local_source: str = "") -> str:
     p = row.project
     if not p.source_commit:
         return "not pinned yet"
+    from cchub_desktop.stack.source_pin import describe_commit  # with subprocess: after the first paint
+
     return describe_commit(p.source_commit, p.source_commit_date)
 
 

@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 
 # light imports only (Qt, the stdlib read's types): the window paints before SQLModel, the orchestrator and the
 # stack are imported (app.py attaches them right after the first paint); tests/test_ui_paint_first.py checks.
-# The lower pane (log, services, storage) and the detail strip are built by `complete()`, which the launch runs
-# right after the first paint: their modules are imported there.
+# The lower pane's pages are built later (the log by `complete()`, which the launch runs right after the first
+# paint; the services and the storage when first shown): their modules are imported then.
 from cchub_desktop import APP_NAME
 from cchub_desktop.store import ProjectStatus, StoreError
 from cchub_desktop.ui.box_width import fit_title
 from cchub_desktop.ui.column_fit import ColumnFitter
+from cchub_desktop.ui.detail_strip import DetailStrip
 from cchub_desktop.ui.engine_status import EngineCheck, EngineStatusBar
 from cchub_desktop.ui.project_filter import FilterBar, ProjectFilterProxy
 from cchub_desktop.ui.project_menu import build_project_menu
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from cchub_desktop.store import Project, ProjectStore
     from cchub_desktop.store.rows import StoredProject
     from cchub_desktop.ui.bridge import OrchestratorBridge
-    from cchub_desktop.ui.detail_strip import DetailStrip
     from cchub_desktop.ui.log_view import LogView
     from cchub_desktop.ui.project_dialog import ProjectDialog
     from cchub_desktop.ui.remove_dialog import RemoveProjectDialog
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 EMPTY_HINT = ("No projects yet. Add one (Ctrl+N) and pick its folder: the app runs a CommandCenter stack "
               "for it — PostgreSQL, Redis, backend and frontend — on its own ports.")
 ACTIVE = (ProjectStatus.STARTING, ProjectStatus.RUNNING)
-SERVICES_TAB, STORAGE_TAB = "Services", "Storage"
+LOG_TAB, SERVICES_TAB, STORAGE_TAB = "Log", "Services", "Storage"
 MIN_WIDTH, MIN_HEIGHT = 680, 480   # the window never gets smaller: see setMinimumSize
 
 
@@ -94,9 +94,7 @@ class MainWindow(QMainWindow):
     update_source_action: QAction
     restart_action: QAction
     toolbar: QToolBar
-    # made by complete()
-    log_view: LogView
-    detail: DetailStrip
+    log_view: LogView   # made by complete()
     # set by attach_orchestrator; until then (`attached` False) the window shows the rows it was given
     store: ProjectStore
     bridge: OrchestratorBridge
@@ -110,11 +108,13 @@ class MainWindow(QMainWindow):
         that need the store are disabled, and the status bar says the projects are loading.
 
         `first_paint`: build only what the first paint shows (the toolbar, the project table with its rows, the
-        engine line); the rows' buttons, the detail strip and the lower pane come with `complete()`, which the
-        launch runs right after that paint (ui/first_window.py)."""
+        detail strip, the engine line, the lower pane's tabs); the rows' buttons and the log's page come with
+        `complete()`, which the launch runs right after that paint (ui/first_window.py)."""
         super().__init__(parent)
         self.attached = False
         self.completed = False
+        self._services: ServicesPanel | None = None   # built when first shown (the services property)
+        self._storage: StoragePanel | None = None
         self._queued_starts: dict[int, ProjectRow] = {}  # Start clicked before attach: the row as it was
         self.project_dialog: ProjectDialog | None = None
         self.remove_dialog: RemoveProjectDialog | None = None
@@ -176,16 +176,22 @@ class MainWindow(QMainWindow):
         self._top_layout.addWidget(self.empty_hint)
         self._top_layout.addWidget(self.filter_bar)
         self._top_layout.addWidget(self.table, 1)
-        # the log and the services share the lower pane, so the project table keeps its height; its tabs come
-        # with complete()
+        self.detail = DetailStrip()
+        self.detail.remedy.connect(self._remedy)
+        self._top_layout.addWidget(self.detail)
+        # the log and the services share the lower pane, so the project table keeps its height. Its pages are
+        # empty until built: the log by complete(), the services and the storage when first shown
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setObjectName("bottom_tabs")
         self.bottom_tabs.setDocumentMode(True)
+        for title in (LOG_TAB, SERVICES_TAB, STORAGE_TAB):
+            self.bottom_tabs.addTab(QWidget(), title)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.bottom_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([3, 2])   # from the start, not from the pages' size hints: the log's page comes later
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(splitter, 1)
@@ -224,25 +230,16 @@ class MainWindow(QMainWindow):
             self._update_actions()
 
     def complete(self) -> None:
-        """The parts the first paint goes without: the detail strip under the table, the lower pane (log,
-        services, storage) and the rows' buttons. Once, before anything can use them (MainWindow() runs it
-        unless told `first_paint`; the launch runs it right after the first paint)."""
+        """The parts the first paint goes without: the log's page and the rows' buttons. Once, before anything
+        can use them (MainWindow() runs it unless told `first_paint`; the launch runs it right after the first
+        paint)."""
         if self.completed:
             return
-        from cchub_desktop.ui.detail_strip import DetailStrip
         from cchub_desktop.ui.log_view import LogView
 
         self.log_view = LogView()
-        self.detail = DetailStrip()
-        self.detail.remedy.connect(self._remedy)
-        self.bottom_tabs.addTab(self.log_view, "Log")
-        # the services and storage tabs are built when first shown (or asked for): an empty page until then
-        self._services: ServicesPanel | None = None
-        self._storage: StoragePanel | None = None
-        self.bottom_tabs.addTab(QWidget(), SERVICES_TAB)
-        self.bottom_tabs.addTab(QWidget(), STORAGE_TAB)
+        self._put_tab(LOG_TAB, self.log_view)
         self.bottom_tabs.currentChanged.connect(self._tab_changed)
-        self._top_layout.addWidget(self.detail)
         self.completed = True
         self.row_controls.release()
         self._selection_changed()

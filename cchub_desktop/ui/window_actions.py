@@ -132,11 +132,10 @@ def show_storage(window: MainWindow, row: ProjectRow | None) -> None:
 def update_actions(window: MainWindow) -> None:
     """Enable, name and explain every action for the selection and the engine's state."""
     row = window.selected_row()
-    if window.completed:   # the detail strip and the lower pane come right after the first paint
-        window.detail.local_source = window.orchestrator.settings.source_local_dir.strip() if window.attached else ""
-        window.detail.show_row(row)
-        show_services(window, row)
-        show_storage(window, row)
+    window.detail.local_source = window.orchestrator.settings.source_local_dir.strip() if window.attached else ""
+    window.detail.show_row(row)
+    show_services(window, row)
+    show_storage(window, row)
     status = row.status if row else None
     has = row is not None
     window.toggle_action.setEnabled(has and status != ProjectStatus.STOPPING)
