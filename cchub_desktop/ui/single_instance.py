@@ -253,9 +253,10 @@ class UnixLineServer(QObject):
             notifier = client[1]
             notifier.setEnabled(False)
             notifier.deleteLater()
-        with contextlib.suppress(OSError):
-            while conn.recv(4096):   # what it sent after its line: unread data would reset its connection
-                pass
+        with contextlib.suppress(OSError):   # what it sent after its line: unread data would reset its connection
+            drained = 0
+            while drained <= MAX_MESSAGE and (chunk := conn.recv(4096)):
+                drained += len(chunk)
         conn.close()
 
     def close(self) -> None:
