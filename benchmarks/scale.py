@@ -4,7 +4,8 @@
     .venv/bin/python -m benchmarks.scale [--runs N] [--json]
 
 The window and the tray are the app's own objects (MainWindow, TrayIcon on an Orchestrator and its bridge,
-offscreen Qt), built as app.py builds them, on a database of 500 projects.
+offscreen Qt), built as app.py builds them, on a database of 500 projects. The tray is timed twice: as built
+where its menu is a real menu (submenus filled as they open) and as built where it is exported over D-Bus.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ print(f"{(t1 - t0) * 1000} {(t2 - t1) * 1000} {code}")
 def gui_figures(home: Path, runs: int) -> dict[str, list[float]]:
     os.environ["CCHUB_HOME"] = str(home)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QMenu
 
     from cchub_desktop.orchestrator import Orchestrator
     from cchub_desktop.paths import app_paths
@@ -66,22 +68,46 @@ def gui_figures(home: Path, runs: int) -> dict[str, list[float]]:
     window = MainWindow(store, bridge)
     window.show()
     app.processEvents()
-    tray = TrayIcon(store, bridge, show_window=window.show, show_project=window.select_project,
-                    add_project=lambda: None, open_settings=lambda: None, quit=lambda: None)
+
+    def make_tray(lazy: bool) -> TrayIcon:
+        return TrayIcon(store, bridge, show_window=window.show, show_project=window.select_project,
+                        add_project=lambda: None, open_settings=lambda: None, quit=lambda: None, lazy_menu=lazy)
+
+    tray = make_tray(True)   # a real menu (offscreen, Windows, macOS, XEmbed): each submenu filled as it opens
+    eager = make_tray(False)   # what a D-Bus tray host gets: the whole menu at each opening
+    assert tray.builder.lazy and not eager.builder.lazy
     assert window.model.rowCount() == PROJECTS, window.model.rowCount()
 
     def reload_and_paint() -> None:
         window.reload()
         window.table.viewport().repaint()
 
+    def open_to_a_project() -> None:
+        """The menu opens, then its "Projects (500)" submenu, then the first project's submenu."""
+        tray.rebuild_menu()
+        overflow = next(a.menu() for a in tray.menu.actions() if a.text().startswith("Projects ("))
+        assert isinstance(overflow, QMenu)
+        overflow.aboutToShow.emit()
+        first = overflow.actions()[0].menu()
+        assert isinstance(first, QMenu)
+        first.aboutToShow.emit()
+
     figures = {
         "store_list": time_ms(store.list, runs),
         "store_rows": time_ms(store.rows, runs),
         "table_load": time_ms(window.reload, runs),
         "table_load_paint": time_ms(reload_and_paint, runs),
-        "tray_rebuild": time_ms(tray.rebuild_menu, runs),
     }
+    # each tray figure on its own: the menus a rebuild dropped are deleted in between, as the event loop does
+    for name, fn in (("tray_rebuild", tray.rebuild_menu), ("tray_open_project", open_to_a_project),
+                     ("tray_rebuild_eager", eager.rebuild_menu)):
+        figures[name] = []
+        for _ in range(runs + 1):   # the first is a warm-up
+            figures[name] += time_ms(fn, 1, warmup=0)
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        del figures[name][0]
     tray.hide()
+    eager.hide()
     window.close()
     bridge.detach()
     store.close()
@@ -141,7 +167,12 @@ def rows(gui: dict[str, list[float]], cli: dict[str, list[float]]) -> list[Row]:
                 gui["table_load"]),
         Row("500 projects", "table load + synchronous repaint of the table", median(gui["table_load_paint"]), "ms",
             len(gui["table_load_paint"]), spread(gui["table_load_paint"])),
-        bar_row("tray menu rebuild (TrayIcon.rebuild_menu, the aboutToShow slot)", gui["tray_rebuild"]),
+        bar_row("tray menu rebuild (TrayIcon.rebuild_menu, the aboutToShow slot; submenus filled as they open)",
+                gui["tray_rebuild"]),
+        bar_row("tray menu opened down to a project (rebuild, then Projects (500) and one project open)",
+                gui["tray_open_project"]),
+        bar_row("tray menu rebuild where it is exported over D-Bus (the whole menu at each opening)",
+                gui["tray_rebuild_eager"]),
         bar_row("cchub list: command in-process (fresh process, imports excluded)", cli["cli_command"]),
         Row("500 projects", "cchub list: importing cchub_desktop.cli in that process", median(cli["cli_import"]),
             "ms", len(cli["cli_import"]), spread(cli["cli_import"])),

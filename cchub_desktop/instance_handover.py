@@ -1,14 +1,14 @@
 """The single-instance hand-over without Qt: the socket name, the one-line request, and a plain-socket client.
 
-The running app listens with a QLocalServer (ui/single_instance.py); its protocol is defined here once: the
-name is derived from the user and the data folder, a request is one JSON line (`{"action": "show", "start":
-[...]}`), the reply is "ok" or "error". `hand_over_early()` is what a second launch does before it imports
-anything heavy (`__main__`): on POSIX the QLocalServer listens on a Unix socket in a folder only the user can
-use (`cchub-desktop-<uid>` in the temp folder, 0700 and checked to be the user's, else the runtime folder), so
-no other user can put a socket where the app looks for one; and both ends check that the process at the other
-end is the user's (SO_PEERCRED, on Linux). The stdlib reaches it in a few milliseconds. When nothing answers
-there, the launch goes on and the lock in ui/single_instance.py decides (a first app still starting up holds
-the lock before it listens).
+The running app listens in ui/single_instance.py (a Unix socket on POSIX, a QLocalServer's named pipe on
+Windows); its protocol is defined here once: the name is derived from the user and the data folder, a request
+is one JSON line (`{"action": "show", "start": [...]}`), the reply is "ok" or "error". `hand_over_early()` is
+what a second launch does before it imports anything heavy (`__main__`): on POSIX the app listens on a Unix
+socket in a folder only the user can use (`cchub-desktop-<uid>` in the temp folder, 0700 and checked to be the
+user's, else the runtime folder), so no other user can put a socket where the app looks for one; and both ends
+check that the process at the other end is the user's (SO_PEERCRED, on Linux). The stdlib reaches it in a few
+milliseconds. When nothing answers there, the launch goes on and the lock in ui/single_instance.py decides (a
+first app still starting up holds the lock before it listens).
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def socket_folder(paths: AppPaths, *, create: bool = False) -> Path:
 
 
 def socket_path(paths: AppPaths, *, create: bool = False) -> Path | None:
-    """Where the running app's QLocalServer listens on POSIX (None on Windows: a named pipe there, which the
-    Qt client in ui/single_instance.py handles)."""
+    """Where the running app listens on POSIX (None on Windows: a named pipe there, which the Qt client in
+    ui/single_instance.py handles)."""
     if sys.platform == "win32":
         return None
     digest = hashlib.sha256(f"{os.getuid()}\0{paths.data_dir}".encode()).hexdigest()[:16]

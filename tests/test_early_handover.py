@@ -33,8 +33,8 @@ print(json.dumps({"code": code, "heavy": heavy}))
 def test_the_early_client_finds_the_socket_qt_listens_on(qtbot: QtBot) -> None:
     instance = SingleInstance(app_paths())
     try:
-        assert instance.acquire() and instance.server is not None
-        assert socket_path(app_paths()) == Path(instance.server.fullServerName())
+        assert instance.acquire() and instance.listening_on is not None
+        assert socket_path(app_paths()) == Path(instance.listening_on)
     finally:
         instance.release()
 

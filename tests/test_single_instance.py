@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
+from cchub_desktop.instance_handover import MAX_MESSAGE, encode_request
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus
@@ -117,7 +120,7 @@ CRASH = textwrap.dedent("""
     app = QCoreApplication([])
     instance = SingleInstance(app_paths())
     assert instance.acquire()
-    print(instance.server.fullServerName(), flush=True)
+    print(instance.listening_on, flush=True)
     os._exit(0)  # like a crash: no cleanup, the lock and the socket file stay behind
 """)
 
@@ -174,3 +177,154 @@ def test_second_instance_in_the_same_data_folder_is_refused() -> None:
         first.release()
     assert second.acquire()
     second.release()
+
+
+# ----- the stdlib server (POSIX) ------------------------------------------------------------------------------
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="a named pipe on Windows: QLocalServer there")
+
+WITHOUT_QTNETWORK = textwrap.dedent("""
+    import json, sys, threading
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from cchub_desktop.instance_handover import encode_request, hand_over_early, send_request
+    from cchub_desktop.paths import app_paths
+    from cchub_desktop.ui.single_instance import SingleInstance
+    app = QCoreApplication([])
+    instance = SingleInstance(app_paths())
+    assert instance.acquire()
+    heard = []
+    instance.activation_requested.connect(lambda names: heard.append(["show", names]))
+    instance.lifecycle_requested.connect(lambda start, stop: (heard.append(["lifecycle", start, stop]), app.quit()))
+    answers = []
+    def client():   # a second launch, then `cchub stop`, as their own processes would
+        answers.append(hand_over_early(app_paths(), ["alpha"]))
+        answers.append(send_request(app_paths(), encode_request(stop=["beta"], show=False)))
+    threading.Thread(target=client, daemon=True).start()
+    QTimer.singleShot(30000, app.quit)
+    app.exec()
+    instance.release()
+    print(json.dumps({"heard": heard, "answers": answers,
+                      "qtnetwork": sorted(m for m in sys.modules if "QtNetwork" in m)}))
+""")
+
+
+@posix_only
+def test_the_server_answers_without_loading_qtnetwork() -> None:
+    """QtNetwork (~2.8 MB of libraries) is not loaded by the app's single instance on POSIX."""
+    done = subprocess.run([sys.executable, "-c", WITHOUT_QTNETWORK], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"heard": [["show", ["alpha"]], ["lifecycle", [], ["beta"]]], "answers": [True, True],
+                      "qtnetwork": []}, done.stderr
+
+
+def ask(path: str, data: bytes, qtbot: QtBot) -> bytes:
+    """Send `data` with a plain socket and read until the server closes the connection (this test's Qt loop
+    runs the server meanwhile)."""
+    reply = bytearray()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(path)
+        client.sendall(data)
+        client.setblocking(False)
+
+        def closed() -> bool:
+            try:
+                chunk = client.recv(4096)
+            except BlockingIOError:
+                return False
+            reply.extend(chunk)
+            return not chunk
+
+        qtbot.waitUntil(closed, timeout=10_000)
+    return bytes(reply)
+
+
+@posix_only
+def test_a_lifecycle_request_from_cchub_is_answered_and_signalled(qtbot: QtBot) -> None:
+    instance = SingleInstance(app_paths())
+    try:
+        assert instance.acquire() and instance.listening_on is not None
+        heard: list[tuple[list[str], list[str]]] = []
+        instance.lifecycle_requested.connect(lambda start, stop: heard.append((start, stop)))
+        line = encode_request(["a"], stop=["b", "c d"], show=False)
+        assert ask(instance.listening_on, line, qtbot) == b"ok\n"
+        assert heard == [(["a"], ["b", "c d"])]
+        # a line in two pieces, the second after a pause, is one request
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(instance.listening_on)
+            client.sendall(line[:10])
+            qtbot.waitUntil(lambda: instance.server is not None and instance.server.clients() == 1)
+            assert ask(instance.listening_on, b"not json\n", qtbot) == b"error\n"   # others are served meanwhile
+            client.sendall(line[10:])
+            client.settimeout(10)
+            qtbot.waitUntil(lambda: len(heard) == 2)
+            assert client.recv(16) == b"ok\n"
+    finally:
+        instance.release()
+
+
+@posix_only
+def test_a_message_over_the_limit_is_hung_up_on(qtbot: QtBot) -> None:
+    instance = SingleInstance(app_paths())
+    try:
+        assert instance.acquire() and instance.listening_on is not None
+        heard: list[list[str]] = []
+        instance.activation_requested.connect(heard.append)
+        assert ask(instance.listening_on, b"x" * (MAX_MESSAGE + 10), qtbot) == b""   # no newline, too long
+        assert instance.server is not None and instance.server.clients() == 0
+        assert heard == []
+        assert ask(instance.listening_on, encode_request(), qtbot) == b"ok\n"   # and it still serves
+    finally:
+        instance.release()
+
+
+@posix_only
+def test_a_client_gone_before_its_line_is_forgotten(qtbot: QtBot) -> None:
+    instance = SingleInstance(app_paths())
+    try:
+        assert instance.acquire() and instance.listening_on is not None and instance.server is not None
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(instance.listening_on)
+        client.sendall(b'{"action": ')
+        qtbot.waitUntil(lambda: instance.server is not None and instance.server.clients() == 1)
+        client.close()
+        qtbot.waitUntil(lambda: instance.server is not None and instance.server.clients() == 0)
+    finally:
+        instance.release()
+
+
+@posix_only
+def test_release_leaves_a_socket_another_run_made_since(qtbot: QtBot) -> None:
+    """Only the socket file this run made is removed when it quits."""
+    instance = SingleInstance(app_paths())
+    assert instance.acquire() and instance.listening_on is not None
+    path = Path(instance.listening_on)
+    path.unlink()
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(str(path))
+    try:
+        instance.release()
+        assert path.exists()
+    finally:
+        other.close()
+        path.unlink()
+
+
+def test_the_qlocalserver_used_on_windows_speaks_the_same_protocol(qtbot: QtBot, tmp_path: Path) -> None:
+    """Windows keeps a QLocalServer (a named pipe); its code is the same on every platform, so it runs here."""
+    from cchub_desktop.ui.single_instance import QtLineServer
+
+    lines: list[bytes] = []
+    server = QtLineServer(lambda line: (lines.append(line), (b"ok\n", None))[1])
+    assert server.listen(str(tmp_path / "pipe")) is None
+    try:
+        client = QLocalSocket()
+        client.connectToServer(server.address())
+        qtbot.waitUntil(lambda: client.state() == QLocalSocket.LocalSocketState.ConnectedState)
+        client.write(b'{"action": "show"}\nrest')
+        qtbot.waitUntil(lambda: client.bytesAvailable() > 0)
+        assert bytes(client.readAll().data()) == b"ok\n"
+        assert lines == [b'{"action": "show"}']
+    finally:
+        server.close()

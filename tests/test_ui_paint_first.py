@@ -97,6 +97,8 @@ def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchu
     idle = {m.split(".")[0] for m in report["idle"]}
     assert "cchub_desktop.orchestrator" in report["idle"]   # attached: the window is the app's, fully
     assert not idle & set(HEAVY), f"imported by the idle window: {sorted(idle & set(HEAVY))}"
+    if sys.platform != "win32":   # the single instance is a stdlib socket there: no QtNetwork (~2.8 MB)
+        assert "PySide6.QtNetwork" not in report["idle"]
     assert report["added"] == "Added while idle", report["error"]
     assert (report["rows_before"], report["rows_after"]) == (2, 3)   # the table shows it
     assert {"sqlmodel", "sqlalchemy", "pydantic"} <= {m.split(".")[0] for m in report["after_add"]}

@@ -105,6 +105,8 @@ class Desktop:
             assert found, f"no {text!r} in {[a.text() for a in menu.actions()]}"
             action = found[0]
             menu = action.menu() if isinstance(action.menu(), QMenu) else None
+            if menu is not None:
+                menu.aboutToShow.emit()   # the user opens it: a project's submenu is filled as it opens
         assert action is not None
         return action
 

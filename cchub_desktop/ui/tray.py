@@ -1,5 +1,8 @@
 """The system-tray icon: its icon and tooltip follow the stacks, its menu is rebuilt each time it opens.
 
+Each project's submenu is filled when it opens, except where the menu is exported over D-Bus to a tray host
+that may never say so (tray_host.py): there the whole menu is built up front, and again at each opening.
+
 The icon shows the most urgent state of all projects (failed, starting/stopping, running, idle); the tooltip
 sums it up ("2 running, 1 failed"). Menu actions go through the orchestrator bridge, like the window's.
 """
@@ -19,6 +22,7 @@ from cchub_desktop.resources import TrayState
 from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
 from cchub_desktop.ui.bridge import OrchestratorBridge
 from cchub_desktop.ui.icons import tray_icon
+from cchub_desktop.ui.tray_host import menu_exported_over_dbus
 from cchub_desktop.ui.tray_menu import TrayCallbacks, TrayEntry, TrayMenuBuilder, summary, tray_state
 
 logger = logging.getLogger(__name__)
@@ -38,7 +42,8 @@ def tray_available() -> bool:
 
 
 class TrayIcon(QObject):
-    """Owns the QSystemTrayIcon and its menu. `on_show_window` etc. are what the app does for the menu."""
+    """Owns the QSystemTrayIcon and its menu. `on_show_window` etc. are what the app does for the menu.
+    `lazy_menu`: fill each submenu when it opens (None: unless the menu is exported over D-Bus, tray_host.py)."""
 
     def __init__(self, store: ProjectStore, bridge: OrchestratorBridge, *,
                  show_window: Callable[[], None], show_project: Callable[[int], None],
@@ -46,7 +51,7 @@ class TrayIcon(QObject):
                  quit: Callable[[], None], backup: Callable[[int], None] | None = None,
                  update_source: Callable[[int], None] | None = None,
                  restart_service: Callable[[int, str], None] | None = None,
-                 parent: QObject | None = None) -> None:
+                 lazy_menu: bool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.bridge = bridge
@@ -63,7 +68,8 @@ class TrayIcon(QObject):
             start=self.start, stop=self.stop, open_in_browser=self.open_in_browser, show_project=show_project,
             start_all=self.start_all, stop_all=self.stop_all, show_window=show_window,
             add_project=add_project, open_settings=open_settings, quit=quit, backup=backup,
-            update_source=update_source, restart=self.restart, restart_service=restart_service))
+            update_source=update_source, restart=self.restart, restart_service=restart_service),
+            lazy=not menu_exported_over_dbus() if lazy_menu is None else lazy_menu)
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self._menu_updates: dict[int, OrchestratorEvent] = {}
         self._menu_timer = QTimer(self)
@@ -74,7 +80,8 @@ class TrayIcon(QObject):
         self.icon.activated.connect(self._activated)
         bridge.project_event.connect(self.on_event)
         self.refresh()
-        self.rebuild_menu()  # some tray hosts show the menu without aboutToShow the first time
+        if not self.builder.lazy:
+            self.rebuild_menu()  # a D-Bus tray host may read the menu without AboutToShow the first time
 
     # ----- state ----------------------------------------------------------------------------------------
 

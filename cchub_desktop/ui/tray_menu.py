@@ -10,6 +10,10 @@ Layout (a line per project, each a submenu with what can be done to it now):
 
 With more than MAX_INLINE_PROJECTS projects, the project lines move into a "Projects (N)" submenu, running
 ones first. Building is plain QMenu/QAction work: 500 projects rebuild in a few tens of milliseconds.
+
+`lazy` (where every submenu says it opens: tray_host.py): a project's line is made when its menu opens, with
+its title, icon and tooltip, and its actions when the line's own submenu opens; the "Projects (N)" submenu's
+lines when it opens. Otherwise (a menu exported over D-Bus) everything is made when the menu opens.
 """
 
 from __future__ import annotations
@@ -106,14 +110,17 @@ class TrayMenuBuilder:
     500-project rebuild cheap.
     """
 
-    def __init__(self, callbacks: TrayCallbacks) -> None:
+    def __init__(self, callbacks: TrayCallbacks, *, lazy: bool = True) -> None:
         self.callbacks = callbacks
+        self.lazy = lazy
         self._submenus: list[QMenu] = []
         self._icons: dict[ProjectStatus, QIcon] = {}
         self._attached: list[QMenu] = []
         # what the shown menu was built from, to update it in place while it is open
         self._entries: dict[int, TrayEntry] = {}
         self._project_menus: dict[int, QMenu] = {}
+        self._filled: set[int] = set()   # projects whose submenu has its actions
+        self._overflow: QMenu | None = None   # "Projects (N)", until its lines are made
         self._header: QAction | None = None
         self._all_actions: tuple[QAction, QAction] | None = None
 
@@ -143,14 +150,16 @@ class TrayMenuBuilder:
             for entry in entries:
                 self._add_project_menu(menu, entry)
         else:
-            ordered = sorted(entries, key=lambda e: (_OVERFLOW_RANK[e.status], e.name.casefold()))
             running = sum(1 for e in entries if e.status == S.RUNNING)
             title = f"Projects ({len(entries)}, {running} running)" if running else f"Projects ({len(entries)})"
             overflow = self._submenu(menu, title)
             overflow.setObjectName("tray_projects")
             overflow.setToolTipsVisible(True)
-            for entry in ordered:
-                self._add_project_menu(overflow, entry)
+            self._overflow = overflow
+            if self.lazy:
+                overflow.aboutToShow.connect(lambda m=overflow: self._fill_overflow(m))
+            else:
+                self._fill_overflow(overflow)
         menu.addSeparator()
         self._all_actions = (_add(menu, "Start all", "start_all"), _add(menu, "Stop all", "stop_all"))
         self._update_all_actions()
@@ -185,13 +194,17 @@ class TrayMenuBuilder:
     def update(self, project_id: int, status: ProjectStatus, phase: str | None, message: str | None) -> bool:
         """Change one project's line (and the summary) of the menu built last, in place, so an open menu
         never shows a stale state. False when that project is not in it (the caller rebuilds)."""
-        old, sub = self._entries.get(project_id), self._project_menus.get(project_id)
-        if old is None or sub is None:
+        old = self._entries.get(project_id)
+        if old is None:
             return False
         entry = replace(old, status=status, phase=phase, message=message)
         self._entries[project_id] = entry
-        sub.clear()
-        self._fill_project_menu(sub, entry)
+        sub = self._project_menus.get(project_id)
+        if sub is not None:   # else its line is not made yet: it will be from this entry
+            self._set_line(sub, entry)
+            if project_id in self._filled:
+                sub.clear()
+                self._fill_actions(sub, entry)
         if self._header is not None:
             self._header.setText(f"{APP_NAME}: {summary(e.status for e in self._entries.values())}")
         self._update_all_actions()
@@ -207,6 +220,8 @@ class TrayMenuBuilder:
 
     def clear(self, menu: QMenu) -> None:
         self._project_menus.clear()
+        self._filled.clear()
+        self._overflow = None
         self._header = None
         self._all_actions = None
         menu.clear()
@@ -220,17 +235,41 @@ class TrayMenuBuilder:
         self._submenus.append(sub)
         return sub
 
+    def _fill_overflow(self, overflow: QMenu) -> None:
+        """The "Projects (N)" submenu opens: its lines, running ones first (once per rebuild)."""
+        if overflow is not self._overflow:
+            return
+        self._overflow = None
+        ordered = sorted(self._entries.values(), key=lambda e: (_OVERFLOW_RANK[e.status], e.name.casefold()))
+        for entry in ordered:
+            self._add_project_menu(overflow, entry)
+
     def _add_project_menu(self, parent: QMenu, entry: TrayEntry) -> None:
+        pid = entry.project_id
         sub = self._submenu(parent, entry.label())
         sub.setToolTipsVisible(True)
-        self._project_menus[entry.project_id] = sub
-        self._fill_project_menu(sub, entry)
+        self._project_menus[pid] = sub
+        self._set_line(sub, entry)
+        if self.lazy:
+            sub.aboutToShow.connect(lambda m=sub, p=pid: self._fill_project_menu(m, p))
+        else:
+            self._fill_project_menu(sub, pid)
 
-    def _fill_project_menu(self, sub: QMenu, entry: TrayEntry) -> None:
-        pid = entry.project_id
+    def _fill_project_menu(self, sub: QMenu, project_id: int) -> None:
+        """A project's submenu opens (or, not lazy, is made): its actions, from its latest entry."""
+        entry = self._entries.get(project_id)
+        if entry is None or self._project_menus.get(project_id) is not sub or project_id in self._filled:
+            return
+        self._filled.add(project_id)
+        self._fill_actions(sub, entry)
+
+    def _set_line(self, sub: QMenu, entry: TrayEntry) -> None:
         sub.setTitle(entry.label())
         sub.menuAction().setIcon(self.icon(entry.status))
         sub.menuAction().setToolTip(entry.message if entry.status == S.ERROR and entry.message else "")
+
+    def _fill_actions(self, sub: QMenu, entry: TrayEntry) -> None:
+        pid = entry.project_id
         if entry.status in (S.STOPPED, S.ERROR):
             _add(sub, "Start", "start", pid)
         elif entry.status in (S.STARTING, S.RUNNING):
