@@ -220,14 +220,14 @@ class AppController:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                loop.add_signal_handler(sig, self._on_signal, sig)
+                loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):  # Windows: plain handler + a wake-up timer
-                signal.signal(sig, lambda s, _f: loop.call_soon_threadsafe(self._on_signal, signal.Signals(s)))
+                signal.signal(sig, lambda s, _f: loop.call_soon_threadsafe(self.on_signal, signal.Signals(s)))
                 self._wakeup = QTimer()
                 self._wakeup.start(250)
                 self._wakeup.timeout.connect(lambda: None)
 
-    def _on_signal(self, sig: signal.Signals) -> None:
+    def on_signal(self, sig: signal.Signals) -> None:
         logger.info("%s received: stopping every project and quitting", sig.name)
         self.begin_quit(0, runner_wait=SIGNAL_RUNNER_WAIT)   # a session ending waits for no one
 

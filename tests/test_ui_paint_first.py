@@ -254,3 +254,25 @@ def test_a_signal_while_loading_quits_once_attached(qt_async: QtAsync, qapp: QAp
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         store.close()
+
+
+def test_a_signal_caught_while_loading_but_handled_after_the_hand_over_quits(
+        qt_async: QtAsync, qapp: QApplication, qtbot: QtBot, fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+    """The loop may run the early window's handler for a signal after the controller took over (the signal was
+    caught before, its handler queued): the app quits all the same (seen: a SIGTERM at the first paint left
+    the app running)."""
+    store = seed(1, tmp_path)
+    paths = app_paths()
+    settings = AppSettings.load(paths.settings_file)
+    early = paint_first(paths, settings)
+    assert early is not None
+    qtbot.addWidget(early.window)
+    try:
+        controller = AppController(qapp, paths, store, settings, window=early.window)
+        early.hand_to(controller)
+        qt_async.loop.call_soon(early._on_signal, signal.SIGTERM)   # the handler the loop had queued
+        assert qt_async.run(controller.wait_done(), timeout=30) == 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        store.close()

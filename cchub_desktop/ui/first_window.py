@@ -127,6 +127,7 @@ class EarlyWindow:
         self.window.intercept_close = True
         self.window.close_requested.connect(self._close_requested)
         self.quit_requested: signal.Signals | None = None
+        self.controller: AppController | None = None   # once handed to
         self.close_requested = False
         self.painted = False
         for sig in (signal.SIGTERM, signal.SIGINT):  # until the loop's own handlers (install_signal_handlers)
@@ -166,11 +167,15 @@ class EarlyWindow:
         wait_painted(self.window.bottom_tabs)
 
     def _on_signal(self, sig: signal.Signals) -> None:
+        if self.controller is not None:   # a signal caught here but handled after the hand-over: it is the app's
+            self.controller.on_signal(sig)
+            return
         logger.info("%s received while loading: quitting once loaded", sig.name)
         self.quit_requested = sig
 
     def hand_to(self, controller: AppController) -> None:
         """The controller took over: replay what was asked meanwhile."""
+        self.controller = controller
         self.window.close_requested.disconnect(self._close_requested)
         if self.instance is not None:
             self.instance.activation_requested.disconnect(self._activation_requested)
