@@ -12,20 +12,38 @@ def hand_over_to_running_app(argv: Sequence[str]) -> bool:
     stdlib only, before Qt, SQLModel and the SDK are imported. True when the running app confirmed."""
     if any(a in ("--self-test", "--version", "-h", "--help") for a in argv):
         return False
-    import argparse
-
     from cchub_desktop.instance_handover import hand_over_early
     from cchub_desktop.paths import app_paths
 
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--start", action="append", default=[])
-    known, _rest = parser.parse_known_args(argv)
-    if not hand_over_early(app_paths(), known.start):
+    start = _start_names(argv)
+    if start is None:   # other arguments too: argparse reads them as the full parser will
+        import argparse
+
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--start", action="append", default=[])
+        start = parser.parse_known_args(argv)[0].start
+    if not hand_over_early(app_paths(), start):
         return False
     from cchub_desktop import APP_NAME
 
     print(f"{APP_NAME} is already running: its window was raised", file=sys.stderr)
     return True
+
+
+def _start_names(argv: Sequence[str]) -> list[str] | None:
+    """The projects of `--start NAME` / `--start=NAME` when the arguments are only those (a launch from the
+    desktop has none), without importing argparse; None for anything else."""
+    names: list[str] = []
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg.startswith("--start="):
+            names.append(arg.partition("=")[2])
+        elif arg == "--start" and rest and not rest[0].startswith("-"):
+            names.append(rest.pop(0))
+        else:
+            return None
+    return names
 
 
 def main() -> int:

@@ -6,13 +6,11 @@ On Windows file modes do not restrict other users; there these functions do noth
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import sys
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 CHECK_MODES = sys.platform != "win32"
@@ -28,7 +26,9 @@ def _tighten(path: Path, wanted: int) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:   # another user's file, a read-only mount: the app still works, the log says why
-        logger.warning("could not make %s private to you: %s", path, exc.strerror or exc)
+        import logging  # only here: a second launch imports this module before anything else
+
+        logging.getLogger(__name__).warning("could not make %s private to you: %s", path, exc.strerror or exc)
 
 
 def private_file(path: Path) -> None:

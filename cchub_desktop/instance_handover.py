@@ -14,7 +14,6 @@ first app still starting up holds the lock before it listens).
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import json
 import os
@@ -26,9 +25,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cchub_desktop import APP_ID
 from cchub_desktop.paths import AppPaths
@@ -39,6 +37,8 @@ EARLY_TIMEOUT_S = 2.0
 
 def server_name(paths: AppPaths) -> str:
     """A local-socket name unique to this user and data folder (short enough for any platform)."""
+    import getpass  # Windows only (a pipe name): not on a second launch's path on POSIX
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid
@@ -55,8 +55,7 @@ def encode_request(start: Sequence[str] = (), *, stop: Sequence[str] = (), show:
                        "stop": list(stop)}).encode() + b"\n"
 
 
-@dataclass(frozen=True)
-class HandoverRequest:
+class HandoverRequest(NamedTuple):   # not a dataclass: see paths.AppPaths
     start: list[str]
     stop: list[str]
     show: bool

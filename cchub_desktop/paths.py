@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
@@ -17,8 +17,10 @@ from cchub_desktop.safe_names import checked_key
 HOME_ENV = "CCHUB_HOME"
 
 
-@dataclass(frozen=True)
-class AppPaths:
+class AppPaths(NamedTuple):
+    """Immutable; a NamedTuple rather than a dataclass: a second launch reads these before anything else, and
+    `dataclasses` (with `inspect`) would cost it ~4 ms of its ~60 (benchmarks/README.md, second launch)."""
+
     data_dir: Path
     db_file: Path
     secrets_dir: Path
