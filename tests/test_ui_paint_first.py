@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from cchub_desktop.settings import AppSettings
 from cchub_desktop.store import ProjectStatus, ProjectStore
 from cchub_desktop.store.rows import read_projects
 from cchub_desktop.ui.bridge import OrchestratorBridge
-from cchub_desktop.ui.first_window import paint_first
+from cchub_desktop.ui.first_window import EarlyWindow, paint_first
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
 from cchub_desktop.ui.window_actions import LOADING
@@ -236,43 +237,38 @@ def test_what_another_launch_or_a_signal_asked_while_loading_is_done_once_attach
         store.close()
 
 
-def test_a_signal_while_loading_quits_once_attached(qt_async: QtAsync, qapp: QApplication, qtbot: QtBot,
-                                                    fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+@pytest.fixture
+def one_early(qtbot: QtBot, fake_dagger_env: FakeDagger, tmp_path: Path) -> Iterator[tuple[EarlyWindow, ProjectStore]]:
+    """One project, its window painted from the stdlib read; the signal handlers put back afterwards."""
     store = seed(1, tmp_path)
-    paths = app_paths()
-    settings = AppSettings.load(paths.settings_file)
-    early = paint_first(paths, settings)
+    early = paint_first(app_paths(), AppSettings.load(app_paths().settings_file))
     assert early is not None
     qtbot.addWidget(early.window)
     try:
-        os.kill(os.getpid(), signal.SIGTERM)  # handled by the early window's handler: recorded, not fatal
-        qtbot.waitUntil(lambda: early.quit_requested is not None, timeout=5_000)
-        controller = AppController(qapp, paths, store, settings, window=early.window)
-        early.hand_to(controller)
-        assert qt_async.run(controller.wait_done(), timeout=30) == 0
+        yield early, store
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         store.close()
+
+
+def test_a_signal_while_loading_quits_once_attached(qt_async: QtAsync, qapp: QApplication, qtbot: QtBot,
+                                                    one_early: tuple[EarlyWindow, ProjectStore]) -> None:
+    early, store = one_early
+    os.kill(os.getpid(), signal.SIGTERM)  # handled by the early window's handler: recorded, not fatal
+    qtbot.waitUntil(lambda: early.quit_requested is not None, timeout=5_000)
+    controller = AppController(qapp, app_paths(), store, early.settings, window=early.window)
+    early.hand_to(controller)
+    assert qt_async.run(controller.wait_done(), timeout=30) == 0
 
 
 def test_a_signal_caught_while_loading_but_handled_after_the_hand_over_quits(
-        qt_async: QtAsync, qapp: QApplication, qtbot: QtBot, fake_dagger_env: FakeDagger, tmp_path: Path) -> None:
+        qt_async: QtAsync, qapp: QApplication, one_early: tuple[EarlyWindow, ProjectStore]) -> None:
     """The loop may run the early window's handler for a signal after the controller took over (the signal was
     caught before, its handler queued): the app quits all the same (seen: a SIGTERM at the first paint left
     the app running)."""
-    store = seed(1, tmp_path)
-    paths = app_paths()
-    settings = AppSettings.load(paths.settings_file)
-    early = paint_first(paths, settings)
-    assert early is not None
-    qtbot.addWidget(early.window)
-    try:
-        controller = AppController(qapp, paths, store, settings, window=early.window)
-        early.hand_to(controller)
-        qt_async.loop.call_soon(early._on_signal, signal.SIGTERM)   # the handler the loop had queued
-        assert qt_async.run(controller.wait_done(), timeout=30) == 0
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        store.close()
+    early, store = one_early
+    controller = AppController(qapp, app_paths(), store, early.settings, window=early.window)
+    early.hand_to(controller)
+    qt_async.loop.call_soon(early._on_signal, signal.SIGTERM)   # the handler the loop had queued
+    assert qt_async.run(controller.wait_done(), timeout=30) == 0
