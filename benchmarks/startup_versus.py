@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import PYTHON, REPO, Row, app_home, bench_env, median, print_rows, spread
-from benchmarks.startup import BAR, PROJECTS
+from benchmarks.startup import BAR, PROJECTS, RSS_BAR
 
 
 def launch(root: Path, target: str, env: dict[str, str], idle: float) -> tuple[float, float]:
@@ -64,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in results.items():
         if name == "bare QMainWindow":
             continue
-        for label, j, unit in (("cold start to first window painted", 0, "ms"),
-                               (f"idle RSS {args.idle:g} s after first paint", 1, "MB")):
+        for label, j, unit, bar in (("cold start to first window painted", 0, "ms", BAR),
+                                    (f"idle RSS {args.idle:g} s after first paint", 1, "MB", RSS_BAR)):
             a, b = [v[j] for v in values], [v[j] for v in bare]
             ratio = median(a) / median(b)
             rows.append(Row("start-up, interleaved", f"{label}: {name}, {PROJECTS} projects", median(a), unit,
                             len(a), spread(a), f"bare QMainWindow {median(b):.0f} {unit} ({spread(b)})", ratio,
-                            f"ratio ≤ {BAR}", ratio <= BAR))
+                            f"ratio ≤ {bar}", ratio <= bar))
     print_rows(rows, args.json)
     return 0
 
