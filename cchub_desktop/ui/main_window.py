@@ -450,7 +450,8 @@ class MainWindow(QMainWindow):
     # ----- actions -------------------------------------------------------------------------------------------
 
     def _remedy(self, what: str, pid: int) -> None:
-        """The detail strip's button for a failure."""
+        """The detail strip's button for a failure (the strip is in the first paint: the log may not be yet)."""
+        self.complete()
         if what == OPEN_SETTINGS:
             self.settings_requested.emit()
         elif what == CHANGE_PORTS:
