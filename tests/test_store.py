@@ -424,3 +424,36 @@ def test_a_state_recorded_while_the_project_is_removed_does_not_bring_it_back(
         store.set_status(pid, ProjectStatus.RUNNING)         # ...then the state is written
     monkeypatch.undo()
     assert [p.name for p in store.list()] == []
+
+
+@pytest.mark.parametrize("write", ["secrets", "source pin", "edit"])
+def test_a_write_keeps_what_another_writer_changed_since_its_read(store: ProjectStore, project_dir: Path,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  write: str) -> None:
+    """Each write reads the project, changes some fields and writes them; another writer (the status writer's
+    thread, a runner, `cchub`) may record a state in between: it is kept (seen: a first start's record put
+    back the 'stopped' of its stale copy over the 'starting' just written)."""
+    pid = store.add("Acme", project_dir).id
+    assert pid is not None
+    other = ProjectStore(tmp_path / "projects.sqlite3", live_port_check=False)
+    read = store.get
+
+    def read_then_another_writes(project_id: int) -> object:
+        project = read(project_id)
+        other.set_status(project_id, ProjectStatus.STARTING)
+        return project
+
+    monkeypatch.setattr(store, "get", read_then_another_writes)
+    if write == "secrets":
+        store.record_secrets(pid, "fingerprint")
+    elif write == "source pin":
+        store.record_source_pin(pid, "https://example.invalid/cc.git", "main", "a" * 40, None)
+    else:
+        store.update(pid, name="Acme two")
+    monkeypatch.undo()
+    after = other.get(pid)
+    assert after.status == "starting"   # the other writer's state stays
+    assert (after.secrets_fingerprint, after.source_commit, after.name) == {
+        "secrets": ("fingerprint", None, "Acme"), "source pin": (None, "a" * 40, "Acme"),
+        "edit": (None, None, "Acme two")}[write]
+    other.close()

@@ -452,18 +452,31 @@ class ProjectStore:
             session.commit()
 
     def _commit(self, project: Project) -> Project:
+        """Insert a new project, or write the fields changed on one read with get(): only those, onto the row as
+        it is now. Another writer (the status writer's thread, a runner, `cchub`) may have changed other fields
+        since the read; writing the whole object back would undo that (seen: a first start's database-image
+        record put back the 'stopped' its stale copy held over the 'starting' just written)."""
+        from sqlalchemy import inspect
         from sqlalchemy.exc import IntegrityError
 
         try:
             with self._session() as session:
-                if project.id is not None and session.get(type(project), project.id) is None:
-                    # removed since it was read (a state recorded while a removal ran): a merge would insert it
-                    # again, bringing a removed project back
+                if project.id is None:
+                    session.add(project)
+                    session.commit()
+                    session.refresh(project)
+                    return project
+                current = session.get(type(project), project.id)
+                if current is None:
+                    # removed since it was read (a state recorded while a removal ran): writing it would insert
+                    # it again, bringing a removed project back
                     raise KeyError(f"no project with id {project.id}")
-                merged = session.merge(project)
+                for attr in inspect(project).attrs:
+                    if attr.history.has_changes():
+                        setattr(current, attr.key, attr.value)
                 session.commit()
-                session.refresh(merged)
-                return merged
+                session.refresh(current)
+                return current
         except IntegrityError as exc:
             # another writer (the app or `cchub`) took a name, slug or port between our check and commit
             raise ValidationError(_integrity_field(str(exc.orig)),
