@@ -47,6 +47,9 @@ def _start_names(argv: Sequence[str]) -> list[str] | None:
 
 
 def main() -> int:
+    from cchub_desktop.openssl_free import ASYNCIO, HASHING, import_without_openssl
+
+    import_without_openssl(HASHING)   # the window needs no OpenSSL (openssl_free.py): ~4.9 MB
     if hand_over_to_running_app(sys.argv[1:]):
         return 0
     # Start-up allocates for keeps: no garbage collection until the window is up (app.settle_garbage_collector).
@@ -63,6 +66,7 @@ def main() -> int:
     from cchub_desktop.ui.first_window import begin
 
     app, args, launch = begin(sys.argv[1:])  # the window painted from the stdlib read, when the database allows
+    import_without_openssl(ASYNCIO)
     from cchub_desktop.app import run
 
     return run(app, args, launch)

@@ -28,34 +28,34 @@ from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent
 from cchub_desktop.log_names import named_log_file
 from cchub_desktop.log_tail import FileTail
 from cchub_desktop.paths import AppPaths
-from cchub_desktop.project_data import delete_project_data
 from cchub_desktop.project_runs import NOTHING_KNOWN, ProjectRun
 from cchub_desktop.runner_runs import BACKUP_WAIT_S, FOLLOW_S, RUNNER_STOP_BOUND, RunnerRun
 from cchub_desktop.settings import AppSettings
-from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, StackPhase
-from cchub_desktop.stack.db_image import pin_db_image
-from cchub_desktop.stack.project_secrets import checked_secrets
+from cchub_desktop.stack import StackError, StackLog, StackPhase
 from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
 
 if TYPE_CHECKING:
+    # The stack itself, its configuration and what a start, a backup or a removal with data needs are imported
+    # by those (a project's runner in the app): the window, which only follows runners, never loads them.
+    from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack
     from cchub_desktop.store.rows import StoredProject
 
 logger = logging.getLogger(__name__)
 __all__ = ["ACTIVE", "PHASE_TEXT", "Orchestrator", "OrchestratorEvent", "phase_text"]
 
 EventCallback = Callable[[OrchestratorEvent], None]
-StackFactory = Callable[..., CommandCenterStack]
+StackFactory = Callable[..., "CommandCenterStack"]
 
 
 class Orchestrator:
     """Owns the running stacks. All methods run on the asyncio loop's thread."""
 
     def __init__(self, store: ProjectStore, settings: AppSettings, paths: AppPaths,
-                 stack_factory: StackFactory = CommandCenterStack, *, runners: bool = False) -> None:
+                 stack_factory: StackFactory | None = None, *, runners: bool = False) -> None:
         """`runners`: every stack runs in a runner process of its own (runner_control.py), which this
         process starts, follows and stops, and never a Dagger session here (the app). Without it, stacks run
-        in this process through `stack_factory` (tests of the stack's lifecycle)."""
+        in this process through `stack_factory` (default: CommandCenterStack; tests pass their own)."""
         self.runners = runners
         self._projects: dict[int, ProjectRun] = {}   # what this process knows of each project's run
         self.runner_stop_bound = RUNNER_STOP_BOUND
@@ -400,6 +400,8 @@ class Orchestrator:
             await self.flush()
             project = await asyncio.to_thread(self._store.get, project_id)
             if delete_data:
+                from cchub_desktop.project_data import delete_project_data
+
                 await delete_project_data(project, self.settings, self._paths, self.log(project_id))
             await asyncio.to_thread(functools.partial(self._store.remove, project_id, data_kept=not delete_data))
         finally:
@@ -486,6 +488,7 @@ class Orchestrator:
             raise StackError(f"{exc} (or back it up from there)", step="backup") from exc
         try:
             from cchub_desktop.stack.backup import backup_project
+            from cchub_desktop.stack.project_secrets import checked_secrets
 
             secrets = (None if busy in ACTIVE else
                        await asyncio.to_thread(checked_secrets, self._store, project, self._paths))
@@ -574,8 +577,13 @@ class Orchestrator:
     # ----- internals ------------------------------------------------------------------------------------
 
     async def _run_start(self, project_id: int) -> None:
+        from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack
+        from cchub_desktop.stack.db_image import pin_db_image
+        from cchub_desktop.stack.project_secrets import checked_secrets
+
         stack: CommandCenterStack | None = None
         log = self.log(project_id)
+        factory = self._factory or CommandCenterStack
         try:
             project = await asyncio.to_thread(self._store.get, project_id)
             # the secrets: made at the first start, then exactly those (stack/project_secrets.py)
@@ -588,7 +596,7 @@ class Orchestrator:
             conflicts = await asyncio.to_thread(ports.find_conflicts, config.host_ports())
             if conflicts:
                 raise StackError(" ".join(c.message() for c in conflicts), step="ports")   # the whole story
-            stack = self._factory(config, self.settings, log,
+            stack = factory(config, self.settings, log,
                                   on_phase=lambda phase: self._on_phase(project_id, phase))
             stack.on_source_pin = lambda commit: self._record_source_pin(project_id, config, commit)
             self._p(project_id).stack = stack

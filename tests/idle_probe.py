@@ -5,7 +5,8 @@ sits idle; then add a project through the window's Add dialog, as a user does, a
 
 FOLDER is the new project's folder. Nothing in the product knows about this: a logging handler notices the app
 saying "window shown" and queues the steps on the Qt loop. It prints one JSON line ({"idle": [...modules],
-"added": name or null, "error": text, "rows_before": N, "rows_after": N, "after_add": [...modules]}) and
+"added": name or null, "error": text, "rows_before": N, "rows_after": N, "after_add": [...modules],
+"openssl_idle": [...mapped OpenSSL libraries, Linux]}) and
 sends itself SIGTERM, which the app handles by quitting with exit code 0.
 """
 
@@ -28,6 +29,16 @@ def _main_window() -> Any:
         if hasattr(widget, "add_project") and getattr(widget, "attached", False):
             return widget
     raise RuntimeError("no attached main window")
+
+
+def _mapped_openssl() -> list[str]:
+    """The OpenSSL libraries (libcrypto, libssl) mapped into this process: [] off Linux, where it is not read."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            names = {line.split()[-1].rsplit("/", 1)[-1] for line in maps if len(line.split()) >= 6}
+    except OSError:
+        return []
+    return sorted(n for n in names if n.startswith(("libcrypto", "libssl")))
 
 
 def _add_project(folder: str) -> None:
@@ -65,6 +76,7 @@ class _ReadyHandler(logging.Handler):
 
     def _idle(self) -> None:
         REPORT["idle"] = sorted(sys.modules)
+        REPORT["openssl_idle"] = _mapped_openssl()
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(0, lambda: _add_project(self.folder))

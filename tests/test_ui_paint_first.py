@@ -42,6 +42,8 @@ IDLE_PROBE = Path(__file__).with_name("idle_probe.py")
 HEAVY = ("sqlmodel", "sqlalchemy", "pydantic", "pydantic_core", "dagger")
 LATER_PARTS = ("cchub_desktop.ui.log_view", "cchub_desktop.ui.services_panel", "cchub_desktop.ui.storage_panel",
                "cchub_desktop.stack.source_pin")
+STACK_PARTS = ("cchub_desktop.stack.stack", "cchub_desktop.stack.config", "cchub_desktop.stack.project_secrets",
+               "cchub_desktop.stack.secrets_store", "cchub_desktop.project_data")
 
 
 def seed(count: int, folders: Path) -> ProjectStore:
@@ -100,6 +102,11 @@ def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchu
     assert not idle & set(HEAVY), f"imported by the idle window: {sorted(idle & set(HEAVY))}"
     if sys.platform != "win32":   # the single instance is a stdlib socket there: no QtNetwork (~2.8 MB)
         assert "PySide6.QtNetwork" not in report["idle"]
+    # no OpenSSL (~4.9 MB, cchub_desktop/openssl_free.py) and no stack (its runner's part) in the idle window
+    assert not {"ssl", "_hashlib"} & set(report["idle"]), sorted({"ssl", "_hashlib"} & set(report["idle"]))
+    if sys.platform.startswith("linux"):   # what is mapped is read from /proc there
+        assert report["openssl_idle"] == []
+    assert not set(STACK_PARTS) & set(report["idle"]), sorted(set(STACK_PARTS) & set(report["idle"]))
     assert report["added"] == "Added while idle", report["error"]
     assert (report["rows_before"], report["rows_after"]) == (2, 3)   # the table shows it
     assert {"sqlmodel", "sqlalchemy", "pydantic"} <= {m.split(".")[0] for m in report["after_add"]}

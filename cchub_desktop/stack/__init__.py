@@ -12,13 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cchub_desktop.stack.config import CommandCenterConfig, ImageSettings, SourceSettings
+    from cchub_desktop.stack.config import CommandCenterConfig, ImageSettings
     from cchub_desktop.stack.doctor import DoctorCheck, DoctorReport, run_doctor, run_doctor_sync
     from cchub_desktop.stack.errors import StackError
     from cchub_desktop.stack.logs import LogLine, StackLog
     from cchub_desktop.stack.phases import StackPhase
     from cchub_desktop.stack.plan import StackPlan, build_plan, format_plan
     from cchub_desktop.stack.secrets_store import ProjectSecrets
+    from cchub_desktop.stack.source_settings import SourceSettings
     from cchub_desktop.stack.stack import CommandCenterStack
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
     "format_plan", "run_doctor", "run_doctor_sync",
 ]
 _HOME = {
-    "CommandCenterConfig": "config", "ImageSettings": "config", "SourceSettings": "config",
+    "CommandCenterConfig": "config", "ImageSettings": "config", "SourceSettings": "source_settings",
     "DoctorCheck": "doctor", "DoctorReport": "doctor", "run_doctor": "doctor", "run_doctor_sync": "doctor",
     "StackError": "errors", "LogLine": "logs", "StackLog": "logs", "StackPhase": "phases",
     "StackPlan": "plan", "build_plan": "plan", "format_plan": "plan", "ProjectSecrets": "secrets_store",

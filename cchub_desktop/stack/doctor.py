@@ -103,8 +103,8 @@ def run_doctor_sync(settings: AppSettings) -> DoctorReport:
 def source_doctor_checks(settings: AppSettings, db_image: str = "") -> tuple[list[DoctorCheck], str]:
     """The source check (stack/source_check.py) as doctor lines: one per problem, each with its fix; a
     note instead when the source is git (checked only once the engine has fetched it)."""
-    from cchub_desktop.stack.config import SourceSettings
     from cchub_desktop.stack.source_check import check_source
+    from cchub_desktop.stack.source_settings import SourceSettings
 
     src = SourceSettings.from_settings(settings)
     report = check_source(src.local_dir, src.git_url, src.git_ref, db_image or settings.postgres_image)

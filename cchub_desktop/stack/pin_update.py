@@ -8,11 +8,11 @@ import asyncio
 import importlib
 from typing import TYPE_CHECKING
 
-from cchub_desktop.stack.config import SourceSettings
 from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.runner_probe import check_runner
 from cchub_desktop.stack.source_pin import SourcePin, UpdateResult, pin_of, resolve_commit
+from cchub_desktop.stack.source_settings import SourceSettings
 
 if TYPE_CHECKING:
     from cchub_desktop.settings import AppSettings

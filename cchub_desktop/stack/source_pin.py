@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import dagger
 
-    from cchub_desktop.stack.config import SourceSettings
+    from cchub_desktop.stack.source_settings import SourceSettings
     from cchub_desktop.store.rows import StoredProject
 
 SHORT = 7
