@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +58,7 @@ async def run_job(paths: AppPaths, verb: str, args: Sequence[str], on_poll: Call
     what = WHAT.get(verb, verb)
     bound = JOB_BOUNDS.get(verb, 30 * 60.0) if bound is None else bound
     paths.runtime_dir.mkdir(parents=True, exist_ok=True)
-    stem = paths.runtime_dir / f"job-{verb}-{uuid.uuid4().hex[:12]}"
+    stem = paths.runtime_dir / f"job-{verb}-{secrets.token_hex(6)}"
     out_file, err_file = stem.with_suffix(".out"), stem.with_suffix(".err")
     try:
         proc = await asyncio.to_thread(_launch, job_command(verb, args), out_file, err_file)

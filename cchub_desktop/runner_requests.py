@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def reply_file(runtime_dir: Path, data_key: str) -> Path:
 
 def send(runtime_dir: Path, data_key: str, pid: int, job: str) -> str:
     """Ask the runner `pid` to do `job`; the request's id. OSError (ProcessLookupError: it has ended)."""
-    request_id = uuid.uuid4().hex
+    request_id = secrets.token_hex(16)
     reply_file(runtime_dir, data_key).unlink(missing_ok=True)
     write_private(request_file(runtime_dir, data_key),
                   json.dumps({"id": request_id, "job": job}).encode("utf-8"))

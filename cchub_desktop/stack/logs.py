@@ -16,18 +16,15 @@ import codecs
 import contextlib
 import itertools
 import logging
-import logging.handlers
 import os
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from io import TextIOWrapper
 from pathlib import Path
 from typing import NamedTuple
 
-from cchub_desktop.file_modes import open_private, private_file
 from cchub_desktop.log_limits import CUT, MAX_LINE
 from cchub_desktop.stack.errors import scrub
 
@@ -110,21 +107,6 @@ class SpanRouter:
             self._spans.pop(next(iter(self._spans)))
 
 
-class _QuietRotatingHandler(logging.handlers.RotatingFileHandler):
-    def handleError(self, record: logging.LogRecord) -> None:
-        pass  # a full disk must not break the stack; the in-memory log still has the line
-
-    def _open(self) -> TextIOWrapper:
-        """The log file, private to the user (0600; older copies found wider are tightened too): a log can
-        hold paths, errors and, before scrubbing caught up, anything a service printed."""
-        stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,  # noqa: SIM115
-                      opener=open_private)
-        assert isinstance(stream, TextIOWrapper)  # a text mode ("a")
-        for number in range(self.backupCount + 1):
-            private_file(Path(self.baseFilename if number == 0 else f"{self.baseFilename}.{number}"))
-        return stream
-
-
 class StackLog:
     """Thread-safe log of one stack. `write` is the file-like entry point for the Dagger SDK; `note` adds a
     line from the hub itself; `lines(since)` reads with a cursor; subscribers are called on the writing
@@ -144,15 +126,13 @@ class StackLog:
         self._subscribers: list[LineCallback] = []
         self.log_file = Path(log_file) if log_file is not None else None
         self._handler: logging.Handler | None = None
+        self._rotation = (max_bytes, backup_count)
+        self._writes_file = self.log_file is not None   # until close(): the file handler is made at the first line
         self._pipe_w: int | None = None
         self._reader: threading.Thread | None = None
         if self.log_file is not None:
             with contextlib.suppress(OSError):
                 self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = _QuietRotatingHandler(self.log_file, maxBytes=max_bytes, backupCount=backup_count,
-                                            encoding="utf-8", delay=True)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(service)-8s %(message)s"))
-            self._handler = handler
 
     # ----- configuration (by the stack) -----------------------------------------------------------------
 
@@ -260,6 +240,7 @@ class StackLog:
         self.flush()
         with self._lock:
             handler, self._handler = self._handler, None
+            self._writes_file = False
         if handler is not None:
             with contextlib.suppress(OSError):   # a full disk: the lines are lost, the close must not fail
                 handler.close()
@@ -277,11 +258,24 @@ class StackLog:
         self._buffer.append(row)
         item = LogLine._make(row)
         self._written += 1
-        if self._handler is not None:
+        if self._writes_file:
             record = logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO",
                                             "service": item.service, "created": item.ts})
-            self._handler.handle(record)
+            (self._handler or self._open_file()).handle(record)
         return item
+
+    def _open_file(self) -> logging.Handler:
+        """The log file's handler, made when the first line is written: a log that never writes one (the
+        window's, fed from a runner's file) does not load logging.handlers (and pickle with it)."""
+        from cchub_desktop.stack.log_rotation import QuietRotatingHandler
+
+        assert self.log_file is not None   # _writes_file
+        max_bytes, backup_count = self._rotation
+        handler = QuietRotatingHandler(self.log_file, maxBytes=max_bytes, backupCount=backup_count,
+                                       encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(service)-8s %(message)s"))
+        self._handler = handler
+        return handler
 
     def _notify(self, stored: list[LogLine]) -> None:
         if not stored:

@@ -483,7 +483,8 @@ class ProjectStore:
                                   "That value was just taken by another project; reload and try again.") from exc
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._orm_engine is not None:   # never written through: no ORM to load just to dispose of it
+            self._orm_engine.dispose()
 
 
 def _integrity_field(text: str) -> str:
