@@ -1,4 +1,4 @@
-"""Launch wrapper for the start-up benchmark: `python benchmarks/first_paint.py app|bare|table [--idle SECONDS]
+"""Launch wrapper for the start-up benchmark: `python benchmarks/first_paint.py app|bare|label|table [--idle SECONDS]
 [--db FILE]`.
 
 The same wrapper starts both programs, so both are observed the same way and nothing in the product changes:
@@ -7,6 +7,8 @@ The same wrapper starts both programs, so both are observed the same way and not
           `python -m cchub_desktop` run), with no arguments: it imports what it imports in its own order;
 - `bare`: imports PySide6.QtWidgets, creates a QApplication, shows a plain QMainWindow of the app window's
           size and runs app.exec();
+- `label`: the bare window with one QLabel of text as its central widget: the least a window that shows any
+          text does (its first text paint loads fonts: fontconfig, FreeType, the glyph cache);
 - `table`: the least a PySide6 window that shows the projects does (a floor, not the app): the bare window
           plus a toolbar of six actions, the rows of `--db` read with sqlite3 into a QTableView through a
           minimal QAbstractTableModel, an empty three-tab pane under it in a vertical QSplitter, and a status
@@ -144,6 +146,17 @@ def main(argv: list[str]) -> int:
         window = QMainWindow()
         window.setWindowTitle("CommandCenter Hub")
         window.resize(*WINDOW_SIZE)
+        window.show()
+        return qapp.exec()
+    if target == "label":
+        observe(lambda app: app.quit(), idle)
+        from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+        qapp = QApplication(sys.argv[:1])
+        window = QMainWindow()
+        window.setWindowTitle("CommandCenter Hub")
+        window.resize(*WINDOW_SIZE)
+        window.setCentralWidget(QLabel("CommandCenter Hub"))
         window.show()
         return qapp.exec()
     if target == "table":
