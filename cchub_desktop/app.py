@@ -238,6 +238,15 @@ class AppController:
                 loop.remove_signal_handler(sig)
 
 
+class DamagedInstall(Exception):
+    """A part of the app or of a library it needs cannot be imported: the install is damaged or incomplete."""
+
+    def __init__(self, exc: ImportError) -> None:
+        missing = f"module {exc.name} is missing" if isinstance(exc, ModuleNotFoundError) and exc.name else str(exc)
+        super().__init__(f"Part of {APP_NAME} cannot be loaded ({missing}): its installation is damaged or "
+                         f"incomplete. Reinstall {APP_NAME}; your projects and their data are kept.")
+
+
 def _import_core() -> None:
     """What the attached app needs beyond the first paint; run in a worker thread so the painted window keeps
     answering (repaints, resizes, a queued Start) while the orchestrator and the stack load."""
@@ -283,13 +292,17 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
         if early is not None:
             early.install_signal_handlers()
             await early.until_painted()
+        try:
             await asyncio.to_thread(_import_core)
+        except ImportError as exc:   # a damaged install (a file or a dependency missing): said, not a traceback
+            logger.debug("importing the app's core failed", exc_info=True)
+            raise DamagedInstall(exc) from exc
         from cchub_desktop.store import ProjectStore
         from cchub_desktop.ui.db_recovery import open_store_with_recovery
 
         # a damaged, locked or read-only database: ask what to do (restore, start fresh, retry, quit)
         store = ProjectStore(paths.db_file) if args.self_test else await open_store_with_recovery(paths)
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, DamagedInstall) as exc:
         if early is not None:
             early.close()
         if instance is not None:
