@@ -656,6 +656,9 @@ def cmd_reset_db(args: argparse.Namespace) -> int:
         try:
             kept = copy_before(store, project, settings, paths, log, "reset-db")
             asyncio.run(delete_project_data(project, settings, paths, log, retire_copies="before-reset"))
+            log.note("reset-db: the database (PostgreSQL and Redis data) and the passwords were deleted; the next "
+                     "start makes new ones" + (f"; a copy from before the reset ({kept}) is kept under "
+                                               "retired-before-reset-* in the host copies folder" if kept else ""))
         finally:
             log.close()
         store.forget_data(project.id)

@@ -32,8 +32,9 @@ def project_files(paths: AppPaths, key: str) -> list[Path]:
 async def delete_project_data(project: Project, settings: AppSettings, paths: AppPaths, log: StackLog, *,
                               retire_copies: str = "") -> None:
     """Empty the project's volumes, then delete its secrets, logs and host copies. StackError (nothing deleted)
-    when the engine cannot be reached. With `retire_copies` (a label: reset-db) the host copies are kept in a
-    subfolder of that name, where no start restores from them."""
+    when the engine cannot be reached. With `retire_copies` (a label: reset-db, which keeps the project) the
+    host copies are kept in a subfolder of that name, where no start restores from them, and its log is kept:
+    what the project did before the reset, and the reset itself, stay readable."""
     config = CommandCenterConfig.from_project(project, settings, paths)
     retired = await asyncio.to_thread(_retired_volumes, project, paths)
     try:
@@ -42,9 +43,12 @@ async def delete_project_data(project: Project, settings: AppSettings, paths: Ap
         raise StackError(f"The project's data volumes could not be deleted, so nothing was removed: "
                          f"{exc.user_message} You can also remove the project without deleting its data.",
                          detail=exc.detail, step="volumes") from exc
-    log.close()
     await asyncio.to_thread(_forget_retired, list(retired), paths)
-    await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
+    if retire_copies:
+        await asyncio.to_thread(_unlink_all, [secrets_file(paths.secrets_dir, project.data_key)])
+    else:
+        log.close()
+        await asyncio.to_thread(_unlink_all, project_files(paths, project.data_key))
     await asyncio.to_thread(_drop_copies, paths, project.data_key, retire_copies)
 
 

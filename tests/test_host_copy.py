@@ -210,6 +210,10 @@ def test_reset_db_keeps_a_copy_from_before_the_reset_that_no_start_restores(
         assert retired.name.startswith("retired-before-reset-")
         assert [c.number for c in host_copies.list_copies(retired)] == [2, 1]
         assert "public.notes" in (retired / "copy-000002.sql").read_text()   # the data from before the reset
+        # the log is the project's, kept: what it did before the reset, then the reset itself
+        assert cchub(["logs", "Alpha"]) == 0
+        logged = capsys.readouterr().out  # type: ignore[attr-defined]
+        assert "saved copy 1" in logged and "reset-db: the database" in logged, logged[-2000:]
         again = Hub(fake_dagger_env, project_dir)
         run(cycle(again))
         text = log_text(again, pid)
