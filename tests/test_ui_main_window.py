@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QSplitter
 from pytestqt.qtbot import QtBot
 
 from cchub_desktop import ports
@@ -167,3 +167,19 @@ def test_double_clicking_start_starts_one_stack(gui_hub: GuiHub, qtbot: QtBot, f
     hub.aio.run(hub.orchestrator.stop(pid), timeout=60)
     fake_dagger_env.sessions_exited(timeout=10)
     assert len(fake_dagger_env.journal.sessions()) == 1
+
+
+def test_a_new_window_gives_the_log_its_share_not_its_minimum(gui_hub: GuiHub, qtbot: QtBot,
+                                                               fake_dagger_env: FakeDagger, project_dir: Path) -> None:
+    """At the window's usual size the log shows a screenful of lines (the lower pane 2/5 of the split), not the
+    two lines its minimum holds."""
+    window = gui_hub.window
+    gui_hub.add_project("Acme", project_dir)
+    window.resize(1080, 680)
+    text = window.log_view.text
+    qtbot.waitUntil(lambda: text.isVisible() and window.bottom_tabs.height() > 0)
+    splitter = window.bottom_tabs.parentWidget()
+    assert isinstance(splitter, QSplitter)
+    top, bottom = splitter.sizes()
+    assert bottom >= 0.35 * (top + bottom), (top, bottom)
+    assert text.viewport().height() >= 8 * text.fontMetrics().lineSpacing()

@@ -191,7 +191,10 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.bottom_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([3, 2])   # from the start, not from the pages' size hints: the log's page comes later
+        # 3:2 from the start, not from the pages' size hints (the log's page comes later). Sizes larger than the
+        # splitter are scaled to it in proportion; small ones ([3, 2]) leave it to the size hints, which gave the
+        # log pane its minimum: two lines of log in a 680-pixel window.
+        splitter.setSizes([3000, 2000])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(splitter, 1)
