@@ -19,17 +19,24 @@ Only the window's entry point calls this; `cchub` and the runners import both no
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 _HELD = ("_hashlib", "ssl")
 HASHING = ("hashlib", "hmac")   # hmac would import _hashlib on its own later
 ASYNCIO = ("asyncio",)
+# what hashlib falls back to without OpenSSL: an interpreter (or a frozen bundle) without them imports normally
+_BUILT_IN_HASHES = ("_md5", "_sha1", "_sha3", "_blake2",
+                    *(("_sha2",) if sys.version_info >= (3, 12) else ("_sha256", "_sha512")))
 
 
 def import_without_openssl(modules: tuple[str, ...]) -> bool:
     """Import `modules` with OpenSSL held back (see the module's docstring). False, and nothing imported, when
-    one of them or OpenSSL is already imported: then there is nothing to save."""
+    one of them or OpenSSL is already imported (then there is nothing to save), or when hashlib's built-in
+    implementations are missing (hashlib would have no sha256 without OpenSSL)."""
     if any(name in sys.modules for name in (*modules, *_HELD)):
+        return False
+    if "hashlib" in modules and not all(_importable(name) for name in _BUILT_IN_HASHES):
         return False
     for name in _HELD:
         sys.modules[name] = None  # type: ignore[assignment]   # `import name` raises ImportError while held
@@ -40,3 +47,10 @@ def import_without_openssl(modules: tuple[str, ...]) -> bool:
         for name in _HELD:   # released: what was imported keeps its fallback; a later import loads OpenSSL
             del sys.modules[name]
     return True
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

@@ -68,3 +68,24 @@ def test_no_openssl_library_is_mapped_until_ssl_is_imported() -> None:
     report = run_check()
     assert report["mapped_before"] == []
     assert report["mapped_after"] == sorted(linked)   # the same libraries as any process that imports ssl
+
+
+def test_without_built_in_hashes_nothing_is_held_back() -> None:
+    """An interpreter or a frozen bundle without hashlib's own sha256 imports hashlib with OpenSSL, as usual."""
+    hide = (
+        "import importlib.abc, sys\n"
+        "class Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('_sha256', '_sha2'):\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from cchub_desktop.openssl_free import HASHING, import_without_openssl\n"
+        "done = import_without_openssl(HASHING)\n"
+        "import hashlib\n"
+        "print(done, '_hashlib' in sys.modules, hashlib.sha256(b'cchub').hexdigest())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["False", "True", hashlib.sha256(b"cchub").hexdigest()]
+    assert "Traceback" not in proc.stderr and "was not found" not in proc.stderr
