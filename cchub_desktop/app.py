@@ -293,7 +293,10 @@ async def run_app(app: QApplication, args: argparse.Namespace, launch: Launch | 
             early.install_signal_handlers()
             await early.until_painted()
         try:
-            await asyncio.to_thread(_import_core)
+            if early is not None:   # painted: load in a worker thread, the window answering meanwhile
+                await asyncio.to_thread(_import_core)
+            else:   # nothing shown yet: at once, with no turn of the loop before the signal handlers are set
+                _import_core()
         except ImportError as exc:   # a damaged install (a file or a dependency missing): said, not a traceback
             logger.debug("importing the app's core failed", exc_info=True)
             raise DamagedInstall(exc) from exc
