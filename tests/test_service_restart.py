@@ -67,7 +67,7 @@ def test_a_service_nothing_binds_restarts_alone_in_the_same_session(
         fake_dagger_env: FakeDagger, port_block: FreePortBlock, project_dir: Path) -> None:
     config = make_config(project_dir, port_block)
     done, seen = restart_in_running_stack(config, "worker")
-    assert done.startswith("restarted the worker in ")
+    assert done.startswith("restarted worker in ")
     journal = fake_dagger_env.journal
     assert len(journal.sessions()) == 1                                     # no new session
     started = by_service(fake_dagger_env, config, "start")
@@ -83,7 +83,7 @@ def test_a_service_others_bind_restarts_with_them_and_their_tunnels_answer_again
     config = make_config(project_dir, port_block)
     done, seen = restart_in_running_stack(config, "redis")
     # the backend, the worker and beat bind redis, the frontend binds the backend
-    assert done.startswith("restarted the redis with backend, worker, beat, frontend in ")
+    assert done.startswith("restarted redis with backend, worker, beat, frontend in ")
     started = by_service(fake_dagger_env, config, "start")
     assert sorted(started) == sorted([*SEVEN, "redis", "backend", "worker", "beat", "frontend"])
     assert started.count("postgres") == started.count("nats") == 1          # the others ran on
@@ -128,11 +128,11 @@ def test_the_window_and_cchub_restart_one_service_in_the_runners_session(
         assert window.orch.state(pid) == ProjectStatus.RUNNING, window.orch.message(pid)
         sessions = len(journal.sessions())
         done = await window.orch.restart_service(pid, "worker")          # asked of the runner, done there
-        assert done.startswith("restarted the worker in ")
+        assert done.startswith("restarted worker in ")
         result = await asyncio.to_thread(cchub_module, "restart", "demo", "--service", "frontend")
         assert result.returncode == 0, result.stderr
         assert "Restarting the frontend of 'Demo' in the CommandCenter Hub's runner" in result.stdout
-        assert "'Demo': restarted the frontend in " in result.stdout
+        assert "'Demo': restarted frontend in " in result.stdout
         assert len(journal.sessions()) == sessions                       # in the runner's own session
         assert window.orch.state(pid) == ProjectStatus.RUNNING
         assert await asyncio.to_thread(answers, port_block.as_dict()["frontend"])

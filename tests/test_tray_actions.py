@@ -89,7 +89,7 @@ def test_restart_service_from_the_menu_restarts_that_service_in_the_running_stac
     desktop.qtbot.waitUntil(lambda: any(title == "alpha: worker restarted" for title, *_ in desktop.messages),
                             timeout=30_000)
     (text,) = [text for title, text, *_ in desktop.messages if title == "alpha: worker restarted"]
-    assert text.startswith("restarted the worker in ")
+    assert text.startswith("restarted worker in ")
     assert len(desktop.fake.journal.services("start")) == starts + 1          # the worker, nothing else
     assert len(desktop.fake.journal.sessions()) == sessions and desktop.status(pid) == S.RUNNING
     desktop.click("alpha — Running", "Stop")

@@ -161,9 +161,12 @@ def test_service_health_and_up_texts() -> None:
     assert up_for(None) == ""
     assert restarted_in("[hub] Acme: restarted the redis with backend, worker, frontend in 12.0 s") == (
         "redis", "backend", "worker", "frontend")
-    assert restarted_in("[hub] Acme: restarted the worker in 5.4 s") == ("worker",)
+    assert restarted_in("[hub] Acme: restarted the worker in 5.4 s") == ("worker",)   # a log from before
+    assert restarted_in("[hub] Acme: restarted redis with backend in 8.4 s") == ("redis", "backend")
+    assert done_text("redis", ["backend"], 8.4) == "restarted redis with backend in 8.4 s"   # not "the redis"
     assert restarted_in(done_text("nats", ["backend"], 3.25)) == ("nats", "backend")
     assert restarted_in("[hub] restarting the worker; the other services keep running") == ()
+    assert restarted_in("[hub] restarting worker; the other services keep running") == ()
 
 
 def test_restart_service_restarts_the_selected_service_and_says_so(
@@ -181,7 +184,7 @@ def test_restart_service_restarts_the_selected_service_and_says_so(
     panel.tree.setCurrentItem(panel.tree.findItems("beat", Qt.MatchFlag.MatchExactly)[0])
     panel.restart.click()
     assert not panel.restart.isEnabled()                      # one restart at a time
-    qtbot.waitUntil(lambda: "restarted the beat in " in hub.window.statusBar().currentMessage(), timeout=30_000)
+    qtbot.waitUntil(lambda: "restarted beat in " in hub.window.statusBar().currentMessage(), timeout=30_000)
     assert panel.restart.isEnabled()
     assert len(journal.services("start")) == starts + 1 and len(journal.sessions()) == sessions
     hub.window.bottom_tabs.setCurrentWidget(hub.window.log_view)

@@ -154,8 +154,8 @@ class CommandCenterStack:
                              f"{', '.join(s.name for s in self.recipe.services)}.", step="restart") from None
         with_it = [n for n in names if n != name]
         began = time.monotonic()
-        self.log.note(f"[hub] restarting the {name}" + (f" (and {', '.join(with_it)}, which bind it)" if with_it
-                                                           else "") + "; the other services keep running")
+        self.log.note(f"[hub] restarting {name}" + (f" (and {', '.join(with_it)}, which depend on it)" if with_it
+                                                       else "") + "; the other services keep running")
         lock = self.host_copy.busy if self.host_copy is not None else asyncio.Lock()
         async with lock, self._teardown_lock:   # no copy meanwhile; a stop waits for the restart
             tunnels = [(n, t) for n, t in self._tunnels if n in names]

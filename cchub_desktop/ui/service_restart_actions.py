@@ -17,7 +17,7 @@ def restart_service(window: MainWindow, service: str) -> None:
         return
     name = row.project.name
     window.services.set_restarting(True)
-    window.statusBar().showMessage(f"{name}: restarting the {service}…")
+    window.statusBar().showMessage(f"{name}: restarting {service}…")
     task = window.bridge.run(window.orchestrator.restart_service(row.project_id, service))
     task.add_done_callback(lambda t: _restarted(window, name, service, t))
 
