@@ -138,32 +138,29 @@ def main(argv: list[str]) -> int:
         from cchub_desktop.__main__ import main as entry
 
         return entry()
-    if target == "bare":
+    if target in ("bare", "label"):
         observe(lambda app: app.quit(), idle)
-        from PySide6.QtWidgets import QApplication, QMainWindow
-
-        qapp = QApplication(sys.argv[:1])
-        window = QMainWindow()
-        window.setWindowTitle("CommandCenter Hub")
-        window.resize(*WINDOW_SIZE)
-        window.show()
-        return qapp.exec()
-    if target == "label":
-        observe(lambda app: app.quit(), idle)
-        from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-
-        qapp = QApplication(sys.argv[:1])
-        window = QMainWindow()
-        window.setWindowTitle("CommandCenter Hub")
-        window.resize(*WINDOW_SIZE)
-        window.setCentralWidget(QLabel("CommandCenter Hub"))
-        window.show()
-        return qapp.exec()
+        return plain_window(with_label=target == "label")
     if target == "table":
         observe(lambda app: app.quit(), idle)
         return table_window(argv[argv.index("--db") + 1])
-    print(f"unknown target {target!r}: use app, bare or table", file=sys.stderr)
+    print(f"unknown target {target!r}: use app, bare, label or table", file=sys.stderr)
     return 2
+
+
+def plain_window(*, with_label: bool) -> int:
+    """The `bare` and `label` targets (see the module's docstring): a QMainWindow of the app window's size,
+    with one QLabel of text as its central widget for `label`."""
+    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+    qapp = QApplication(sys.argv[:1])
+    window = QMainWindow()
+    window.setWindowTitle("CommandCenter Hub")
+    window.resize(*WINDOW_SIZE)
+    if with_label:
+        window.setCentralWidget(QLabel("CommandCenter Hub"))
+    window.show()
+    return qapp.exec()
 
 
 def table_window(db: str) -> int:
