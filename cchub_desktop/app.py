@@ -92,7 +92,7 @@ class AppController:
         self._confirm_box: QMessageBox | None = None
 
     async def check_engine(self) -> DoctorReport:
-        return await check_engine(self.orchestrator.settings)
+        return await check_engine()
 
     def show_window(self) -> None:
         self.window.show()

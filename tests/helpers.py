@@ -41,6 +41,13 @@ def listen_on(port: int, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+def closed_port_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens: a proxy that refuses at once, for "no network"."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
 def free_block_number(start: int = 100, count: int = 1) -> int:
     """A block number n such that blocks n..n+count-1 are entirely free on this machine (all 4 ports)."""
     for n in range(start, ports.max_block() - count):

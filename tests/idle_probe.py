@@ -6,7 +6,8 @@ sits idle; then add a project through the window's Add dialog, as a user does, a
 FOLDER is the new project's folder. Nothing in the product knows about this: a logging handler notices the app
 saying "window shown" and queues the steps on the Qt loop. It prints one JSON line ({"idle": [...modules],
 "added": name or null, "error": text, "rows_before": N, "rows_after": N, "after_add": [...modules],
-"openssl_idle": [...mapped OpenSSL libraries, Linux]}) and
+"openssl_idle": [...mapped OpenSSL libraries, Linux], "engine_line": the engine line once its check is
+over, "after_engine_check": [...modules then]}) and
 sends itself SIGTERM, which the app handles by quitting with exit code 0.
 """
 
@@ -79,7 +80,20 @@ class _ReadyHandler(logging.Handler):
         REPORT["openssl_idle"] = _mapped_openssl()
         from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: _add_project(self.folder))
+        QTimer.singleShot(0, lambda: _after_engine_check(lambda: _add_project(self.folder)))
+
+
+def _after_engine_check(then: Any) -> None:
+    """Once the window's engine check (if one runs) has its verdict: report the line and what is imported."""
+    from PySide6.QtCore import QTimer
+
+    status = _main_window().engine_status
+    if status.is_checking():
+        QTimer.singleShot(50, lambda: _after_engine_check(then))
+        return
+    REPORT["engine_line"] = status.label.text()
+    REPORT["after_engine_check"] = sorted(sys.modules)
+    then()
 
 
 def main() -> int:

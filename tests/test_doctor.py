@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from fake_dagger import cli_path
 
+from cchub_desktop import engine_check
 from cchub_desktop.cli import main as cchub
 from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
@@ -196,3 +198,49 @@ def test_dagger_on_path_is_used_only_when_its_version_matches_the_sdk(machine: P
     report = run_doctor_sync(AppSettings())
     assert report.cli.origin == "download"
     assert "(v0.9.1) is not used" in report.notes[0]
+
+
+# ----- the window's check: `cchub doctor --json` in a process of its own (engine_check.py) -------------------
+
+def test_the_window_reads_the_same_verdict_as_cchub_doctor(machine: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The window and the CLI cannot disagree about the engine: the window runs `cchub doctor --json` on the
+    same settings file and environment and reads its report back."""
+    docker_running(machine)
+    missing = tmp_path / "opt" / "dagger"
+    AppSettings(dagger_cli_path=str(missing)).save(app_paths().settings_file)
+    report = asyncio.run(engine_check.check_engine())
+    assert cchub(["doctor", "--json"]) == 1
+    assert report.to_dict() == json.loads(capsys.readouterr().out)
+    (problem,) = report.problems()
+    assert problem.message == f"The Dagger CLI {missing} does not exist."
+    assert report.runtime == "docker" and report.cli.origin == "settings" and report.cli.path == str(missing)
+
+
+def test_a_ready_verdict_comes_back_ready(machine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(cli_path()))
+    docker_running(machine)
+    report = asyncio.run(engine_check.check_engine())
+    assert report.ready and report.summary().startswith("Engine ready: Dagger CLI found; docker is running")
+
+
+def test_a_check_that_ends_without_a_report_is_one_line_with_what_it_said_last(tmp_path: Path) -> None:
+    broken = script(tmp_path / "bin", "cchub", 'echo "Traceback (most recent call last):" >&2; '
+                                               'echo "ImportError: no module named httpx" >&2; exit 3')
+    report = asyncio.run(engine_check.check_engine([str(broken)]))
+    assert not report.ready
+    (problem,) = report.problems()
+    assert problem.message == ("The engine check ended with exit code 3 and no verdict: "
+                               "ImportError: no module named httpx.")
+    assert problem.fix == "Run 'cchub doctor' in a terminal to see its whole output."
+
+
+def test_a_check_that_cannot_start_or_hangs_gives_a_verdict_and_leaves_no_process(tmp_path: Path) -> None:
+    report = asyncio.run(engine_check.check_engine([str(tmp_path / "no-such-cchub")]))
+    assert report.problems()[0].message.startswith("The engine check could not be started (No such file")
+    pid_file = tmp_path / "pid"
+    hung = script(tmp_path / "bin", "cchub", f'echo $$ > {pid_file}; exec sleep 60')
+    report = asyncio.run(engine_check.check_engine([str(hung)], timeout=1.0))
+    assert report.problems()[0].message == "The engine check gave no verdict in 1 s."
+    with pytest.raises(ProcessLookupError):   # ended and reaped, not left running
+        os.kill(int(pid_file.read_text()), 0)

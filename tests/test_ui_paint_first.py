@@ -29,6 +29,7 @@ from cchub_desktop.ui.first_window import EarlyWindow, paint_first
 from cchub_desktop.ui.main_window import MainWindow
 from cchub_desktop.ui.single_instance import SingleInstance
 from cchub_desktop.ui.window_actions import LOADING
+from tests.helpers import closed_port_url
 
 if TYPE_CHECKING:
     from fake_dagger.fixtures import FakeDagger
@@ -91,7 +92,12 @@ def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchu
     folder = tmp_path / "new project"
     folder.mkdir()
     env = dict(os.environ, CCHUB_HOME=str(cchub_home), QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.run([sys.executable, str(IDLE_PROBE), str(folder), "--no-engine-check"], env=env,
+    # no Dagger CLI anywhere and no network: the engine check takes its download-check path (httpx, OpenSSL)
+    env.pop("_EXPERIMENTAL_DAGGER_CLI_BIN", None)
+    (tmp_path / "empty-bin").mkdir()
+    env.update(PATH=str(tmp_path / "empty-bin"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               HTTPS_PROXY=(dead := closed_port_url()), https_proxy=dead)
+    proc = subprocess.run([sys.executable, str(IDLE_PROBE), str(folder)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -107,6 +113,13 @@ def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchu
     if sys.platform.startswith("linux"):   # what is mapped is read from /proc there
         assert report["openssl_idle"] == []
     assert not set(STACK_PARTS) & set(report["idle"]), sorted(set(STACK_PARTS) & set(report["idle"]))
+    # the engine check ran in a `cchub doctor` of its own (engine_check.py): its verdict is on the engine line,
+    # and neither the doctor nor httpx and OpenSSL (its download check without a Dagger CLI) came into the window
+    assert report["engine_line"].startswith("Engine problem: The Dagger CLI v"), report["engine_line"]
+    assert "cannot be downloaded" in report["engine_line"]
+    after_check = set(report["after_engine_check"])
+    assert not {"cchub_desktop.stack.doctor", "httpx", "ssl", "_hashlib"} & after_check, sorted(
+        {"cchub_desktop.stack.doctor", "httpx", "ssl", "_hashlib"} & after_check)
     assert report["added"] == "Added while idle", report["error"]
     assert (report["rows_before"], report["rows_after"]) == (2, 3)   # the table shows it
     assert {"sqlmodel", "sqlalchemy", "pydantic"} <= {m.split(".")[0] for m in report["after_add"]}

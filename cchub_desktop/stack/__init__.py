@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cchub_desktop.stack.config import CommandCenterConfig, ImageSettings
-    from cchub_desktop.stack.doctor import DoctorCheck, DoctorReport, run_doctor, run_doctor_sync
+    from cchub_desktop.stack.doctor import run_doctor, run_doctor_sync
+    from cchub_desktop.stack.doctor_report import DoctorCheck, DoctorReport
     from cchub_desktop.stack.errors import StackError
     from cchub_desktop.stack.logs import LogLine, StackLog
     from cchub_desktop.stack.phases import StackPhase
@@ -29,7 +30,8 @@ __all__ = [
 ]
 _HOME = {
     "CommandCenterConfig": "config", "ImageSettings": "config", "SourceSettings": "source_settings",
-    "DoctorCheck": "doctor", "DoctorReport": "doctor", "run_doctor": "doctor", "run_doctor_sync": "doctor",
+    "DoctorCheck": "doctor_report", "DoctorReport": "doctor_report",
+    "run_doctor": "doctor", "run_doctor_sync": "doctor",
     "StackError": "errors", "LogLine": "logs", "StackLog": "logs", "StackPhase": "phases",
     "StackPlan": "plan", "build_plan": "plan", "format_plan": "plan", "ProjectSecrets": "secrets_store",
     "CommandCenterStack": "stack",

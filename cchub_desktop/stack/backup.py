@@ -24,7 +24,7 @@ from cchub_desktop.os_errors import describe_os_error
 from cchub_desktop.safe_names import UnsafeName, checked_slug
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
-from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
+from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, describe_cli, locate_cli, session_environment
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.logs import StackLog
 from cchub_desktop.stack.recipe import DB_NAME, DB_USER, SecretKey, StackRecipe, build_recipe, secret_values
@@ -167,7 +167,7 @@ async def engine_session(settings: AppSettings, log: StackLog, secrets: tuple[st
     choice = await asyncio.to_thread(locate_cli, settings)
     dagger_sdk = await asyncio.to_thread(importlib.import_module, "dagger")
     log.add_secrets(secrets)
-    log.note(f"[hub] Dagger CLI: {choice.describe()}")
+    log.note(f"[hub] Dagger CLI: {describe_cli(choice)}")
     await asyncio.to_thread(check_runner, settings)  # a dead runner would make the CLI wait for ever
     conn = dagger_sdk.Connection(dagger_sdk.Config(log_output=log, retry=None))
     cursor = log.lines()[0]

@@ -9,13 +9,14 @@ import os
 import platform
 import shutil
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from cchub_desktop.settings import CLI_BIN_ENV, RUNNER_HOST_ENV, AppSettings
+from cchub_desktop.stack.doctor_report import CliChoice, DoctorCheck, DoctorReport
 from cchub_desktop.stack.engine_env import (
     ENVIRONMENT_GATE,
-    CliChoice,
+    describe_cli,
     locate_cli,
     run_with_timeout,
     sdk_cli_version,
@@ -26,52 +27,6 @@ RUNTIMES = ("docker", "podman", "nerdctl")
 COMMAND_TIMEOUT = 5.0
 NETWORK_TIMEOUT = 4.0
 DOWNLOAD_BASE = "https://dl.dagger.io/dagger/releases"
-
-
-@dataclass(frozen=True)
-class DoctorCheck:
-    name: str
-    ok: bool
-    message: str
-    fix: str = ""
-    warning: bool = False            # failed, but blocks nothing: the start goes ahead and the engine tells
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    checks: list[DoctorCheck]
-    cli: CliChoice
-    runner: str = ""                 # remote runner host, when one is named
-    runtime: str = ""                # the local container runtime that answered
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ready(self) -> bool:
-        return all(c.ok or c.warning for c in self.checks)
-
-    def problems(self) -> list[DoctorCheck]:
-        """The failed checks that block a start."""
-        return [c for c in self.checks if not c.ok and not c.warning]
-
-    def warnings(self) -> list[DoctorCheck]:
-        """The failed checks that block nothing (a container runtime when a Dagger CLI is set explicitly)."""
-        return [c for c in self.checks if not c.ok and c.warning]
-
-    def summary(self) -> str:
-        """One line for the window's engine status."""
-        problems = self.problems()
-        if problems:
-            first = problems[0]
-            return f"{first.message} {first.fix}".strip()
-        engine = f"remote engine {self.runner}" if self.runner else f"{self.runtime or 'container runtime'} is running"
-        cli = "Dagger CLI will be downloaded on first start" if self.cli.path is None else "Dagger CLI found"
-        return f"Engine ready: {cli}; {engine}."
-
-    def to_dict(self) -> dict[str, object]:
-        return {"ready": self.ready, "cli": {"origin": self.cli.origin, "path": self.cli.path,
-                                            "version": self.cli.version},
-                "runner": self.runner, "runtime": self.runtime, "notes": self.notes,
-                "checks": [c.__dict__ for c in self.checks]}
 
 
 async def run_doctor(settings: AppSettings) -> DoctorReport:
@@ -125,7 +80,8 @@ def _cli_check(choice: CliChoice) -> DoctorCheck:
                  "environment": f"Fix or unset ${CLI_BIN_ENV}."}.get(choice.origin, "")
         problem = "does not exist" if not os.path.exists(choice.path) else "is not an executable file"
         return DoctorCheck(name, False, f"The Dagger CLI {choice.path} {problem}.", where)
-    return DoctorCheck(name, True, choice.describe())
+    return DoctorCheck(name, True, describe_cli(choice))
+
 
 
 def _download_check() -> DoctorCheck:

@@ -22,17 +22,15 @@ import signal
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import platformdirs
 
 from cchub_desktop.settings import CLI_BIN_ENV, RUNNER_HOST_ENV, AppSettings
+from cchub_desktop.stack.doctor_report import CliChoice
 
 PROGRESS_ENV = {"DAGGER_PROGRESS": "plain", "NO_COLOR": "1"}
 VERSION_TIMEOUT = 5.0
-CliOrigin = Literal["settings", "environment", "path", "cache", "download"]
 
 
 @functools.cache
@@ -61,21 +59,15 @@ def sdk_cache_binary() -> Path:
     return base / "dagger" / name
 
 
-@dataclass(frozen=True)
-class CliChoice:
-    origin: CliOrigin
-    path: str | None          # None: the SDK downloads it on first start
-    version: str | None
-    note: str = ""
-
-    def describe(self) -> str:
-        where = {"settings": "from Settings", "environment": f"from ${CLI_BIN_ENV}",
-                 "path": "found on PATH", "cache": "downloaded earlier by the Dagger SDK",
-                 "download": ""}[self.origin]
-        if self.path is None:
-            return f"Dagger CLI v{sdk_cli_version()} will be downloaded on first start"
-        version = f" ({self.version})" if self.version else ""
-        return f"{self.path}{version}, {where}"
+def describe_cli(choice: CliChoice) -> str:
+    """Which CLI a start uses, and from where, in a few words."""
+    where = {"settings": "from Settings", "environment": f"from ${CLI_BIN_ENV}",
+             "path": "found on PATH", "cache": "downloaded earlier by the Dagger SDK",
+             "download": ""}[choice.origin]
+    if choice.path is None:
+        return f"Dagger CLI v{sdk_cli_version()} will be downloaded on first start"
+    version = f" ({choice.version})" if choice.version else ""
+    return f"{choice.path}{version}, {where}"
 
 
 _version_cache: dict[tuple[str, float], str | None] = {}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cchub_desktop import ports
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack.config import CommandCenterConfig
-from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, locate_cli, session_environment
+from cchub_desktop.stack.engine_env import ENVIRONMENT_GATE, describe_cli, locate_cli, session_environment
 from cchub_desktop.stack.errors import StackError, map_error
 from cchub_desktop.stack.health import is_healthy, wait_healthy
 from cchub_desktop.stack.host_copy import HostCopier
@@ -286,7 +286,7 @@ class CommandCenterStack:
         # importing the SDK takes most of a second: off the event loop, and only when a stack starts
         dagger = await asyncio.to_thread(importlib.import_module, "dagger")
         self.log.begin_session({s.name: s.log_markers for s in self.recipe.services})
-        self.log.note(f"[hub] Dagger CLI: {choice.describe()}"
+        self.log.note(f"[hub] Dagger CLI: {describe_cli(choice)}"
                       + (f"; engine runner: {self.settings.runner_host}" if self.settings.runner_host else ""))
         await asyncio.to_thread(check_runner, self.settings)  # a dead runner would make the CLI wait for ever
         conn = dagger.Connection(dagger.Config(log_output=self.log, retry=self._retry))

@@ -57,11 +57,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 
-async def check_engine(settings: AppSettings) -> DoctorReport:
-    """The engine check (stack/doctor.py), imported when it first runs: after the first paint."""
-    from cchub_desktop.stack import run_doctor
+async def check_engine() -> DoctorReport:
+    """The engine check: `cchub doctor` in a process of its own (engine_check.py), imported when it first runs,
+    after the first paint."""
+    from cchub_desktop.engine_check import check_engine as run_check
 
-    return await run_doctor(settings)
+    return await run_check()
 
 
 class _FirstPaint(QObject):
@@ -122,7 +123,7 @@ class EarlyWindow:
         if instance is not None:
             instance.activation_requested.connect(self._activation_requested)
             instance.lifecycle_requested.connect(self._lifecycle_requested)
-        self.window = MainWindow(None, None, engine_check=lambda: check_engine(settings), stored=rows,
+        self.window = MainWindow(None, None, engine_check=check_engine, stored=rows,
                                  first_paint=True)
         self.window.intercept_close = True
         self.window.close_requested.connect(self._close_requested)
