@@ -123,7 +123,7 @@ def test_the_rows_more_menu_upgrades_that_rows_project(desktop: Desktop) -> None
     window.row_controls.fill_visible()
     controls = window.row_controls.controls_for(pid)
     assert controls is not None
-    (entry,) = [a for a in controls.more.menu().actions() if a.text() == "Upgrade database…"]
+    (entry,) = [a for a in controls.more_menu().actions() if a.text() == "Upgrade database…"]
     entry.trigger()
     confirm = wait_box(desktop, CONFIRM)
     assert confirm.windowTitle() == "Upgrade the database of alpha?"

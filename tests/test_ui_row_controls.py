@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from cchub_desktop.store import ProjectStatus
@@ -139,10 +139,15 @@ def test_a_rows_controls_select_their_row_and_its_more_menu_has_the_context_menu
     hub.window.row_controls.fill_visible()
     controls = hub.window.row_controls.controls_for(pid)
     assert controls is not None
-    menu = controls.more.menu()
-    menu.aboutToShow.emit()                               # as when the ⋯ button opens it
+    assert not controls.findChildren(QMenu)               # built when first opened: none on an idle row
+    qtbot.mousePress(controls.more, Qt.MouseButton.LeftButton)   # the ⋯ button pops its menu up at the press
+    menu = controls.more_menu()
+    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    assert controls.more.isDown()
     assert hub.window.selected_id() == pid
     entries = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    menu.hide()
+    assert not controls.more.isDown()
     for words in ("Open API docs", "Open project folder", "Edit…", "Back up database", "Remove…"):
         assert words in entries, entries.keys()
     assert entries["Edit…"].isEnabled() and entries["Remove…"].isEnabled()

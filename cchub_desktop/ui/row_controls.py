@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtCore import QModelIndex, QObject, QPoint, QSortFilterProxyModel, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QTableView, QToolButton, QWidget
 
@@ -60,26 +60,13 @@ class RowControls(QWidget):
         self.more.setText("⋯")
         self.more.setObjectName("row_more")
         self.more.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.more)
-        self.docs_action = menu.addAction("Open API docs")
-        self.docs_action.triggered.connect(lambda: on_docs(self.project_id))
-        self.folder_action = menu.addAction("Open project folder")
-        self.folder_action.triggered.connect(lambda: on_folder(self.project_id))
-        if on_upgrade_db is not None:
-            self.upgrade_db_action = menu.addAction("Upgrade database…")
-            self.upgrade_db_action.triggered.connect(lambda: on_upgrade_db(self.project_id))
-        # the window's own actions for this row (Edit…, Back up, Update…, Remove…), as in its context menu:
-        # opening the menu selects the row, so they act on it and are enabled as they are for it
-        if mirrored:
-            menu.addSeparator()
+        self.more.pressed.connect(self._open_menu)   # pops up the menu, built at its first opening (idle memory)
+        self._menu: QMenu | None = None
+        self._callbacks = (on_docs, on_folder, on_upgrade_db)
+        self._mirrored = tuple(mirrored)
         self._mirrors: list[tuple[QAction, QAction]] = []
-        for action in mirrored:
-            entry = menu.addAction(action.text())
-            entry.triggered.connect(action.trigger)
-            self._mirrors.append((entry, action))
-        menu.aboutToShow.connect(self._menu_opening)
-        self.more.setMenu(menu)
+        self.docs_action: QAction | None = None
+        self._running = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
         layout.setSpacing(4)
@@ -115,7 +102,40 @@ class RowControls(QWidget):
                              else "The frontend is not answering" if status == ProjectStatus.RUNNING
                              else f"Start {name} first")
         self.more.setAccessibleName(f"More actions for {name}")
-        self.docs_action.setEnabled(status == ProjectStatus.RUNNING)
+        self._running = status == ProjectStatus.RUNNING
+        if self.docs_action is not None:
+            self.docs_action.setEnabled(self._running)
+
+    def more_menu(self) -> QMenu:
+        """The ⋯ menu, built the first time it is asked for: API docs, the project folder, Upgrade database…
+        and the window's actions for this row."""
+        if self._menu is not None:
+            return self._menu
+        on_docs, on_folder, on_upgrade_db = self._callbacks
+        menu = QMenu(self.more)
+        self.docs_action = menu.addAction("Open API docs")
+        self.docs_action.triggered.connect(lambda: on_docs(self.project_id))
+        self.docs_action.setEnabled(self._running)
+        menu.addAction("Open project folder").triggered.connect(lambda: on_folder(self.project_id))
+        if on_upgrade_db is not None:
+            menu.addAction("Upgrade database…").triggered.connect(lambda: on_upgrade_db(self.project_id))
+        # the window's own actions for this row (Edit…, Back up, Update…, Remove…), as in its context menu:
+        # opening the menu selects the row, so they act on it and are enabled as they are for it
+        if self._mirrored:
+            menu.addSeparator()
+        for action in self._mirrored:
+            entry = menu.addAction(action.text())
+            entry.triggered.connect(action.trigger)
+            self._mirrors.append((entry, action))
+        menu.aboutToShow.connect(self._menu_opening)
+        menu.aboutToHide.connect(lambda: self.more.setDown(False))
+        self._menu = menu
+        return menu
+
+    def _open_menu(self) -> None:
+        """The ⋯ button was pressed: its menu pops up under it (as a tool button's instant popup does)."""
+        self.more.setDown(True)
+        self.more_menu().popup(self.more.mapToGlobal(QPoint(0, self.more.height())))
 
     def _menu_opening(self) -> None:
         if self._on_menu is not None:
