@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # imported after the first paint (_import_core), or on the pa
     from cchub_desktop.ui.bridge import OrchestratorBridge
 
 logger = logging.getLogger("cchub_desktop")
+WORKER_THREADS = 10   # asyncio.to_thread's pool at most (what qasync's executor has)
 GC_SETTLE_DELAY = 2.0  # seconds after the window is shown
 QUIT_RUNNER_WAIT = 20.0   # seconds Quit waits for the runners it asked to stop, showing it
 SIGNAL_RUNNER_WAIT = 2.0   # on SIGTERM/SIGINT: the window is gone within 3 s
@@ -384,6 +385,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(app, args, launch)
 
 
+def _qt_loop(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    """The qasync loop with the stdlib's thread pool for `asyncio.to_thread`: qasync's own executor starts all
+    ten of its threads at the first call, each with its stack and malloc arena; this pool starts a thread
+    when there is work for one and none is idle (benchmarks/README.md, idle memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="cchub-worker"))
+    return loop
+
+
 def run(app: QApplication, args: argparse.Namespace, launch: Launch) -> int:
     """The rest of a launch, on the qasync loop (imported now: after the first paint)."""
     import qasync
@@ -392,7 +403,7 @@ def run(app: QApplication, args: argparse.Namespace, launch: Launch) -> int:
 
     boundary = ErrorBoundary()   # an OSError escaping a slot or a task: one line in one box, no traceback
     try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: _qt_loop(qasync.QEventLoop(app))) as runner:
             boundary.install(runner.get_loop())
             return runner.run(run_app(app, args, launch))
     finally:
