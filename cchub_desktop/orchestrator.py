@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from cchub_desktop import engine_jobs, ports, runner_control, runner_requests
 from cchub_desktop.engine_jobs import JobReport
 from cchub_desktop.health_monitor import HEALTH_INTERVAL, HEALTHY, watch_health
-from cchub_desktop.kept_data import KeptData, list_kept
 from cchub_desktop.lease import APP, RUNNER, UP, Lease, LeaseHeld, Owner, live_status, owner_of
 from cchub_desktop.lifecycle_events import ACTIVE, PHASE_TEXT, OrchestratorEvent, phase_text
 from cchub_desktop.log_names import named_log_file
@@ -36,6 +35,8 @@ from cchub_desktop.status_writer import StatusWriter
 from cchub_desktop.store import ProjectStatus, ProjectStore, StoreError
 
 if TYPE_CHECKING:
+    from cchub_desktop.kept_data import KeptData  # the Storage tab and removals load it (and host_copies)
+
     # The stack itself, its configuration and what a start, a backup or a removal with data needs are imported
     # by those (a project's runner in the app): the window, which only follows runners, never loads them.
     from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack
@@ -447,6 +448,8 @@ class Orchestrator:
 
     def kept_data(self) -> list[KeptData]:
         """The data removed projects left, and old database volumes upgrades kept (kept_data.py)."""
+        from cchub_desktop.kept_data import list_kept
+
         return list_kept(self._store, self._paths)
 
     async def delete_kept(self, key: str) -> str:

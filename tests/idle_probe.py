@@ -7,7 +7,7 @@ FOLDER is the new project's folder. Nothing in the product knows about this: a l
 saying "window shown" and queues the steps on the Qt loop. It prints one JSON line ({"idle": [...modules],
 "added": name or null, "error": text, "rows_before": N, "rows_after": N, "after_add": [...modules],
 "openssl_idle": [...mapped OpenSSL libraries, Linux], "engine_line": the engine line once its check is
-over, "after_engine_check": [...modules then]}) and
+over, "after_engine_check": [...modules then], "threads": [...thread names then, Linux]}) and
 sends itself SIGTERM, which the app handles by quitting with exit code 0.
 """
 
@@ -83,6 +83,22 @@ class _ReadyHandler(logging.Handler):
         QTimer.singleShot(0, lambda: _after_engine_check(lambda: _add_project(self.folder)))
 
 
+def _thread_names() -> list[str]:
+    """The names of this process's threads, native ones too ([] off Linux, where they are not read)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return []
+    names = []
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm", encoding="utf-8") as comm:
+                names.append(comm.read().strip())
+        except OSError:   # the thread ended meanwhile
+            pass
+    return names
+
+
 def _after_engine_check(then: Any) -> None:
     """Once the window's engine check (if one runs) has its verdict: report the line and what is imported."""
     from PySide6.QtCore import QTimer
@@ -92,6 +108,7 @@ def _after_engine_check(then: Any) -> None:
         QTimer.singleShot(50, lambda: _after_engine_check(then))
         return
     REPORT["engine_line"] = status.label.text()
+    REPORT["threads"] = _thread_names()
     REPORT["after_engine_check"] = sorted(sys.modules)
     then()
 

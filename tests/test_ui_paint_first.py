@@ -120,6 +120,13 @@ def test_the_idle_window_holds_no_orm_and_adding_a_project_from_it_loads_it(cchu
     after_check = set(report["after_engine_check"])
     assert not {"cchub_desktop.stack.doctor", "httpx", "ssl", "_hashlib"} & after_check, sorted(
         {"cchub_desktop.stack.doctor", "httpx", "ssl", "_hashlib"} & after_check)
+    # what an idle window does without until it is used: the settings form, the log's search marks (and
+    # PySide6's QTextFormat enums with them), the kept data (and the host copies' code)
+    assert not {"cchub_desktop.ui.settings_dialog", "cchub_desktop.ui.match_highlighter",
+                "cchub_desktop.kept_data", "cchub_desktop.host_copies"} & after_check
+    if sys.platform.startswith("linux"):
+        # asyncio.to_thread's pool starts threads as work needs them: not qasync's ten at the first call
+        assert "_QThreadWorker" not in report["threads"] and len(report["threads"]) <= 6, report["threads"]
     assert report["added"] == "Added while idle", report["error"]
     assert (report["rows_before"], report["rows_after"]) == (2, 3)   # the table shows it
     assert {"sqlmodel", "sqlalchemy", "pydantic"} <= {m.split(".")[0] for m in report["after_add"]}

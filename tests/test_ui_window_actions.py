@@ -106,9 +106,9 @@ def test_rows_show_status_words_colours_and_phase(gui_hub: GuiHub, qtbot: QtBot,
     gui_hub.window.toggle_action.trigger()
     qtbot.waitUntil(lambda: index.data() == "Starting: PostgreSQL", timeout=30_000)
     assert index.data(Qt.ItemDataRole.ToolTipRole) == "Starting: starting PostgreSQL"   # the full phase
-    assert index.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(STATUS_COLOURS[ProjectStatus.STARTING])
+    assert index.data(Qt.ItemDataRole.ForegroundRole) == QColor(STATUS_COLOURS[ProjectStatus.STARTING])
     qtbot.waitUntil(lambda: index.data() == "Running", timeout=60_000)
-    assert index.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(STATUS_COLOURS[ProjectStatus.RUNNING])
+    assert index.data(Qt.ItemDataRole.ForegroundRole) == QColor(STATUS_COLOURS[ProjectStatus.RUNNING])
     ports_text = model.index(index.row(), Column.PORTS).data()
     assert str(gui_hub.store.get(pid).frontend_port) in ports_text and "exposed" not in ports_text
 

@@ -1,49 +1,20 @@
 """Ctrl+F in the log pane: a find bar with next/previous and every match highlighted.
 
-Matches are painted by a QSyntaxHighlighter, which Qt runs only on blocks that are added or changed, so a
-flood of lines costs one substring search per new line, not a re-scan of the whole log."""
+Matches are painted by a QSyntaxHighlighter (ui/match_highlighter.py), which Qt runs only on blocks that are
+added or changed, so a flood of lines costs one substring search per new line, not a re-scan of the whole log.
+It is made at the first search: importing QTextCharFormat creates PySide6's QTextFormat enums (~0.15 MB), which
+a window whose log is never searched does without."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+from PySide6.QtGui import QKeySequence, QShortcut, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QToolButton, QWidget
 
-
-class MatchHighlighter(QSyntaxHighlighter):
-    """Attached to the log's document only while there is something to find: Qt calls highlightBlock for
-    every block added, and with no search that is a Python call per log line for nothing."""
-
-    def __init__(self, document: QTextDocument) -> None:
-        super().__init__(document)
-        self.target = document
-        self.setDocument(None)   # until there is a needle
-        self.needle = ""
-        self.match_format = QTextCharFormat()
-        self.match_format.setBackground(QColor("#fde047"))
-        self.match_format.setForeground(QColor("#111827"))
-
-    def set_needle(self, needle: str) -> None:
-        if needle.casefold() == self.needle:
-            return
-        self.needle = needle.casefold()
-        if not self.needle:
-            self.rehighlight()   # clears the marks
-            self.setDocument(None)
-        elif self.document() is None:
-            self.setDocument(self.target)   # highlights the whole document once
-        else:
-            self.rehighlight()
-
-    def highlightBlock(self, text: str) -> None:
-        if not self.needle:
-            return
-        hay = text.casefold()
-        size = len(self.needle)
-        at = hay.find(self.needle)
-        while at >= 0:
-            self.setFormat(at, size, self.match_format)
-            at = hay.find(self.needle, at + size)
+if TYPE_CHECKING:
+    from cchub_desktop.ui.match_highlighter import MatchHighlighter
 
 
 class FindBar(QWidget):
@@ -56,7 +27,7 @@ class FindBar(QWidget):
     def __init__(self, text: QPlainTextEdit, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.text = text
-        self.highlighter = MatchHighlighter(text.document())
+        self._highlighter: MatchHighlighter | None = None   # made at the first search
         self.edit = QLineEdit()
         self.edit.setObjectName("log_find")
         self.edit.setPlaceholderText("Find in log")
@@ -100,6 +71,15 @@ class FindBar(QWidget):
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self.edit, self.close_bar, Qt.ShortcutContext.WidgetShortcut)
         self.hide()
 
+    def _highlight(self, needle: str) -> None:
+        if self._highlighter is None:
+            if not needle:
+                return
+            from cchub_desktop.ui.match_highlighter import MatchHighlighter
+
+            self._highlighter = MatchHighlighter(self.text.document())
+        self._highlighter.set_needle(needle)
+
     def needle(self) -> str:
         return self.edit.text() if self.isVisible() else ""
 
@@ -111,16 +91,16 @@ class FindBar(QWidget):
             self.edit.setText(selected)
         self.edit.setFocus()
         self.edit.selectAll()
-        self.highlighter.set_needle(self.edit.text())
+        self._highlight(self.edit.text())
 
     def close_bar(self) -> None:
         self.hide()
-        self.highlighter.set_needle("")
+        self._highlight("")
         self.text.setFocus()
         self.closed.emit()
 
     def _changed(self, needle: str) -> None:
-        self.highlighter.set_needle(needle)
+        self._highlight(needle)
         if needle:
             cursor = self.text.textCursor()
             cursor.setPosition(cursor.selectionStart())

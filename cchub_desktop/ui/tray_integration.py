@@ -23,13 +23,13 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QSystemTrayIcon
 from cchub_desktop import APP_NAME
 from cchub_desktop.store import StoreError
 from cchub_desktop.ui.notifications import Notifier
-from cchub_desktop.ui.settings_dialog import SettingsDialog
 from cchub_desktop.ui.single_instance import SingleInstance
 from cchub_desktop.ui.tray import TrayIcon, tray_available
 
 if TYPE_CHECKING:
     from cchub_desktop.app import AppController
     from cchub_desktop.engine_jobs import JobReport
+    from cchub_desktop.ui.settings_dialog import SettingsDialog
 
 logger = logging.getLogger(__name__)
 CLOSE_HINT = (f"{APP_NAME} keeps running in the system tray, and so do your projects. Use Quit in the tray "
@@ -203,6 +203,8 @@ class DesktopIntegration(QObject):
             self.settings_dialog.activateWindow()
             return
         parent = self.window if self.window.isVisible() else None
+        from cchub_desktop.ui.settings_dialog import SettingsDialog  # its form and rules: when first opened
+
         dialog = SettingsDialog(self.settings, self.controller.paths.settings_file, parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
