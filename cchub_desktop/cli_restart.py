@@ -76,7 +76,7 @@ def _restart_service(runtime_dir: Path, name: str, data_key: str, owner: Owner, 
                  or owner_of(runtime_dir, data_key) is None, SERVICE_RESTART_TIMEOUT_S):
         raise CliError(f"'{name}' did not finish restarting its {service} within "
                        f"{SERVICE_RESTART_TIMEOUT_S:.0f} s; its log may say why (cchub logs \"{name}\").")
-    reply = runner_requests.read_reply(runtime_dir, data_key, request)
+    reply = runner_requests.read_reply(runtime_dir, data_key, request, take=True)
     if reply is None:
         raise CliError(f"'{name}' stopped before its {service} was restarted.")
     if "done" not in reply:

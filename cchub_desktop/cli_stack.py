@@ -449,10 +449,13 @@ class _RequestDesk:
             runner_requests.answer(self.paths.runtime_dir, self.data_key, request["id"], **reply)
 
     def close(self) -> None:
+        from cchub_desktop import runner_requests
+
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
         for task in self._tasks:
             task.cancel()
+        runner_requests.discard_request(self.paths.runtime_dir, self.data_key)
 
 
 def _end_after(bound: float, log: StackLog) -> None:

@@ -951,7 +951,7 @@ class Orchestrator:
                              step=step) from None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BACKUP_WAIT_S
-        while (reply := runner_requests.read_reply(self._paths.runtime_dir, data_key, request)) is None:
+        while (reply := runner_requests.read_reply(self._paths.runtime_dir, data_key, request, take=True)) is None:
             if ended():
                 raise StackError(f"{name} stopped before {what} was done.", step=step)
             if loop.time() > deadline:

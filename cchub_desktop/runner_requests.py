@@ -9,6 +9,7 @@ client waits for its reply before it sends another (a newer request replaces an 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -58,10 +59,24 @@ def answer(runtime_dir: Path, data_key: str, request_id: str, **reply: str) -> N
                   json.dumps({"id": request_id, **reply}).encode("utf-8"))
 
 
-def read_reply(runtime_dir: Path, data_key: str, request_id: str) -> dict[str, Any] | None:
-    """The runner's reply to `request_id`, or None while it works on it."""
+def read_reply(runtime_dir: Path, data_key: str, request_id: str, *, take: bool = False) -> dict[str, Any] | None:
+    """The runner's reply to `request_id`, or None while it works on it. `take`: the reply is removed once read
+    (the client that asked is the only reader: nothing is left in the runtime folder)."""
+    path = reply_file(runtime_dir, data_key)
     try:
-        raw = json.loads(reply_file(runtime_dir, data_key).read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return raw if isinstance(raw, dict) and raw.get("id") == request_id else None
+    if not isinstance(raw, dict) or raw.get("id") != request_id:
+        return None
+    if take:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return raw
+
+
+def discard_request(runtime_dir: Path, data_key: str) -> None:
+    """(the runner, as it closes) A request that came too late to be served: removed (its client sees the
+    runner end)."""
+    with contextlib.suppress(OSError):
+        request_file(runtime_dir, data_key).unlink()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fake_dagger.fixtures import FakeDagger, FreePortBlock
 
+from cchub_desktop.paths import app_paths
 from cchub_desktop.settings import AppSettings
 from cchub_desktop.stack import CommandCenterConfig, CommandCenterStack, StackError, StackLog, build_plan
 from cchub_desktop.stack.restart_lines import STACK_SERVICES
@@ -138,6 +139,9 @@ def test_the_window_and_cchub_restart_one_service_in_the_runners_session(
         assert await asyncio.to_thread(answers, port_block.as_dict()["frontend"])
         wrong = await asyncio.to_thread(cchub_module, "restart", "demo", "--service", "flower")
         assert wrong.returncode != 0 and "flower" in wrong.stderr and "Traceback" not in wrong.stderr
+        # each reply was taken by the client that asked: no request or reply left beside the lease
+        runtime = app_paths().runtime_dir
+        assert sorted(runtime.glob("runner-*.re*")) == [], sorted(p.name for p in runtime.glob("runner-*"))
         await window.close()
 
     run(scenario())
