@@ -8,7 +8,9 @@ Each run is a fresh process (same interpreter and environment as the start-up be
 one after the other and reads its RSS after each; the figure per step is the median over the runs of what that
 step added. tracemalloc is run in a separate process per run (it slows imports down and its own bookkeeping
 would count in RSS); its figure is the Python objects still allocated after the step, i.e. what the import
-keeps. "Engine check" runs `run_doctor` once, as the launch does after the first paint.
+keeps. "Engine check" is what the window's check costs when read back from `cchub doctor --json` (engine_check.py:
+the report's data classes); the doctor itself (`run_doctor`: httpx, anyio) is listed for comparison, as it
+runs in that process of its own, not in the window.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ STEPS: list[tuple[str, str]] = [
     ("the stack package and the orchestrator", "import cchub_desktop.orchestrator"),
     ("app.py, tray, bridge, database recovery (the rest of the app)",
      "import cchub_desktop.app, cchub_desktop.ui.tray_integration, cchub_desktop.ui.db_recovery"),
-    ("engine check at launch (run_doctor: httpx, anyio)",
-     "import asyncio; from cchub_desktop.stack import run_doctor; from cchub_desktop.settings import AppSettings; "
-     "asyncio.run(run_doctor(AppSettings()))"),
+    ("engine check at launch (engine_check.py: the doctor's report read back)", "import cchub_desktop.engine_check"),
     ("not imported while idle, at the first write (add, edit, remove): SQLAlchemy", "import sqlalchemy"),
     ("… pydantic", "import pydantic"),
     ("… SQLModel and the model (store.models)", "import sqlmodel, cchub_desktop.store.models"),
+    ("for comparison, not in the window: the doctor itself, run once (run_doctor: httpx, anyio), as the "
+     "`cchub doctor` process the window starts runs it",
+     "import asyncio; from cchub_desktop.stack import run_doctor; from cchub_desktop.settings import AppSettings; "
+     "asyncio.run(run_doctor(AppSettings()))"),
     ("for comparison, not imported while idle: the Dagger SDK", "import dagger"),
 ]
 
