@@ -10,9 +10,8 @@ import asyncio
 import contextlib
 import json
 import subprocess
-import sys
 
-from cchub_desktop.runner_control import frozen_cchub
+from cchub_desktop.engine_jobs import job_command
 from cchub_desktop.stack.doctor_report import CliChoice, DoctorCheck, DoctorReport
 
 TIMEOUT = 60.0   # seconds; every check inside has a timeout of a few seconds (stack/doctor.py)
@@ -21,11 +20,8 @@ TERMINAL_FIX = "Run 'cchub doctor' in a terminal to see its whole output."
 
 
 def doctor_command() -> list[str]:
-    """`cchub doctor --json`: the frozen app's `cchub` beside it, else this interpreter's."""
-    exe = frozen_cchub()
-    if exe is not None:
-        return [str(exe), "doctor", "--json"]
-    return [sys.executable, "-m", "cchub_desktop.cli", "doctor", "--json"]
+    """`cchub doctor --json`, started as the window's other engine jobs are (engine_jobs.job_command)."""
+    return job_command("doctor", ())
 
 
 def failed(message: str) -> DoctorReport:

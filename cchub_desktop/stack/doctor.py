@@ -83,7 +83,6 @@ def _cli_check(choice: CliChoice) -> DoctorCheck:
     return DoctorCheck(name, True, describe_cli(choice))
 
 
-
 def _download_check() -> DoctorCheck:
     """No CLI yet: the SDK downloads it on first start. Check that the download is reachable (HEAD, with
     the proxies from the environment, as the SDK's own download does) and how big it is."""
